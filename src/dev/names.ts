@@ -1,0 +1,59 @@
+// Device names: the seed's type-based prefixes, numbered upward from 0 with the
+// lowest free number taken (dev_alloc_name), and IFNAMSIZ rules (dev_valid_name).
+
+import { NetError } from '../errno.ts';
+
+/** IFNAMSIZ is 16 bytes including the terminating NUL. */
+export const IFNAMSIZ = 16;
+
+/** The seed's table, plus today's virtual devices. */
+export const NAME_PREFIXES: Readonly<Record<string, string>> = {
+  eth: 'Ethernet controllers (and anything that behaves as Ethernet)',
+  tr: 'Token ring devices',
+  sl: 'SLIP devices and AX.25 KISS mode',
+  ppp: 'PPP devices, asynchronous and synchronous',
+  plip: 'PLIP units; the number matches the printer port',
+  tunl: 'IPIP encapsulated tunnels',
+  nr: 'NetROM virtual devices',
+  isdn: 'ISDN interfaces handled by isdn4linux',
+  dummy: 'Null devices',
+  lo: 'The loopback device',
+  veth: 'Virtual Ethernet pairs',
+  vxlan: 'VXLAN tunnels (Ethernet over UDP)',
+};
+
+/** Why `name` is not a valid interface name, or null if it is. */
+export function invalidNameReason(name: string): string | null {
+  if (name.length === 0) return 'name is empty';
+  if (Buffer.byteLength(name, 'utf8') >= IFNAMSIZ) return `name "${name}" is longer than ${IFNAMSIZ - 1} bytes`;
+  if (name === '.' || name === '..') return `name "${name}" is reserved`;
+  for (const ch of name) {
+    if (ch === '/' || ch === ':' || /\s/u.test(ch) || ch.charCodeAt(0) < 0x20) {
+      return `name "${name}" contains "${ch === '\0' ? '\\0' : ch}", which interface names cannot`;
+    }
+  }
+  return null;
+}
+
+export function checkName(name: string): void {
+  const why = invalidNameReason(name);
+  if (why !== null) throw new NetError('EINVAL', why);
+}
+
+/** A pattern holds exactly one %d and no other % conversion. */
+export function isNamePattern(name: string): boolean {
+  const i = name.indexOf('%');
+  return i >= 0 && name.slice(i, i + 2) === '%d' && name.indexOf('%', i + 1) < 0;
+}
+
+/** dev_alloc_name: the lowest unit whose name is free; ENFILE when none is. */
+export function allocName(pattern: string, taken: (name: string) => boolean, maxUnits = 32768): string {
+  if (!isNamePattern(pattern)) throw new NetError('EINVAL', `"${pattern}" is not a name pattern with one %d`);
+  checkName(pattern.replace('%d', '0'));
+  for (let unit = 0; unit < maxUnits; unit++) {
+    const name = pattern.replace('%d', String(unit));
+    if (Buffer.byteLength(name, 'utf8') >= IFNAMSIZ) break;
+    if (!taken(name)) return name;
+  }
+  throw new NetError('ENFILE', `no free name for pattern "${pattern}"`);
+}

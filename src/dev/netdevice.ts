@@ -1,0 +1,192 @@
+// struct net_device: the fields every device has, whatever its driver. The
+// driver fills in its method table and private state; the core supplies
+// ether_setup-style defaults (dev/ether.ts) and the operations that keep
+// flags, counters and notifications consistent (dev/control.ts).
+
+import { ARPHRD, IFF, type OperState } from './flags.ts';
+import type { DeviceOps, NetCore } from './ops.ts';
+import type { Qdisc } from './qdisc/qdisc.ts';
+import type { TimerHandle } from '../clock.ts';
+
+/** rtnl_link_stats64, the counters `ip -s -s link` prints. */
+export interface DeviceStats {
+  rxPackets: number;
+  txPackets: number;
+  rxBytes: number;
+  txBytes: number;
+  rxErrors: number;
+  txErrors: number;
+  rxDropped: number;
+  txDropped: number;
+  multicast: number;
+  collisions: number;
+  rxLengthErrors: number;
+  rxOverErrors: number;
+  rxCrcErrors: number;
+  rxFrameErrors: number;
+  rxFifoErrors: number;
+  rxMissedErrors: number;
+  txAbortedErrors: number;
+  txCarrierErrors: number;
+  txFifoErrors: number;
+  txHeartbeatErrors: number;
+  txWindowErrors: number;
+  rxNohandler: number;
+  /** Not in rtnl_link_stats64 but reported by ip -s -s: carrier up/down transitions. */
+  carrierChanges: number;
+  /** Transmit watchdog expiries. */
+  txTimeouts: number;
+}
+
+export function emptyStats(): DeviceStats {
+  return {
+    rxPackets: 0, txPackets: 0, rxBytes: 0, txBytes: 0, rxErrors: 0, txErrors: 0,
+    rxDropped: 0, txDropped: 0, multicast: 0, collisions: 0, rxLengthErrors: 0,
+    rxOverErrors: 0, rxCrcErrors: 0, rxFrameErrors: 0, rxFifoErrors: 0, rxMissedErrors: 0,
+    txAbortedErrors: 0, txCarrierErrors: 0, txFifoErrors: 0, txHeartbeatErrors: 0,
+    txWindowErrors: 0, rxNohandler: 0, carrierChanges: 0, txTimeouts: 0,
+  };
+}
+
+/** struct ifmap: the I/O resources of ISA-era hardware (SIOCGIFMAP/SIOCSIFMAP). */
+export interface IfMap {
+  memStart: number;
+  memEnd: number;
+  baseAddr: number;
+  irq: number;
+  dma: number;
+  port: number;
+}
+
+export interface MulticastEntry {
+  addr: Buffer;
+  users: number;
+}
+
+export interface DeviceSetup {
+  kind: string;
+  ops: DeviceOps;
+  type?: number;
+  mtu?: number;
+  minMtu?: number;
+  maxMtu?: number;
+  hardHeaderLen?: number;
+  addrLen?: number;
+  flags?: number;
+  txQueueLen?: number;
+  devAddr?: Buffer;
+  broadcast?: Buffer;
+  /** Attach no qdisc whatever txqlen says (IFF_NO_QUEUE). */
+  noQueue?: boolean;
+  /** Carrier follows admin state alone (dummy, loopback); else the driver sets it. */
+  carrierFollowsUp?: boolean;
+  /** Reports an operstate of its own (veth, vlan); others show UNKNOWN when up. */
+  reportsOperstate?: boolean;
+  /** IFF_LIVE_ADDR_CHANGE: the MAC may change while running. */
+  liveAddrChange?: boolean;
+  /** May be renamed while up. Off by default: before Linux 6.2 a running device answered EBUSY. */
+  liveRename?: boolean;
+  /** Cannot be unregistered (loopback). */
+  permanent?: boolean;
+  watchdogTimeoMs?: number;
+}
+
+export class NetDevice {
+  name = '';
+  ifindex = 0;
+  readonly kind: string;
+  ops: DeviceOps;
+  /** Flags as set by the user and driver (dev->flags). PROMISC/ALLMULTI here follow the counters. */
+  flags: number;
+  /** What the user asked for with SIOCSIFFLAGS PROMISC/ALLMULTI (dev->gflags). */
+  gflags = 0;
+  type: number;
+  mtu: number;
+  minMtu: number;
+  maxMtu: number;
+  hardHeaderLen: number;
+  addrLen: number;
+  devAddr: Buffer;
+  broadcast: Buffer;
+  txQueueLen: number;
+  readonly mc = new Map<string, MulticastEntry>();
+  promiscuity = 0;
+  allmulti = 0;
+  carrier = false;
+  readonly stats: DeviceStats = emptyStats();
+  map: IfMap = { memStart: 0, memEnd: 0, baseAddr: 0, irq: 0, dma: 0, port: 0 };
+  readonly noQueue: boolean;
+  readonly carrierFollowsUp: boolean;
+  readonly reportsOperstate: boolean;
+  liveAddrChange: boolean;
+  liveRename: boolean;
+  readonly permanent: boolean;
+  watchdogTimeoMs: number;
+  /** The device this one sits on (vlan parent, veth peer): iflink. */
+  link: NetDevice | null = null;
+  /** VLAN channels on this device, by VID (the 802.1Q rx handler's table). */
+  readonly vlans = new Map<number, NetDevice>();
+  qdisc: Qdisc | null = null;
+  /** __QUEUE_STATE_DRV_XOFF: the driver asked to stop transmitting. */
+  queueStopped = false;
+  /** When the queue was stopped (trans_start), for the watchdog. */
+  transStart = 0;
+  watchdog: TimerHandle | null = null;
+  /** Scheduled on the stack's transmit list (NET_TX_SOFTIRQ). */
+  txScheduled = false;
+  registered = false;
+  /** Driver-private state (netdev_priv). */
+  priv: unknown = null;
+
+  constructor(
+    readonly core: NetCore,
+    setup: DeviceSetup,
+  ) {
+    this.kind = setup.kind;
+    this.ops = setup.ops;
+    this.type = setup.type ?? ARPHRD.ETHER;
+    this.mtu = setup.mtu ?? 1500;
+    this.minMtu = setup.minMtu ?? 68;
+    this.maxMtu = setup.maxMtu ?? 65535;
+    this.hardHeaderLen = setup.hardHeaderLen ?? 14;
+    this.addrLen = setup.addrLen ?? 6;
+    this.flags = setup.flags ?? IFF.BROADCAST | IFF.MULTICAST;
+    this.txQueueLen = setup.txQueueLen ?? 1000;
+    this.devAddr = setup.devAddr ?? Buffer.alloc(6);
+    this.broadcast = setup.broadcast ?? Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+    this.noQueue = setup.noQueue ?? false;
+    this.carrierFollowsUp = setup.carrierFollowsUp ?? true;
+    this.reportsOperstate = setup.reportsOperstate ?? false;
+    this.liveAddrChange = setup.liveAddrChange ?? true;
+    this.liveRename = setup.liveRename ?? false;
+    this.permanent = setup.permanent ?? false;
+    this.watchdogTimeoMs = setup.watchdogTimeoMs ?? 5000;
+  }
+
+  isUp(): boolean {
+    return (this.flags & IFF.UP) !== 0;
+  }
+
+  /** netif_running && carrier: frames can flow. */
+  isRunning(): boolean {
+    return (this.flags & IFF.UP) !== 0 && this.carrier;
+  }
+
+  /** dev_get_flags: what `ip link` shows: user PROMISC/ALLMULTI, RUNNING/LOWER_UP from carrier. */
+  visibleFlags(): number {
+    let f = this.flags & ~(IFF.PROMISC | IFF.ALLMULTI | IFF.RUNNING | IFF.LOWER_UP | IFF.DORMANT);
+    f |= this.gflags & (IFF.PROMISC | IFF.ALLMULTI);
+    if (this.isUp() && this.carrier) f |= IFF.RUNNING | IFF.LOWER_UP;
+    return f;
+  }
+
+  operstate(): OperState {
+    if (!this.isUp()) return 'DOWN';
+    if (!this.carrier) return this.link !== null && !this.link.isRunning() ? 'LOWERLAYERDOWN' : 'DOWN';
+    return this.reportsOperstate ? 'UP' : 'UNKNOWN';
+  }
+
+  getStats(): DeviceStats {
+    return this.ops.getStats ? this.ops.getStats(this) : this.stats;
+  }
+}

@@ -1,0 +1,67 @@
+// The device method table (the seed's "series of methods that are filled into
+// a structure") and what the device layer needs from the stack around it.
+// Every method takes the device first, as the C original does.
+
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../logger.ts';
+import type { SkBuff } from '../skb/skbuff.ts';
+import type { SkbPool } from '../skb/pool.ts';
+import type { DropReason } from '../skb/drop-reason.ts';
+import type { NetDevice, DeviceStats, IfMap } from './netdevice.ts';
+import type { Notifier } from './notifier.ts';
+
+/** hard_start_xmit verdicts: OK means the driver owns (and will free) the buffer. */
+export const NETDEV_TX_OK = 0;
+export const NETDEV_TX_BUSY = 1;
+export type NetdevTx = typeof NETDEV_TX_OK | typeof NETDEV_TX_BUSY;
+
+/** netif_rx / dev_queue_xmit verdicts. */
+export const NET_RX_SUCCESS = 0;
+export const NET_RX_DROP = 1;
+export const NET_XMIT_SUCCESS = 0;
+export const NET_XMIT_DROP = 1;
+
+export interface DeviceOps {
+  /** Called once at register time; a throw keeps the device unregistered. */
+  init?(dev: NetDevice): void;
+  /** Bring the hardware up; a throw keeps the device down. */
+  open?(dev: NetDevice): void;
+  /** Bring it down; cannot fail. */
+  stop?(dev: NetDevice): void;
+  /** Called when the device is unregistered, after it is down. */
+  uninit?(dev: NetDevice): void;
+  /** Transmit one frame: NETDEV_TX_OK takes ownership; NETDEV_TX_BUSY hands it back. */
+  hardStartXmit(dev: NetDevice, skb: SkBuff): NetdevTx;
+  /** Build the link header in the headroom; returns the header length. */
+  hardHeader?(dev: NetDevice, skb: SkBuff, type: number, daddr: Uint8Array | null, saddr: Uint8Array | null): number;
+  setMacAddress?(dev: NetDevice, addr: Buffer): void;
+  changeMtu?(dev: NetDevice, mtu: number): void;
+  /** set_multicast_list: reprogram the address filter after promisc/allmulti/list changes. */
+  setRxMode?(dev: NetDevice): void;
+  /** SIOCDEVPRIVATE..+15: driver-private requests. */
+  doIoctl?(dev: NetDevice, cmd: number, arg: Record<string, unknown>): Record<string, unknown>;
+  setConfig?(dev: NetDevice, map: Partial<IfMap>): void;
+  getStats?(dev: NetDevice): DeviceStats;
+  /** The watchdog found the queue stopped too long. */
+  txTimeout?(dev: NetDevice): void;
+  /** rtnl_link_ops->fill_info: kind-specific details for `ip -d link` (linkinfo.info_data). */
+  fillInfo?(dev: NetDevice): Record<string, unknown>;
+}
+
+/** What the stack provides to every device: memory, time, the receive path. */
+export interface NetCore {
+  readonly pool: SkbPool;
+  readonly clock: Clock;
+  readonly notifier: Notifier;
+  readonly log: Logger;
+  /** netif_rx: hand a received frame (skb.dev set) to the backlog. */
+  netifRx(skb: SkBuff): number;
+  /** kfree_skb_reason: free and count why. */
+  kfreeSkb(skb: SkBuff, reason: DropReason): void;
+  /** Run this device's qdisc soon (NET_TX_SOFTIRQ). */
+  scheduleTx(dev: NetDevice): void;
+  /** Taps that want outgoing frames; dev_queue_xmit_nit runs only when non-zero. */
+  readonly outgoingTaps: number;
+  /** dev_queue_xmit_nit: give the taps a clone of a frame about to go out. */
+  xmitNit(dev: NetDevice, skb: SkBuff): void;
+}

@@ -1,0 +1,118 @@
+// The transmit path: dev_queue_xmit -> qdisc -> hard_start_xmit while the
+// queue runs. A driver that cannot take more stops the queue and wakes it on
+// completion; the watchdog recovers a queue left stopped too long.
+
+import type { SkBuff } from '../skb/skbuff.ts';
+import type { NetDevice } from './netdevice.ts';
+import { NETDEV_TX_BUSY, NET_XMIT_DROP, NET_XMIT_SUCCESS, type NetdevTx } from './ops.ts';
+import { NoQueue } from './qdisc/noqueue.ts';
+import { PfifoFast } from './qdisc/pfifo-fast.ts';
+
+/** Frames one qdisc run may send before yielding (dev_tx_weight). */
+export const QDISC_QUOTA = 64;
+
+/** dev_queue_xmit: `skb.dev` says where. Never throws; returns NET_XMIT_*. */
+export function devQueueXmit(skb: SkBuff): number {
+  const dev = skb.dev;
+  if (dev === null) {
+    throw new Error('devQueueXmit: skb.dev is not set');
+  }
+  const core = dev.core;
+  if (!dev.isUp()) {
+    dev.stats.txDropped++;
+    core.kfreeSkb(skb, 'DEV_READY');
+    return NET_XMIT_DROP;
+  }
+  if (skb.len > dev.mtu + dev.hardHeaderLen) {
+    dev.stats.txDropped++;
+    core.kfreeSkb(skb, 'PKT_TOO_BIG');
+    return NET_XMIT_DROP;
+  }
+  const q = dev.qdisc;
+  if (q === null || q.kind === 'noqueue') {
+    if (!dev.queueStopped && xmitOne(dev, skb) !== NETDEV_TX_BUSY) return NET_XMIT_SUCCESS;
+    // A queueless device that is busy has nowhere to keep the frame.
+    dev.stats.txDropped++;
+    core.kfreeSkb(skb, 'DEV_READY');
+    return NET_XMIT_DROP;
+  }
+  if (!q.enqueue(skb)) {
+    core.kfreeSkb(skb, 'QDISC_DROP');
+    return NET_XMIT_DROP;
+  }
+  qdiscRun(dev);
+  return NET_XMIT_SUCCESS;
+}
+
+function xmitOne(dev: NetDevice, skb: SkBuff): NetdevTx {
+  if (dev.core.outgoingTaps > 0) dev.core.xmitNit(dev, skb);
+  return dev.ops.hardStartXmit(dev, skb);
+}
+
+/** __qdisc_run: feed the driver until the queue empties, stops, or the quota is spent. */
+export function qdiscRun(dev: NetDevice): void {
+  const q = dev.qdisc;
+  if (q === null || dev.queueStopped || !dev.isUp()) return;
+  for (let quota = QDISC_QUOTA; quota > 0; quota--) {
+    const skb = q.dequeue();
+    if (skb === null) return;
+    if (xmitOne(dev, skb) === NETDEV_TX_BUSY) {
+      q.requeue(skb);
+      // A driver that said busy without stopping its queue would be retried
+      // in a loop; stopping it here lets the watchdog catch a driver that
+      // never wakes it.
+      if (!dev.queueStopped) netifStopQueue(dev);
+      return;
+    }
+    if (dev.queueStopped) return;
+  }
+  dev.core.scheduleTx(dev);
+}
+
+/** netif_stop_queue: the driver cannot take another frame now. */
+export function netifStopQueue(dev: NetDevice): void {
+  if (dev.queueStopped) return;
+  dev.queueStopped = true;
+  dev.transStart = dev.core.clock.now();
+  dev.watchdog?.cancel();
+  dev.watchdog = dev.core.clock.setTimer(dev.watchdogTimeoMs, () => devWatchdog(dev));
+}
+
+/** netif_wake_queue: room again; run the qdisc soon. */
+export function netifWakeQueue(dev: NetDevice): void {
+  if (!dev.queueStopped) return;
+  dev.queueStopped = false;
+  dev.watchdog?.cancel();
+  dev.watchdog = null;
+  dev.core.scheduleTx(dev);
+}
+
+/** dev_watchdog: a queue stopped longer than watchdog_timeo is forced back to life. */
+function devWatchdog(dev: NetDevice): void {
+  dev.watchdog = null;
+  if (!dev.queueStopped || !dev.isUp()) return;
+  dev.stats.txTimeouts++;
+  dev.core.log.warn(
+    { ifname: dev.name, stoppedMs: dev.core.clock.now() - dev.transStart },
+    'NETDEV WATCHDOG: transmit queue timed out',
+  );
+  dev.ops.txTimeout?.(dev);
+  netifWakeQueue(dev);
+}
+
+/** dev_activate: choose the qdisc when the device comes up (noqueue for txqlen 0). */
+export function devActivate(dev: NetDevice): void {
+  const wantNoQueue = dev.noQueue || dev.txQueueLen === 0;
+  if (dev.qdisc === null || (dev.qdisc.kind === 'noqueue') !== wantNoQueue) {
+    dev.qdisc = wantNoQueue ? new NoQueue() : new PfifoFast(() => dev.txQueueLen);
+  }
+  dev.queueStopped = false;
+}
+
+/** dev_deactivate: flush the queue (the frames' senders are credited as they are freed). */
+export function devDeactivate(dev: NetDevice): void {
+  dev.qdisc?.reset((skb) => dev.core.kfreeSkb(skb, 'QUEUE_PURGE'));
+  dev.watchdog?.cancel();
+  dev.watchdog = null;
+  dev.queueStopped = false;
+}

@@ -1,0 +1,33 @@
+// Why a frame was freed without being delivered: Linux's SKB_DROP_REASON_*
+// names (include/net/dropreason-core.h), plus NETEM_LOSS, which Linux counts
+// only inside the netem qdisc. Every frame that enters the stack ends either
+// delivered or counted under exactly one of these.
+
+export const DROP_REASONS = [
+  'NOT_SPECIFIED',
+  'OTHERHOST',
+  'SOCKET_RCVBUFF',
+  'SOCKET_CLOSE',
+  'CPU_BACKLOG',
+  'QDISC_DROP',
+  'DEV_READY',
+  'PKT_TOO_BIG',
+  'PKT_TOO_SMALL',
+  'HDR_TRUNC',
+  'UNHANDLED_PROTO',
+  'NOMEM',
+  'FULL_RING',
+  'QUEUE_PURGE',
+  'NETEM_LOSS',
+  'TX_TIMEOUT',
+  'VXLAN_INVALID_HDR',
+  'VXLAN_VNI_NOT_FOUND',
+  'MAC_INVALID_SOURCE',
+  'VLAN_FILTER',
+] as const;
+
+export type DropReason = (typeof DROP_REASONS)[number];
+
+export function dropReasonLabel(reason: DropReason): string {
+  return reason.toLowerCase();
+}

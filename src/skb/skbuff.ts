@@ -1,0 +1,356 @@
+// The sk_buff: a control structure with one block of memory attached.
+//
+//   head        data                tail            end
+//    |<-headroom->|<------ len ------->|<-tailroom-->|
+//    [            [ headers | payload  ]             ]
+//
+// Headers are pushed into reserved headroom and pulled off again by moving
+// `data`; no byte of payload moves. Clones share the block (refcounted in
+// SkbShared, `cloned` set on both) and must not write to it without cow().
+// Semantics follow Linux 2.2+: `users` refcount, destructor run once at the
+// last reference, sk ownership charged by sock_wfree/sock_rfree.
+
+import { NetError } from '../errno.ts';
+import { SkbOverPanic, SkbUnderPanic } from './panic.ts';
+import type { SkbPool } from './pool.ts';
+import type { SkbQueue } from './queue.ts';
+// Type-only: an skb points at its device and socket as the kernel's does,
+// without the buffer layer depending on those layers at run time.
+import type { NetDevice } from '../dev/netdevice.ts';
+import type { Sock } from '../sock/sock.ts';
+
+/** pkt_type values (linux/if_packet.h). */
+export const PacketType = {
+  HOST: 0,
+  BROADCAST: 1,
+  MULTICAST: 2,
+  OTHERHOST: 3,
+  OUTGOING: 4,
+  LOOPBACK: 5,
+} as const;
+export type PacketType = (typeof PacketType)[keyof typeof PacketType];
+
+export const PACKET_TYPE_NAMES: Record<PacketType, string> = {
+  0: 'host',
+  1: 'broadcast',
+  2: 'multicast',
+  3: 'otherhost',
+  4: 'outgoing',
+  5: 'loopback',
+};
+
+/** dev_alloc_skb() reserves this much headroom, as the kernel did. */
+export const NET_SKB_PAD = 16;
+
+/**
+ * Bytes charged per buffer beyond its data: the kernel's SKB_TRUESIZE adds
+ * sizeof(struct sk_buff) and sizeof(struct skb_shared_info), cache-aligned.
+ */
+export const SKB_HEADER_COST = 256 + 320;
+
+export function skbTruesize(size: number): number {
+  return ((size + 63) & ~63) + SKB_HEADER_COST;
+}
+
+/** The shared part of a data block: clones point at the same one. */
+export class SkbShared {
+  dataref = 1;
+  constructor(
+    readonly buf: Buffer,
+    readonly cls: number,
+  ) {}
+}
+
+export type SkbDestructor = (skb: SkBuff) => void;
+
+export class SkBuff {
+  /** The data block; valid bytes are buf[data..tail). */
+  buf: Buffer;
+  head = 0;
+  data = 0;
+  tail = 0;
+  end: number;
+  truesize: number;
+  /** References to this header (kfree_skb drops one). */
+  users = 1;
+  /** The data block is (or was) shared with a clone: write only after cow(). */
+  cloned = false;
+  sk: Sock | null = null;
+  destructor: SkbDestructor | null = null;
+  dev: NetDevice | null = null;
+  /** Device the frame arrived on before any re-injection (VLAN untag). */
+  inputDev: NetDevice | null = null;
+  /** Ethertype in host order (skb->protocol). */
+  protocol = 0;
+  pktType: PacketType = PacketType.HOST;
+  /** 0..15; pfifo_fast maps it to a band through TC_PRIO. */
+  priority = 0;
+  /** Wall-clock milliseconds (fractional) when stamped; 0 when not. */
+  tstamp = 0;
+  macHeader = -1;
+  networkHeader = -1;
+  transportHeader = -1;
+  /** List linkage: an skb is on at most one SkbQueue. */
+  next: SkBuff | null = null;
+  prev: SkBuff | null = null;
+  list: SkbQueue | null = null;
+  listedLen = 0;
+  freed = false;
+  /** Per-frame scratch for the layer that owns the skb (e.g. netem's send time). */
+  cb = 0;
+
+  private shared: SkbShared;
+
+  constructor(
+    readonly pool: SkbPool,
+    shared: SkbShared,
+    size: number,
+    truesize: number,
+  ) {
+    this.shared = shared;
+    this.buf = shared.buf;
+    this.end = size;
+    this.truesize = truesize;
+  }
+
+  get len(): number {
+    return this.tail - this.data;
+  }
+
+  /** The payload as a view (no copy). Changes to it change the buffer. */
+  get bytes(): Buffer {
+    return this.buf.subarray(this.data, this.tail);
+  }
+
+  headroom(): number {
+    return this.data - this.head;
+  }
+
+  tailroom(): number {
+    return this.end - this.tail;
+  }
+
+  /** skb_reserve: make headroom in an empty buffer. */
+  reserve(n: number): void {
+    if (this.tail !== this.data) {
+      throw new NetError('EINVAL', `skb_reserve(${n}) on a buffer that already holds ${this.len} bytes`);
+    }
+    if (n < 0 || this.tail + n > this.end) throw new SkbOverPanic('reserve', n, this.offsets());
+    this.data += n;
+    this.tail += n;
+  }
+
+  /** skb_put: extend the data at the tail; returns the offset of the new region in `buf`. */
+  put(n: number): number {
+    const at = this.tail;
+    if (n < 0 || at + n > this.end) throw new SkbOverPanic('put', n, this.offsets());
+    this.tail = at + n;
+    return at;
+  }
+
+  /** Put and copy `src` into the new region. */
+  putData(src: Uint8Array): number {
+    const at = this.put(src.length);
+    this.buf.set(src, at);
+    return at;
+  }
+
+  /** skb_push: extend the data at the head; returns the new `data` offset. */
+  push(n: number): number {
+    const at = this.data - n;
+    if (n < 0 || at < this.head) throw new SkbUnderPanic('push', n, this.offsets());
+    this.data = at;
+    return at;
+  }
+
+  /** skb_pull: strip `n` bytes from the head; undefined (and no change) past len. */
+  pull(n: number): number | undefined {
+    if (n < 0 || n > this.tail - this.data) return undefined;
+    this.data += n;
+    return this.data;
+  }
+
+  /** skb_trim: cut the data to `len` bytes; a no-op when already shorter. */
+  trim(len: number): void {
+    if (len < 0) throw new SkbUnderPanic('trim', len, this.offsets());
+    if (len < this.tail - this.data) this.tail = this.data + len;
+  }
+
+  offsets(): { head: number; data: number; tail: number; end: number } {
+    return { head: this.head, data: this.data, tail: this.tail, end: this.end };
+  }
+
+  /** Another reference to this header (skb_get). */
+  get(): this {
+    this.users++;
+    return this;
+  }
+
+  /** skb_shared: more than one holder of this header. */
+  isShared(): boolean {
+    return this.users > 1;
+  }
+
+  /** skb_cloned: the data block is shared with a clone. */
+  isDataShared(): boolean {
+    return this.cloned && this.shared.dataref > 1;
+  }
+
+  /** skb_clone: a new header on the same data; no owner, no destructor. */
+  clone(): SkBuff | null {
+    const stats = this.pool.stats;
+    if (stats.bytes + this.truesize > this.pool.limitBytes) {
+      stats.allocFailures++;
+      return null;
+    }
+    const n = new SkBuff(this.pool, this.shared, this.end, this.truesize);
+    this.shared.dataref++;
+    this.copyHeader(n);
+    n.data = this.data;
+    n.tail = this.tail;
+    n.cloned = true;
+    this.cloned = true;
+    stats.clones++;
+    stats.inUse++;
+    stats.bytes += n.truesize;
+    return n;
+  }
+
+  /** skb_copy: a private copy of header and data, same headroom. */
+  copy(): SkBuff | null {
+    const n = this.pool && allocSkbFrom(this.pool, this.end);
+    if (n === null) return null;
+    this.buf.copy(n.buf, 0, this.head, this.end);
+    this.copyHeader(n);
+    n.data = this.data;
+    n.tail = this.tail;
+    this.pool.stats.copies++;
+    return n;
+  }
+
+  /**
+   * skb_cow: make the data block private to this buffer, with at least
+   * `headroom` bytes before data, reallocating it in place as
+   * pskb_expand_head does (same header, same owner, same truesize). Returns
+   * false when memory is short; the buffer is then left as it was.
+   */
+  cow(headroom = 0): boolean {
+    if (!this.isDataShared() && this.headroom() >= headroom) return true;
+    const extra = Math.max(0, headroom - this.headroom());
+    const size = this.end + extra;
+    const stats = this.pool.stats;
+    if (stats.bytes > this.pool.limitBytes) {
+      stats.allocFailures++;
+      return false;
+    }
+    const { buf, cls } = this.pool.take(size);
+    this.buf.copy(buf, extra, this.head, this.end);
+    const old = this.shared;
+    this.shared = new SkbShared(buf, cls);
+    this.buf = buf;
+    if (--old.dataref === 0) this.pool.give(old.buf, old.cls);
+    this.end = size;
+    this.data += extra;
+    this.tail += extra;
+    if (this.macHeader >= 0) this.macHeader += extra;
+    if (this.networkHeader >= 0) this.networkHeader += extra;
+    if (this.transportHeader >= 0) this.transportHeader += extra;
+    this.cloned = false;
+    stats.copies++;
+    return true;
+  }
+
+  /**
+   * skb_share_check: a header this caller alone holds. When others hold this
+   * one too, they keep it and the caller gets a clone instead.
+   */
+  unshare(): SkBuff | null {
+    if (this.users === 1) return this;
+    const n = this.clone();
+    if (n !== null) this.free();
+    return n;
+  }
+
+  /** skb_orphan: run the destructor now (credit the owner) and forget the owner. */
+  orphan(): void {
+    const d = this.destructor;
+    if (d !== null) {
+      this.destructor = null;
+      d(this);
+    }
+    this.sk = null;
+  }
+
+  /**
+   * kfree_skb: drop one reference; at the last one run the destructor and
+   * release the data block (to the pool when no clone still uses it).
+   * A double free, or freeing a buffer still on a list, is reported and
+   * ignored: the buffer is left as it was, so nothing is corrupted.
+   */
+  free(): void {
+    const pool = this.pool;
+    if (this.freed) {
+      pool.report('double_free', `kfree_skb: buffer of ${this.truesize} bytes freed twice`);
+      return;
+    }
+    if (this.list !== null) {
+      pool.report('free_while_listed', 'kfree_skb: buffer is still on a list');
+      return;
+    }
+    if (--this.users > 0) return;
+    if (this.destructor !== null) {
+      const d = this.destructor;
+      this.destructor = null;
+      d(this);
+    }
+    this.sk = null;
+    this.dev = null;
+    this.inputDev = null;
+    this.freed = true;
+    const shared = this.shared;
+    if (--shared.dataref === 0) pool.give(shared.buf, shared.cls);
+    const stats = pool.stats;
+    stats.frees++;
+    stats.inUse--;
+    stats.bytes -= this.truesize;
+  }
+
+  private copyHeader(n: SkBuff): void {
+    n.dev = this.dev;
+    n.inputDev = this.inputDev;
+    n.protocol = this.protocol;
+    n.pktType = this.pktType;
+    n.priority = this.priority;
+    n.tstamp = this.tstamp;
+    n.macHeader = this.macHeader;
+    n.networkHeader = this.networkHeader;
+    n.transportHeader = this.transportHeader;
+    n.cb = this.cb;
+  }
+}
+
+/** alloc_skb: a buffer with `size` bytes of room and no headroom; null when memory is short. */
+export function allocSkbFrom(pool: SkbPool, size: number): SkBuff | null {
+  const stats = pool.stats;
+  const truesize = skbTruesize(size);
+  if (size < 0 || stats.bytes + truesize > pool.limitBytes) {
+    stats.allocFailures++;
+    return null;
+  }
+  const { buf, cls } = pool.take(size);
+  const skb = new SkBuff(pool, new SkbShared(buf, cls), size, truesize);
+  stats.allocs++;
+  stats.inUse++;
+  stats.bytes += truesize;
+  return skb;
+}
+
+/** dev_alloc_skb: room for `len` bytes after NET_SKB_PAD bytes of headroom. */
+export function devAllocSkbFrom(pool: SkbPool, len: number): SkBuff | null {
+  const skb = allocSkbFrom(pool, len + NET_SKB_PAD);
+  if (skb !== null) {
+    skb.data = NET_SKB_PAD;
+    skb.tail = NET_SKB_PAD;
+  }
+  return skb;
+}

@@ -1,0 +1,160 @@
+// `ip link add` and `ip link del`: device kinds, the names they default to,
+// and creation that either completes or leaves nothing behind.
+
+import { NetError } from '../errno.ts';
+import type { NetDevice } from '../dev/netdevice.ts';
+import { invalidNameReason, isNamePattern } from '../dev/names.ts';
+import { registerNetdevice, unregisterNetdevice } from '../dev/register.ts';
+import { createDummy } from '../dev/drivers/dummy.ts';
+import { createVethPair, type VethPrivate } from '../dev/drivers/veth.ts';
+import { createVlan } from '../dev/drivers/vlan.ts';
+import type { NetemParams } from '../dev/wrappers/netem.ts';
+import type { NetStack } from './netstack.ts';
+import { applyLinkChanges, checkLinkChanges, type LinkChanges } from './link.ts';
+
+/** Settings any new device may take at creation, as `ip link add ... mtu N address A`. */
+export interface CommonSettings {
+  mtu?: number;
+  address?: string;
+  txqlen?: number;
+  up?: boolean;
+  promisc?: boolean;
+  allmulti?: boolean;
+  netem?: Partial<NetemParams> | null;
+  multicast?: { add?: string[] };
+}
+
+export interface DummySpec extends CommonSettings {
+  kind: 'dummy';
+  name?: string;
+}
+export interface VethSpec extends CommonSettings {
+  kind: 'veth';
+  name?: string;
+  /** Name of the other end. */
+  peer?: string;
+}
+export interface VlanSpec extends CommonSettings {
+  kind: 'vlan';
+  name?: string;
+  /** The parent device. */
+  link: string;
+  id: number;
+}
+export interface VxlanSpec extends CommonSettings {
+  kind: 'vxlan';
+  name?: string;
+  vni: number;
+  /** host:port to bind; default 0.0.0.0:4789. */
+  local?: string;
+  /** host:port peers (the all-zeros fdb entries). */
+  remote?: string[];
+  learning?: boolean;
+}
+
+export type DeviceSpec = DummySpec | VethSpec | VlanSpec | VxlanSpec;
+export type DeviceKindName = DeviceSpec['kind'];
+
+/** How a kind builds its unregistered devices and their names. */
+export interface DeviceKind<S extends DeviceSpec = DeviceSpec> {
+  create(stack: NetStack, spec: S): Promise<{ dev: NetDevice; name: string }[]> | { dev: NetDevice; name: string }[];
+  /** Release what creation took (sockets, timers) when registration fails. */
+  abandon?(dev: NetDevice): void;
+}
+
+const kinds = new Map<string, DeviceKind>();
+
+/** Let a driver outside this file (vxlan) offer its kind. */
+export function registerDeviceKind<S extends DeviceSpec>(kind: S['kind'], impl: DeviceKind<S>): void {
+  kinds.set(kind, impl as unknown as DeviceKind);
+}
+
+export function deviceKinds(): string[] {
+  return [...kinds.keys()];
+}
+
+registerDeviceKind<DummySpec>('dummy', {
+  create: (stack, spec) => [{ dev: createDummy(stack), name: spec.name ?? 'dummy%d' }],
+});
+
+registerDeviceKind<VethSpec>('veth', {
+  create: (stack, spec) => {
+    const [a, b] = createVethPair(stack);
+    for (const end of [a, b]) {
+      (end.priv as VethPrivate).unregisterPeer = (peer) => unregisterNetdevice(stack.devices, peer);
+    }
+    return [
+      { dev: a, name: spec.name ?? 'veth%d' },
+      { dev: b, name: spec.peer ?? 'veth%d' },
+    ];
+  },
+});
+
+registerDeviceKind<VlanSpec>('vlan', {
+  create: (stack, spec) => {
+    const parent = stack.devices.require(spec.link);
+    const dev = createVlan(stack, parent, spec.id);
+    return [{ dev, name: spec.name ?? `${parent.name}.${spec.id}` }];
+  },
+});
+
+function settingsOf(spec: DeviceSpec): LinkChanges {
+  const s: LinkChanges = {};
+  if (spec.mtu !== undefined) s.mtu = spec.mtu;
+  if (spec.address !== undefined) s.address = spec.address;
+  if (spec.txqlen !== undefined) s.txqlen = spec.txqlen;
+  if (spec.promisc !== undefined) s.promisc = spec.promisc;
+  if (spec.allmulti !== undefined) s.allmulti = spec.allmulti;
+  if (spec.netem !== undefined) s.netem = spec.netem;
+  if (spec.multicast?.add !== undefined) s.multicast = { add: spec.multicast.add };
+  if (spec.up !== undefined) s.up = spec.up;
+  return s;
+}
+
+/** ip link add: returns the new devices (both ends for veth), registered and configured. */
+export async function createDevice(stack: NetStack, spec: DeviceSpec): Promise<NetDevice[]> {
+  const kind = kinds.get(spec.kind);
+  if (kind === undefined) throw new NetError('EOPNOTSUPP', `unknown device kind "${spec.kind}"`);
+  const explicit = [spec.name, spec.kind === 'veth' ? spec.peer : undefined].filter((n): n is string => n !== undefined);
+  for (const name of explicit) {
+    if (isNamePattern(name)) continue;
+    const why = invalidNameReason(name);
+    if (why !== null) throw new NetError('EINVAL', why);
+    if (stack.devices.has(name)) throw new NetError('EEXIST', `device "${name}" already exists`);
+  }
+  if (explicit.length === 2 && explicit[0] === explicit[1]) throw new NetError('EEXIST', `both ends cannot be named "${explicit[0]}"`);
+  const made = await kind.create(stack, spec);
+  if (stack.devices.size + made.length > stack.limits.maxDevices) {
+    for (const m of made) kind.abandon?.(m.dev);
+    throw new NetError('ENOSPC', `no more than ${stack.limits.maxDevices} devices may exist`);
+  }
+  const registered: NetDevice[] = [];
+  try {
+    const settings = settingsOf(spec);
+    const { up, ...beforeUp } = settings;
+    for (const m of made) checkLinkChanges(stack, m.dev, beforeUp);
+    for (const m of made) {
+      registerNetdevice(stack.devices, m.dev, m.name);
+      registered.push(m.dev);
+    }
+    for (const dev of registered) applyLinkChanges(dev, checkLinkChanges(stack, dev, beforeUp), stack);
+    if (up === true) for (const dev of registered) applyLinkChanges(dev, checkLinkChanges(stack, dev, { up }), stack);
+  } catch (err) {
+    for (const dev of registered.reverse()) if (dev.registered) unregisterNetdevice(stack.devices, dev);
+    for (const m of made) if (!m.dev.registered) kind.abandon?.(m.dev);
+    throw err;
+  }
+  stack.log.info({ kind: spec.kind, devices: registered.map((d) => d.name) }, 'device created');
+  return registered;
+}
+
+/** ip link del dev NAME: a veth takes its peer along, a parent its VLAN channels. */
+export function deleteDevice(stack: NetStack, name: string): NetDevice[] {
+  const dev = stack.devices.require(name);
+  if (dev.permanent) throw new NetError('EOPNOTSUPP', `${dev.name} cannot be deleted`);
+  const gone = [dev, ...dev.vlans.values()];
+  if (dev.kind === 'veth' && dev.link !== null) gone.push(dev.link, ...dev.link.vlans.values());
+  unregisterNetdevice(stack.devices, dev);
+  stack.log.info({ devices: gone.map((d) => d.name) }, 'device deleted');
+  return gone;
+}

@@ -1,0 +1,109 @@
+// The per-stack backlog and its bottom half (softnet_data, net_rx_action,
+// net_tx_action). netif_rx only queues; the frames are processed soon after,
+// outside the caller's stack, with a budget per run as NAPI has, so a flood
+// cannot starve timers, sockets and the HTTP server that share the thread.
+
+import { SkbQueue } from '../skb/queue.ts';
+import type { SkBuff } from '../skb/skbuff.ts';
+import type { NetDevice } from '../dev/netdevice.ts';
+import type { Sysctl } from '../sysctl.ts';
+
+export interface SoftnetHooks {
+  sysctl: Sysctl;
+  /** netif_receive_skb: process one frame taken from the backlog. */
+  receive(skb: SkBuff): void;
+  /** qdisc_run for a device put on the transmit list. */
+  runTx(dev: NetDevice): void;
+}
+
+export interface SoftnetStats {
+  /** Frames taken off the backlog and processed. */
+  processed: number;
+  /** Frames refused because the backlog was full. */
+  dropped: number;
+  /** Runs that ended with work left (budget or time spent). */
+  timeSqueeze: number;
+  /** Bottom-half runs. */
+  runs: number;
+}
+
+export class Softnet {
+  readonly backlog = new SkbQueue();
+  readonly stats: SoftnetStats = { processed: 0, dropped: 0, timeSqueeze: 0, runs: 0 };
+  private scheduled = false;
+  private txList: NetDevice[] = [];
+  private closed = false;
+
+  constructor(private readonly hooks: SoftnetHooks) {}
+
+  /** enqueue_to_backlog: false when full (netdev_max_backlog); the caller drops. */
+  enqueue(skb: SkBuff): boolean {
+    if (this.backlog.length >= this.hooks.sysctl.get('net.core.netdev_max_backlog')) {
+      this.stats.dropped++;
+      return false;
+    }
+    this.backlog.queueTail(skb);
+    this.raise();
+    return true;
+  }
+
+  /** __netif_schedule: run this device's qdisc in the next bottom half. */
+  scheduleTx(dev: NetDevice): void {
+    if (dev.txScheduled) return;
+    dev.txScheduled = true;
+    this.txList.push(dev);
+    this.raise();
+  }
+
+  /** Process everything now (tests, shutdown); respects nothing but emptiness. */
+  drain(): void {
+    while (this.backlog.length > 0 || this.txList.length > 0) this.run(true);
+  }
+
+  close(dispose: (skb: SkBuff) => void): void {
+    this.closed = true;
+    this.backlog.purge(dispose);
+    for (const dev of this.txList) dev.txScheduled = false;
+    this.txList = [];
+  }
+
+  /** raise_softirq: schedule one bottom-half run. */
+  private raise(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    setImmediate(this.bottomHalf);
+  }
+
+  private readonly bottomHalf = (): void => {
+    this.scheduled = false;
+    this.run(false);
+  };
+
+  private run(unbounded: boolean): void {
+    this.stats.runs++;
+    // net_tx_action first: freeing transmitted frames makes room for senders.
+    if (this.txList.length > 0) {
+      const devs = this.txList;
+      this.txList = [];
+      for (const dev of devs) {
+        dev.txScheduled = false;
+        this.hooks.runTx(dev);
+      }
+    }
+    const sysctl = this.hooks.sysctl;
+    const budget = unbounded ? Infinity : sysctl.get('net.core.netdev_budget');
+    const deadline = performance.now() + sysctl.get('net.core.netdev_budget_usecs') / 1000;
+    const backlog = this.backlog;
+    let n = 0;
+    for (let skb = backlog.dequeue(); skb !== null; skb = backlog.dequeue()) {
+      this.stats.processed++;
+      this.hooks.receive(skb);
+      n++;
+      if (n >= budget || ((n & 31) === 0 && !unbounded && performance.now() > deadline)) break;
+    }
+    if (backlog.length > 0 || this.txList.length > 0) {
+      if (backlog.length > 0 && !unbounded) this.stats.timeSqueeze++;
+      this.raise();
+    }
+  }
+}
