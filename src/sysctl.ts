@@ -37,6 +37,15 @@ export function isSysctlName(name: string): name is SysctlName {
 
 export class Sysctl {
   readonly values: SysctlValues = { ...SYSCTL_DEFAULTS };
+  private listeners: ((changed: SysctlName[]) => void)[] = [];
+
+  /** Be told after every successful set (state saving, logs). Returns the unsubscribe function. */
+  subscribe(fn: (changed: SysctlName[]) => void): () => void {
+    this.listeners.push(fn);
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== fn);
+    };
+  }
 
   get(name: SysctlName): number {
     return this.values[name];
@@ -55,6 +64,7 @@ export class Sysctl {
       checked.push([name, value]);
     }
     for (const [name, value] of checked) this.values[name] = value;
+    if (checked.length > 0) for (const fn of this.listeners) fn(checked.map(([name]) => name));
   }
 
   snapshot(): SysctlValues {

@@ -261,6 +261,7 @@ export function attachNetem(dev: NetDevice, params: Partial<NetemParams>): Netem
     },
   };
   netems.set(dev, netem);
+  dev.core.notifier.emit('CHANGE', dev);
   return netem;
 }
 
@@ -272,5 +273,6 @@ export function detachNetem(dev: NetDevice): boolean {
   dev.ops = netem.inner;
   netems.delete(dev);
   if (dev.queueStopped) netifWakeQueue(dev);
+  dev.core.notifier.emit('CHANGE', dev);
   return true;
 }
