@@ -6,8 +6,20 @@
 
 import type { SkbBug } from './panic.ts';
 
-/** Size classes, like kmalloc's power-of-two caches. */
+/** Size classes, like kmalloc's power-of-two caches: 128 << index. */
 const SIZE_CLASSES = [128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072] as const;
+
+/**
+ * A data block and how many buffers share it (skb_shared_info's dataref).
+ * Recycled whole, so a steady stream of frames allocates no objects here.
+ */
+export class SkbData {
+  dataref = 1;
+  constructor(
+    readonly buf: Buffer,
+    readonly cls: number,
+  ) {}
+}
 
 /** Per class, the free list keeps at most this many bytes of idle buffers. */
 const MAX_IDLE_BYTES_PER_CLASS = 4 * 1024 * 1024;
@@ -22,9 +34,6 @@ export interface SkbStats {
   allocFailures: number;
   doubleFrees: number;
   freeWhileListed: number;
-  /** Buffers waiting on the free lists and their size. */
-  idleBuffers: number;
-  idleBytes: number;
 }
 
 export interface SkbPoolOptions {
@@ -45,12 +54,10 @@ export class SkbPool {
     allocFailures: 0,
     doubleFrees: 0,
     freeWhileListed: 0,
-    idleBuffers: 0,
-    idleBytes: 0,
   };
   limitBytes: number;
   onBug: (bug: SkbBug, detail: string) => void;
-  private readonly free: Buffer[][] = SIZE_CLASSES.map(() => []);
+  private readonly free: SkbData[][] = SIZE_CLASSES.map(() => []);
   private readonly maxIdle: number[] = SIZE_CLASSES.map((size) => Math.max(8, Math.floor(MAX_IDLE_BYTES_PER_CLASS / size)));
 
   constructor(options: SkbPoolOptions = {}) {
@@ -60,38 +67,45 @@ export class SkbPool {
 
   /** Index of the smallest class that holds `size` bytes, or -1 if none does. */
   static classOf(size: number): number {
-    for (let i = 0; i < SIZE_CLASSES.length; i++) if (size <= SIZE_CLASSES[i]!) return i;
-    return -1;
+    if (size <= 128) return 0;
+    const cls = 25 - Math.clz32(size - 1);
+    return cls < SIZE_CLASSES.length ? cls : -1;
   }
 
-  /** A buffer of at least `size` bytes; contents are whatever it held before. */
-  take(size: number): { buf: Buffer; cls: number } {
+  /** A block of at least `size` bytes with dataref 1; contents are whatever it held before. */
+  take(size: number): SkbData {
     const cls = SkbPool.classOf(size);
-    if (cls < 0) return { buf: Buffer.allocUnsafeSlow(size), cls };
-    const list = this.free[cls]!;
-    const buf = list.pop();
-    if (buf !== undefined) {
-      this.stats.idleBuffers--;
-      this.stats.idleBytes -= buf.length;
-      return { buf, cls };
+    if (cls < 0) return new SkbData(Buffer.allocUnsafeSlow(size), cls);
+    const block = this.free[cls]!.pop();
+    if (block !== undefined) {
+      block.dataref = 1;
+      return block;
     }
-    return { buf: Buffer.allocUnsafeSlow(SIZE_CLASSES[cls]!), cls };
+    return new SkbData(Buffer.allocUnsafeSlow(SIZE_CLASSES[cls]!), cls);
   }
 
-  give(buf: Buffer, cls: number): void {
+  give(block: SkbData): void {
+    const cls = block.cls;
     if (cls < 0) return;
     const list = this.free[cls]!;
-    if (list.length >= this.maxIdle[cls]!) return;
-    list.push(buf);
-    this.stats.idleBuffers++;
-    this.stats.idleBytes += buf.length;
+    if (list.length < this.maxIdle[cls]!) list.push(block);
+  }
+
+  /** Blocks waiting on the free lists, and their bytes. */
+  idle(): { buffers: number; bytes: number } {
+    let buffers = 0;
+    let bytes = 0;
+    for (let i = 0; i < SIZE_CLASSES.length; i++) {
+      const n = this.free[i]!.length;
+      buffers += n;
+      bytes += n * SIZE_CLASSES[i]!;
+    }
+    return { buffers, bytes };
   }
 
   /** Drop every idle buffer (memory pressure, or tests measuring the heap). */
   shrink(): void {
     for (const list of this.free) list.length = 0;
-    this.stats.idleBuffers = 0;
-    this.stats.idleBytes = 0;
   }
 
   report(bug: SkbBug, detail: string): void {

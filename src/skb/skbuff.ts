@@ -12,7 +12,7 @@
 
 import { NetError } from '../errno.ts';
 import { SkbOverPanic, SkbUnderPanic } from './panic.ts';
-import type { SkbPool } from './pool.ts';
+import type { SkbData, SkbPool } from './pool.ts';
 import type { SkbQueue } from './queue.ts';
 // Type-only: an skb points at its device and socket as the kernel's does,
 // without the buffer layer depending on those layers at run time.
@@ -50,15 +50,6 @@ export const SKB_HEADER_COST = 256 + 320;
 
 export function skbTruesize(size: number): number {
   return ((size + 63) & ~63) + SKB_HEADER_COST;
-}
-
-/** The shared part of a data block: clones point at the same one. */
-export class SkbShared {
-  dataref = 1;
-  constructor(
-    readonly buf: Buffer,
-    readonly cls: number,
-  ) {}
 }
 
 export type SkbDestructor = (skb: SkBuff) => void;
@@ -99,11 +90,11 @@ export class SkBuff {
   /** Per-frame scratch for the layer that owns the skb (e.g. netem's send time). */
   cb = 0;
 
-  private shared: SkbShared;
+  private shared: SkbData;
 
   constructor(
     readonly pool: SkbPool,
-    shared: SkbShared,
+    shared: SkbData,
     size: number,
     truesize: number,
   ) {
@@ -243,12 +234,12 @@ export class SkBuff {
       stats.allocFailures++;
       return false;
     }
-    const { buf, cls } = this.pool.take(size);
-    this.buf.copy(buf, extra, this.head, this.end);
+    const block = this.pool.take(size);
+    this.buf.copy(block.buf, extra, this.head, this.end);
     const old = this.shared;
-    this.shared = new SkbShared(buf, cls);
-    this.buf = buf;
-    if (--old.dataref === 0) this.pool.give(old.buf, old.cls);
+    this.shared = block;
+    this.buf = block.buf;
+    if (--old.dataref === 0) this.pool.give(old);
     this.end = size;
     this.data += extra;
     this.tail += extra;
@@ -308,7 +299,7 @@ export class SkBuff {
     this.inputDev = null;
     this.freed = true;
     const shared = this.shared;
-    if (--shared.dataref === 0) pool.give(shared.buf, shared.cls);
+    if (--shared.dataref === 0) pool.give(shared);
     const stats = pool.stats;
     stats.frees++;
     stats.inUse--;
@@ -337,8 +328,7 @@ export function allocSkbFrom(pool: SkbPool, size: number): SkBuff | null {
     stats.allocFailures++;
     return null;
   }
-  const { buf, cls } = pool.take(size);
-  const skb = new SkBuff(pool, new SkbShared(buf, cls), size, truesize);
+  const skb = new SkBuff(pool, pool.take(size), size, truesize);
   stats.allocs++;
   stats.inUse++;
   stats.bytes += truesize;

@@ -144,6 +144,9 @@ export function ipv4ChecksumValid(buf: Uint8Array, off = 0): boolean {
   return checksumFold(checksumAdd(0, buf, off, hlen)) === 0xffff;
 }
 
+// Zero-length, so sharing it between parses cannot leak writes.
+const NO_OPTIONS = Buffer.alloc(0);
+
 /**
  * Parses the header at `off`. Undefined when it is not IPv4, the header
  * length is below 20, or the header or the datagram (totalLength) is cut
@@ -179,7 +182,7 @@ export function parseIpv4(buf: Uint8Array, off = 0): Ipv4Repr | undefined {
     dstAddr,
     src: formatIpv4(srcAddr),
     dst: formatIpv4(dstAddr),
-    options: Buffer.from(buf.subarray(off + IPV4_HLEN, off + headerLength)),
+    options: headerLength === IPV4_HLEN ? NO_OPTIONS : Buffer.from(buf.subarray(off + IPV4_HLEN, off + headerLength)),
     payloadOffset: off + headerLength,
     payloadLength: totalLength - headerLength,
   };
