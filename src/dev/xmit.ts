@@ -36,6 +36,18 @@ export function devQueueXmit(skb: SkBuff): number {
     core.kfreeSkb(skb, 'DEV_READY');
     return NET_XMIT_DROP;
   }
+  // TCQ_F_CAN_BYPASS: an empty work-conserving queue on a running device
+  // hands the frame straight to the driver, as sch_direct_xmit does.
+  if (q.length === 0 && !dev.queueStopped && !dev.txScheduled) {
+    const len = skb.len;
+    if (xmitOne(dev, skb) !== NETDEV_TX_BUSY) {
+      q.stats.packets++;
+      q.stats.bytes += len;
+      return NET_XMIT_SUCCESS;
+    }
+    if (!dev.queueStopped) netifStopQueue(dev);
+    q.stats.requeues++;
+  }
   if (!q.enqueue(skb)) {
     core.kfreeSkb(skb, 'QDISC_DROP');
     return NET_XMIT_DROP;

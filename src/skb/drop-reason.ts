@@ -22,8 +22,10 @@ export const DROP_REASONS = [
   'TX_TIMEOUT',
   'VXLAN_INVALID_HDR',
   'VXLAN_VNI_NOT_FOUND',
+  'VXLAN_NO_REMOTE',
   'MAC_INVALID_SOURCE',
   'VLAN_FILTER',
+  'IP_OUTNOROUTES',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

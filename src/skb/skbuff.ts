@@ -90,7 +90,8 @@ export class SkBuff {
   /** Per-frame scratch for the layer that owns the skb (e.g. netem's send time). */
   cb = 0;
 
-  private shared: SkbData;
+  /** The data block (skb_shared_info): shared with clones, recycled with the header. */
+  block: SkbData;
 
   constructor(
     readonly pool: SkbPool,
@@ -98,7 +99,7 @@ export class SkBuff {
     size: number,
     truesize: number,
   ) {
-    this.shared = shared;
+    this.block = shared;
     this.buf = shared.buf;
     this.end = size;
     this.truesize = truesize;
@@ -121,20 +122,21 @@ export class SkBuff {
     return this.end - this.tail;
   }
 
+  // The bounds checks throw from separate cold functions so that these stay
+  // small enough for V8 to inline into every caller.
+
   /** skb_reserve: make headroom in an empty buffer. */
   reserve(n: number): void {
-    if (this.tail !== this.data) {
-      throw new NetError('EINVAL', `skb_reserve(${n}) on a buffer that already holds ${this.len} bytes`);
-    }
-    if (n < 0 || this.tail + n > this.end) throw new SkbOverPanic('reserve', n, this.offsets());
-    this.data += n;
-    this.tail += n;
+    const tail = this.tail;
+    if (tail !== this.data || n < 0 || tail + n > this.end) reserveFailed(this, n);
+    this.data = tail + n;
+    this.tail = tail + n;
   }
 
   /** skb_put: extend the data at the tail; returns the offset of the new region in `buf`. */
   put(n: number): number {
     const at = this.tail;
-    if (n < 0 || at + n > this.end) throw new SkbOverPanic('put', n, this.offsets());
+    if (n < 0 || at + n > this.end) overPanic(this, 'put', n);
     this.tail = at + n;
     return at;
   }
@@ -149,7 +151,7 @@ export class SkBuff {
   /** skb_push: extend the data at the head; returns the new `data` offset. */
   push(n: number): number {
     const at = this.data - n;
-    if (n < 0 || at < this.head) throw new SkbUnderPanic('push', n, this.offsets());
+    if (n < 0 || at < this.head) underPanic(this, 'push', n);
     this.data = at;
     return at;
   }
@@ -184,7 +186,37 @@ export class SkBuff {
 
   /** skb_cloned: the data block is shared with a clone. */
   isDataShared(): boolean {
-    return this.cloned && this.shared.dataref > 1;
+    return this.cloned && this.block.dataref > 1;
+  }
+
+  /** Make a recycled header new again, on its own block. */
+  reinit(size: number, truesize: number): void {
+    this.block.dataref = 1;
+    this.buf = this.block.buf;
+    this.head = 0;
+    this.data = 0;
+    this.tail = 0;
+    this.end = size;
+    this.truesize = truesize;
+    this.users = 1;
+    this.cloned = false;
+    this.sk = null;
+    this.destructor = null;
+    this.dev = null;
+    this.inputDev = null;
+    this.protocol = 0;
+    this.pktType = PacketType.HOST;
+    this.priority = 0;
+    this.tstamp = 0;
+    this.macHeader = -1;
+    this.networkHeader = -1;
+    this.transportHeader = -1;
+    this.next = null;
+    this.prev = null;
+    this.list = null;
+    this.listedLen = 0;
+    this.freed = false;
+    this.cb = 0;
   }
 
   /** skb_clone: a new header on the same data; no owner, no destructor. */
@@ -194,8 +226,8 @@ export class SkBuff {
       stats.allocFailures++;
       return null;
     }
-    const n = new SkBuff(this.pool, this.shared, this.end, this.truesize);
-    this.shared.dataref++;
+    const n = new SkBuff(this.pool, this.block, this.end, this.truesize);
+    this.block.dataref++;
     this.copyHeader(n);
     n.data = this.data;
     n.tail = this.tail;
@@ -236,8 +268,8 @@ export class SkBuff {
     }
     const block = this.pool.take(size);
     this.buf.copy(block.buf, extra, this.head, this.end);
-    const old = this.shared;
-    this.shared = block;
+    const old = this.block;
+    this.block = block;
     this.buf = block.buf;
     if (--old.dataref === 0) this.pool.give(old);
     this.end = size;
@@ -298,12 +330,13 @@ export class SkBuff {
     this.dev = null;
     this.inputDev = null;
     this.freed = true;
-    const shared = this.shared;
-    if (--shared.dataref === 0) pool.give(shared);
     const stats = pool.stats;
     stats.frees++;
     stats.inUse--;
     stats.bytes -= this.truesize;
+    // The last user of the block recycles header and block together
+    // (skbuff_head_cache); a clone's header is left to the collector.
+    if (--this.block.dataref === 0) pool.recycle(this);
   }
 
   private copyHeader(n: SkBuff): void {
@@ -320,6 +353,21 @@ export class SkBuff {
   }
 }
 
+function overPanic(skb: SkBuff, op: string, n: number): never {
+  throw new SkbOverPanic(op, n, skb.offsets());
+}
+
+function underPanic(skb: SkBuff, op: string, n: number): never {
+  throw new SkbUnderPanic(op, n, skb.offsets());
+}
+
+function reserveFailed(skb: SkBuff, n: number): never {
+  if (skb.tail !== skb.data) {
+    throw new NetError('EINVAL', `skb_reserve(${n}) on a buffer that already holds ${skb.len} bytes`);
+  }
+  return overPanic(skb, 'reserve', n);
+}
+
 /** alloc_skb: a buffer with `size` bytes of room and no headroom; null when memory is short. */
 export function allocSkbFrom(pool: SkbPool, size: number): SkBuff | null {
   const stats = pool.stats;
@@ -328,7 +376,14 @@ export function allocSkbFrom(pool: SkbPool, size: number): SkBuff | null {
     stats.allocFailures++;
     return null;
   }
-  const skb = new SkBuff(pool, pool.take(size), size, truesize);
+  const recycled = pool.takeHeader(size);
+  let skb: SkBuff;
+  if (recycled !== undefined) {
+    skb = recycled;
+    skb.reinit(size, truesize);
+  } else {
+    skb = new SkBuff(pool, pool.take(size), size, truesize);
+  }
   stats.allocs++;
   stats.inUse++;
   stats.bytes += truesize;

@@ -38,7 +38,7 @@ export class Softnet {
 
   /** enqueue_to_backlog: false when full (netdev_max_backlog); the caller drops. */
   enqueue(skb: SkBuff): boolean {
-    if (this.backlog.length >= this.hooks.sysctl.get('net.core.netdev_max_backlog')) {
+    if (this.backlog.length >= this.hooks.sysctl.values['net.core.netdev_max_backlog']) {
       this.stats.dropped++;
       return false;
     }

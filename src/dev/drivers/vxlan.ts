@@ -1,0 +1,584 @@
+// vxlan (RFC 7348): an Ethernet device whose wire is UDP. Each frame travels
+// as one datagram, an 8-byte header (I flag, 24-bit VNI) followed by the inner
+// frame; node:dgram builds the outer IP/UDP. The only dev/ driver that does
+// real I/O, so it is also the only one that imports node:dgram.
+//
+// Forwarding follows Linux's vxlan fdb:
+// - the configured remotes are the all-zeros entries (`bridge fdb append
+//   00:00:00:00:00:00 dst H port P`): broadcast, multicast and unknown unicast
+//   go to every one of them;
+// - with learning on, a frame from MAC X arriving from peer R teaches "X is
+//   behind R"; later unicast to X goes to R alone, until the entry has not
+//   been refreshed for `ageing` (the stack's clock, checked when used, so no
+//   timer runs).
+// A learned peer is addressed at its configured port when its address matches
+// a configured remote, else at `dstport`; never at the UDP source port, which
+// Linux picks by hashing the inner flow.
+//
+// Host names in remotes are resolved with dns.lookup. A peer started later
+// (docker compose starts services in any order) must not make creation fail:
+// creation waits briefly for the first answer, and a name still unresolved
+// after that is retried at send time (at most once a second). Frames meant for
+// it meanwhile are counted (tx_errors, tx_carrier_errors, drop reason
+// IP_OUTNOROUTES). A resolved name is looked up again every minute in the
+// background, so a restarted peer with a new address is followed.
+//
+// Transmit: the header is pushed into the skb's headroom and the datagram is
+// sent straight from the skb's buffer; the skb is freed in the send callback,
+// when the kernel has taken the bytes, which also credits the sending socket.
+// More than MAX_INFLIGHT sends pending stops the device queue (the qdisc then
+// holds or drops, and senders block on their sndbuf); completions wake it.
+// Linux's vxlan is queueless and never pushes back; this one has a pfifo_fast
+// qdisc so that a fast sender meets flow control instead of silent loss.
+//
+// Receive: the socket stays bound from creation to deletion; datagrams are
+// delivered only while the device is up. Runts and a clear I flag count as
+// rx_errors (VXLAN_INVALID_HDR), another VNI as rx_dropped
+// (VXLAN_VNI_NOT_FOUND); nothing a peer sends can throw.
+
+import dgram from 'node:dgram';
+import dns from 'node:dns';
+import net from 'node:net';
+import { NetError, isErrnoName } from '../../errno.ts';
+import { NetDevice } from '../netdevice.ts';
+import { NETDEV_TX_OK, type NetCore, type NetdevTx } from '../ops.ts';
+import { etherOps } from '../ether.ts';
+import { netifStopQueue, netifWakeQueue } from '../xmit.ts';
+import { devAllocSkbFrom, type SkBuff } from '../../skb/skbuff.ts';
+import type { DropReason } from '../../skb/drop-reason.ts';
+import { ETH_ALEN, ETH_HLEN } from '../../wire/eth.ts';
+import { formatMac, randomMac } from '../../wire/mac.ts';
+import { encodeVxlanHeader, parseVxlanHeader, VXLAN_HLEN } from '../../wire/vxlan.ts';
+
+export const VXLAN_DEFAULT_MTU = 1450;
+export const VXLAN_DEFAULT_AGEING_S = 300;
+/** Sends handed to the socket and not yet completed before the queue stops. */
+export const VXLAN_MAX_INFLIGHT = 1024;
+/** ...and the level completions must bring them down to before it runs again. */
+const WAKE_INFLIGHT = VXLAN_MAX_INFLIGHT / 2;
+/** Learned entries kept at most (Linux's `maxaddress`); a fuzzer cannot grow the table past it. */
+export const VXLAN_FDB_MAX_LEARNED = 4096;
+const RESOLVE_RETRY_MS = 1000;
+const RESOLVE_REFRESH_MS = 60_000;
+/** How long creation waits for remote names before going on without them. */
+const CREATE_RESOLVE_WAIT_MS = 1000;
+/** Asked of SO_RCVBUF/SO_SNDBUF; the kernel caps it at net.core.[rw]mem_max (x2). */
+const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+/** Outer IP + UDP + VXLAN + inner Ethernet header: what the underlay adds to the MTU. */
+const HEADROOM_V4 = 20 + 8 + VXLAN_HLEN + ETH_HLEN;
+const HEADROOM_V6 = 40 + 8 + VXLAN_HLEN + ETH_HLEN;
+/** Largest IP datagram (IP_MAX_MTU). */
+const IP_MAX_MTU = 0xffff;
+
+export interface VxlanEndpoint {
+  /** An IP literal or a host name. */
+  host: string;
+  port: number;
+}
+
+/** A validated configuration (the kind in src/stack/vxlan-kind.ts builds it from the spec). */
+export interface VxlanConfig {
+  vni: number;
+  /** Where to bind; host is an IP literal or a name of this machine. Port 0 picks a free one. */
+  local: VxlanEndpoint;
+  /** The all-zeros fdb entries. */
+  remotes: VxlanEndpoint[];
+  /** Port for learned peers that match no configured remote. */
+  dstport: number;
+  learning: boolean;
+  ageingMs: number;
+}
+
+/** What the driver needs from the stack: the NetCore, plus counting a drop that has no skb. */
+export interface VxlanCore extends NetCore {
+  countDrop(reason: DropReason): void;
+}
+
+/** An fdb destination: a configured remote, or a peer met only through learning. */
+class Remote {
+  /** The address to send to, in the socket's family form; null while unresolved. */
+  address: string | null = null;
+  resolvedAt = -Infinity;
+  lastAttempt = -Infinity;
+  lookupPending = false;
+  /** Why the last lookup failed (e.g. ENOTFOUND), for `ip -d link`. */
+  lastError: string | null = null;
+
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    /** A name that needs resolving (not an IP literal). */
+    readonly isName: boolean,
+    /** Configured (permanent) rather than learned. */
+    readonly permanent: boolean,
+  ) {}
+}
+
+interface FdbEntry {
+  remote: Remote;
+  /** Where the last frame from this MAC came from, to see moves cheaply. */
+  srcAddress: string;
+  srcPort: number;
+  updated: number;
+}
+
+/** A 48-bit MAC as a number (exact: below 2^53), so lookups allocate nothing. */
+function macKey(b: Uint8Array, off: number): number {
+  return (b[off]! * 0x10000 + ((b[off + 1]! << 8) | b[off + 2]!)) * 0x1000000 + ((b[off + 3]! << 16) | (b[off + 4]! << 8) | b[off + 5]!);
+}
+
+function keyToMac(key: number): string {
+  const b = Buffer.alloc(ETH_ALEN);
+  b.writeUIntBE(key, 0, ETH_ALEN);
+  return formatMac(b);
+}
+
+/**
+ * The skbs whose datagrams are with the socket, oldest first. dgram completes
+ * the sends of one socket in order (libuv queues a send whenever an earlier
+ * one is still pending), so one shared callback can free them first-in,
+ * first-out, instead of a closure per frame.
+ */
+class InflightRing {
+  private items: (SkBuff | null)[] = new Array<SkBuff | null>(1024).fill(null);
+  private head = 0;
+  length = 0;
+
+  push(skb: SkBuff): void {
+    if (this.length === this.items.length) this.grow();
+    this.items[(this.head + this.length) & (this.items.length - 1)] = skb;
+    this.length++;
+  }
+
+  shift(): SkBuff | null {
+    if (this.length === 0) return null;
+    const skb = this.items[this.head]!;
+    this.items[this.head] = null;
+    this.head = (this.head + 1) & (this.items.length - 1);
+    this.length--;
+    return skb;
+  }
+
+  private grow(): void {
+    const next = new Array<SkBuff | null>(this.items.length * 2).fill(null);
+    for (let i = 0; i < this.length; i++) next[i] = this.items[(this.head + i) & (this.items.length - 1)]!;
+    this.items = next;
+    this.head = 0;
+  }
+}
+
+/** Where a send error leaves the frame, in drop-reason terms. */
+function sendErrorReason(err: Error): DropReason {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EMSGSIZE') return 'PKT_TOO_BIG';
+  if (code === 'ENETUNREACH' || code === 'EHOSTUNREACH' || code === 'EADDRNOTAVAIL') return 'IP_OUTNOROUTES';
+  return 'NOT_SPECIFIED';
+}
+
+/** dgram's own lookup would defer every send by a tick; our addresses are already literals. */
+function literalLookup(
+  address: string,
+  _options: unknown,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  callback(null, address, net.isIP(address) || 4);
+}
+
+export class Vxlan {
+  readonly remotes: Remote[];
+  readonly fdb = new Map<number, FdbEntry>();
+  /** Sends not yet completed. */
+  inflight = 0;
+  closed = false;
+  /** Set when this driver (not netem) stopped the queue, so only it wakes it. */
+  private stoppedQueue = false;
+  private readonly ring = new InflightRing();
+  private readonly boundAddress: string;
+  readonly boundPort: number;
+
+  constructor(
+    readonly dev: NetDevice,
+    readonly core: VxlanCore,
+    readonly socket: dgram.Socket,
+    readonly family: 4 | 6,
+    readonly cfg: VxlanConfig,
+  ) {
+    this.remotes = cfg.remotes.map((r) => {
+      const literal = net.isIP(r.host) !== 0;
+      const remote = new Remote(r.host, r.port, !literal, true);
+      if (literal) remote.address = this.socketForm(r.host, net.isIP(r.host) as 4 | 6);
+      return remote;
+    });
+    const a = socket.address();
+    this.boundAddress = a.address;
+    this.boundPort = a.port;
+    socket.on('message', this.onMessage);
+    // Errors reported by the socket itself (not by a send) must not crash the service.
+    socket.on('error', (err) => core.log.warn({ ifname: dev.name, err: err.message }, 'vxlan socket error'));
+  }
+
+  get local(): string {
+    return this.family === 6 ? `[${this.boundAddress}]:${this.boundPort}` : `${this.boundAddress}:${this.boundPort}`;
+  }
+
+  /** An IPv4 peer on a dual-stack IPv6 socket is written as ::ffff:a.b.c.d, as rinfo shows it. */
+  private socketForm(address: string, family: 4 | 6): string {
+    return this.family === 6 && family === 4 ? `::ffff:${address}` : address;
+  }
+
+  /** Look a remote's name up; failures leave it unresolved, to be retried at send time. */
+  resolve(r: Remote): Promise<void> {
+    if (r.lookupPending || this.closed) return Promise.resolve();
+    r.lookupPending = true;
+    r.lastAttempt = this.core.clock.now();
+    return dns.promises.lookup(r.host, { family: this.family === 4 ? 4 : 0 }).then(
+      ({ address, family }) => {
+        r.lookupPending = false;
+        r.address = this.socketForm(address, family as 4 | 6);
+        r.resolvedAt = this.core.clock.now();
+        r.lastError = null;
+      },
+      (err: NodeJS.ErrnoException) => {
+        r.lookupPending = false;
+        const first = r.lastError === null;
+        r.lastError = err.code ?? err.message;
+        // Keep a known address through a transient failure; a peer that is away keeps failing quietly.
+        if (first) this.core.log.warn({ ifname: this.dev.name, host: r.host, err: r.lastError }, 'vxlan remote does not resolve (yet)');
+      },
+    );
+  }
+
+  /** At creation: give every name a first chance, bounded so that slow DNS cannot stall `ip link add`. */
+  async resolveAll(): Promise<void> {
+    const names = this.remotes.filter((r) => r.isName);
+    if (names.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CREATE_RESOLVE_WAIT_MS);
+    });
+    await Promise.race([Promise.all(names.map((r) => this.resolve(r))), deadline]);
+    clearTimeout(timer);
+  }
+
+  // ---- receive ----
+
+  private readonly onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
+    const dev = this.dev;
+    const core = this.core;
+    if (this.closed) return;
+    const h = parseVxlanHeader(msg, 0);
+    if (!h.ok) {
+      dev.stats.rxErrors++;
+      if (h.error === 'runt') dev.stats.rxLengthErrors++;
+      else dev.stats.rxFrameErrors++;
+      core.countDrop('VXLAN_INVALID_HDR');
+      return;
+    }
+    if (h.vni !== this.cfg.vni) {
+      dev.stats.rxDropped++;
+      core.countDrop('VXLAN_VNI_NOT_FOUND');
+      return;
+    }
+    if (!dev.isUp()) {
+      dev.stats.rxDropped++;
+      core.countDrop('DEV_READY');
+      return;
+    }
+    const off = h.payloadOffset;
+    if (this.cfg.learning) {
+      const src = off + ETH_ALEN;
+      // vxlan_snoop: a multicast or all-zeros source cannot be learned, and Linux drops the frame.
+      if ((msg[src]! & 1) !== 0 || macKey(msg, src) === 0) {
+        dev.stats.rxDropped++;
+        core.countDrop('MAC_INVALID_SOURCE');
+        return;
+      }
+      this.learn(macKey(msg, src), rinfo.address, rinfo.port);
+    }
+    const len = msg.length - off;
+    const skb = devAllocSkbFrom(core.pool, len);
+    if (skb === null) {
+      dev.stats.rxDropped++;
+      core.countDrop('NOMEM');
+      return;
+    }
+    msg.copy(skb.buf, skb.put(len), off, msg.length);
+    skb.dev = dev;
+    core.netifRx(skb);
+  };
+
+  private learn(key: number, address: string, port: number): void {
+    const now = this.core.clock.now();
+    const e = this.fdb.get(key);
+    if (e !== undefined && e.srcPort === port && e.srcAddress === address) {
+      e.updated = now;
+      return;
+    }
+    const remote = this.remoteFor(address, port);
+    if (e !== undefined) {
+      // The MAC moved to another peer (fdb migrate).
+      e.remote = remote;
+      e.srcAddress = address;
+      e.srcPort = port;
+      e.updated = now;
+      return;
+    }
+    if (this.fdb.size >= VXLAN_FDB_MAX_LEARNED && this.expire(now) === 0) return;
+    this.fdb.set(key, { remote, srcAddress: address, srcPort: port, updated: now });
+  }
+
+  /** The configured remote this datagram came from (same address and port, else same address), or a new peer at dstport. */
+  private remoteFor(address: string, port: number): Remote {
+    let sameAddress: Remote | null = null;
+    for (const r of this.remotes) {
+      if (r.address !== address) continue;
+      if (r.port === port) return r;
+      sameAddress ??= r;
+    }
+    if (sameAddress !== null) return sameAddress;
+    const peer = new Remote(address, this.cfg.dstport, false, false);
+    peer.address = address;
+    return peer;
+  }
+
+  /** Remove entries not refreshed within `ageing`; returns how many went. */
+  expire(now: number): number {
+    let n = 0;
+    for (const [key, e] of this.fdb) {
+      if (now - e.updated > this.cfg.ageingMs) {
+        this.fdb.delete(key);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  // ---- transmit ----
+
+  xmit(skb: SkBuff): NetdevTx {
+    const dev = this.dev;
+    const core = this.core;
+    const len = skb.len;
+    if (this.closed) {
+      dev.stats.txDropped++;
+      core.kfreeSkb(skb, 'DEV_READY');
+      return NETDEV_TX_OK;
+    }
+    if (len < ETH_HLEN) {
+      dev.stats.txDropped++;
+      core.kfreeSkb(skb, 'PKT_TOO_SMALL');
+      return NETDEV_TX_OK;
+    }
+    let only: Remote | null = null;
+    if ((skb.buf[skb.data]! & 1) === 0 && this.fdb.size > 0) {
+      const key = macKey(skb.buf, skb.data);
+      const e = this.fdb.get(key);
+      if (e !== undefined) {
+        if (core.clock.now() - e.updated > this.cfg.ageingMs) this.fdb.delete(key);
+        else only = e.remote;
+      }
+    }
+    if (only === null && this.remotes.length === 0) {
+      dev.stats.txDropped++;
+      core.kfreeSkb(skb, 'VXLAN_NO_REMOTE');
+      return NETDEV_TX_OK;
+    }
+    // The header goes into the headroom; a shared block is copied first (a tap may hold a clone).
+    if (!skb.cow(VXLAN_HLEN)) {
+      dev.stats.txDropped++;
+      core.kfreeSkb(skb, 'NOMEM');
+      return NETDEV_TX_OK;
+    }
+    const at = skb.push(VXLAN_HLEN);
+    encodeVxlanHeader(skb.buf, at, this.cfg.vni);
+    const datagram = skb.buf.subarray(at, skb.tail);
+    if (only !== null) this.sendCopy(skb, datagram, only, len);
+    else for (let i = 0; i < this.remotes.length; i++) this.sendCopy(skb, datagram, this.remotes[i]!, len);
+    // Each copy handed to the socket holds its own reference; this drops the caller's.
+    skb.free();
+    if (this.inflight >= VXLAN_MAX_INFLIGHT && !dev.queueStopped) {
+      netifStopQueue(dev);
+      this.stoppedQueue = true;
+    }
+    return NETDEV_TX_OK;
+  }
+
+  private sendCopy(skb: SkBuff, datagram: Buffer, r: Remote, len: number): void {
+    const dev = this.dev;
+    if (r.isName) {
+      const now = this.core.clock.now();
+      if (r.address === null ? now - r.lastAttempt >= RESOLVE_RETRY_MS : now - r.resolvedAt >= RESOLVE_REFRESH_MS) {
+        void this.resolve(r);
+      }
+    }
+    const address = r.address;
+    if (address === null) {
+      dev.stats.txErrors++;
+      dev.stats.txCarrierErrors++;
+      this.core.countDrop('IP_OUTNOROUTES');
+      return;
+    }
+    try {
+      this.socket.send(datagram, r.port, address, this.afterSend);
+    } catch {
+      // dgram throws only for a closed socket or bad arguments, which creation rules out.
+      dev.stats.txErrors++;
+      this.core.countDrop('NOT_SPECIFIED');
+      return;
+    }
+    this.ring.push(skb.get());
+    this.inflight++;
+    dev.stats.txPackets++;
+    dev.stats.txBytes += len;
+  }
+
+  private readonly afterSend = (err: Error | null): void => {
+    const skb = this.ring.shift();
+    if (skb === null) return;
+    this.inflight--;
+    if (err !== null) {
+      this.dev.stats.txErrors++;
+      this.core.kfreeSkb(skb, sendErrorReason(err));
+    } else {
+      skb.free();
+    }
+    if (this.stoppedQueue && this.inflight <= WAKE_INFLIGHT) {
+      this.stoppedQueue = false;
+      if (this.dev.queueStopped && this.dev.isUp()) netifWakeQueue(this.dev);
+    }
+  };
+
+  // ---- lifecycle ----
+
+  /** Close the socket; sends still pending are freed as they complete or when it has closed. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.off('message', this.onMessage);
+    this.socket.close(() => {
+      // Sends the close cancelled may never call back: their skbs go now.
+      for (let skb = this.ring.shift(); skb !== null; skb = this.ring.shift()) {
+        this.inflight--;
+        this.core.kfreeSkb(skb, 'QUEUE_PURGE');
+      }
+    });
+  }
+
+  /** The `ip -d link` details (rtnl fill_info), with the fdb as `bridge fdb show` would list it. */
+  info(): Record<string, unknown> {
+    const now = this.core.clock.now();
+    this.expire(now);
+    const fdb: Record<string, unknown>[] = this.remotes.map((r) => ({
+      mac: '00:00:00:00:00:00',
+      dst: r.host,
+      port: r.port,
+      state: 'permanent',
+      ...(r.isName ? { resolved: r.address, ...(r.lastError !== null ? { error: r.lastError } : {}) } : {}),
+    }));
+    for (const [key, e] of this.fdb) {
+      fdb.push({
+        mac: keyToMac(key),
+        dst: e.remote.address ?? e.remote.host,
+        port: e.remote.port,
+        state: 'dynamic',
+        age_s: Math.floor((now - e.updated) / 1000),
+      });
+    }
+    return {
+      id: this.cfg.vni,
+      local: this.local,
+      remote: this.remotes.map((r) => (net.isIPv6(r.host) ? `[${r.host}]:${r.port}` : `${r.host}:${r.port}`)),
+      dstport: this.cfg.dstport,
+      learning: this.cfg.learning,
+      ageing: Math.round(this.cfg.ageingMs / 1000),
+      fdb,
+    };
+  }
+}
+
+export function vxlanOf(dev: NetDevice): Vxlan {
+  return dev.priv as Vxlan;
+}
+
+function bindError(err: NodeJS.ErrnoException, where: string): NetError {
+  const code = err.code ?? '';
+  const errno = isErrnoName(code) ? code : 'EINVAL';
+  const why = code === 'EADDRINUSE' ? 'address already in use' : code === 'EADDRNOTAVAIL' ? 'no such local address' : err.message;
+  return new NetError(errno, `vxlan cannot bind ${where}: ${why}`);
+}
+
+/** Resolve the local host (a literal needs no lookup) to the address to bind. */
+async function localAddress(host: string): Promise<{ address: string; family: 4 | 6 }> {
+  const literal = net.isIP(host);
+  if (literal !== 0) return { address: host, family: literal as 4 | 6 };
+  try {
+    const { address, family } = await dns.promises.lookup(host);
+    return { address, family: family as 4 | 6 };
+  } catch (err) {
+    throw new NetError('EADDRNOTAVAIL', `vxlan local address "${host}" does not resolve: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+}
+
+function bindSocket(address: string, family: 4 | 6, port: number): Promise<dgram.Socket> {
+  const socket = dgram.createSocket({
+    type: family === 6 ? 'udp6' : 'udp4',
+    lookup: literalLookup,
+    recvBufferSize: SOCKET_BUFFER_BYTES,
+    sendBufferSize: SOCKET_BUFFER_BYTES,
+  });
+  const where = family === 6 ? `[${address}]:${port}` : `${address}:${port}`;
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      try {
+        socket.close();
+      } catch {
+        // Never bound: nothing to close.
+      }
+      reject(bindError(err, where));
+    };
+    socket.once('error', onError);
+    socket.bind({ address, port, exclusive: true }, () => {
+      socket.off('error', onError);
+      // The device, not the socket, decides whether the process has work to do.
+      socket.unref();
+      resolve(socket);
+    });
+  });
+}
+
+/**
+ * An unregistered vxlan device with its socket already bound (EADDRINUSE and
+ * friends surface here, before registration). Release it with releaseVxlan
+ * if it never gets registered; once registered, deleting the device closes it.
+ */
+export async function createVxlan(core: VxlanCore, cfg: VxlanConfig): Promise<NetDevice> {
+  const local = await localAddress(cfg.local.host);
+  for (const r of cfg.remotes) {
+    if (net.isIP(r.host) === 6 && local.family === 4) {
+      throw new NetError('EAFNOSUPPORT', `remote ${r.host} is IPv6 but the local address ${cfg.local.host} is IPv4`);
+    }
+  }
+  const socket = await bindSocket(local.address, local.family, cfg.local.port);
+  const maxMtu = IP_MAX_MTU - (local.family === 6 ? HEADROOM_V6 : HEADROOM_V4);
+  const dev = new NetDevice(core, {
+    kind: 'vxlan',
+    ops: etherOps({
+      hardStartXmit: (d, skb) => vxlanOf(d).xmit(skb),
+      uninit: (d) => vxlanOf(d).close(),
+      fillInfo: (d) => vxlanOf(d).info(),
+    }),
+    mtu: VXLAN_DEFAULT_MTU,
+    maxMtu,
+    devAddr: randomMac(),
+  });
+  const vx = new Vxlan(dev, core, socket, local.family, cfg);
+  dev.priv = vx;
+  await vx.resolveAll();
+  return dev;
+}
+
+/** Undo createVxlan for a device that was never registered. */
+export function releaseVxlan(dev: NetDevice): void {
+  vxlanOf(dev).close();
+}
+
