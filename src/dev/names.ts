@@ -27,6 +27,9 @@ export function invalidNameReason(name: string): string | null {
   if (name.length === 0) return 'name is empty';
   if (Buffer.byteLength(name, 'utf8') >= IFNAMSIZ) return `name "${name}" is longer than ${IFNAMSIZ - 1} bytes`;
   if (name === '.' || name === '..') return `name "${name}" is reserved`;
+  // Linux treats any '%' as a pattern (dev_alloc_name): one that is not a
+  // single %d is EINVAL there, never a literal name.
+  if (name.includes('%')) return `name "${name}" contains "%" but is not a pattern with one %d`;
   for (const ch of name) {
     if (ch === '/' || ch === ':' || /\s/u.test(ch) || ch.charCodeAt(0) < 0x20) {
       return `name "${name}" contains "${ch === '\0' ? '\\0' : ch}", which interface names cannot`;

@@ -7,6 +7,8 @@ import type { NetDevice } from './netdevice.ts';
 import { NETDEV_TX_BUSY, NET_XMIT_DROP, NET_XMIT_SUCCESS, type NetdevTx } from './ops.ts';
 import { NoQueue } from './qdisc/noqueue.ts';
 import { PfifoFast } from './qdisc/pfifo-fast.ts';
+import { ETH_P_8021Q } from '../wire/eth.ts';
+import { VLAN_HLEN } from '../wire/vlan.ts';
 
 /** Frames one qdisc run may send before yielding (dev_tx_weight). */
 export const QDISC_QUOTA = 64;
@@ -23,7 +25,7 @@ export function devQueueXmit(skb: SkBuff): number {
     core.kfreeSkb(skb, 'DEV_READY');
     return NET_XMIT_DROP;
   }
-  if (skb.len > dev.mtu + dev.hardHeaderLen) {
+  if (skb.len > dev.mtu + dev.hardHeaderLen && !fitsWithVlanTag(skb, dev)) {
     dev.stats.txDropped++;
     core.kfreeSkb(skb, 'PKT_TOO_BIG');
     return NET_XMIT_DROP;
@@ -54,6 +56,16 @@ export function devQueueXmit(skb: SkBuff): number {
   }
   qdiscRun(dev);
   return NET_XMIT_SUCCESS;
+}
+
+/**
+ * An 802.1Q-tagged frame may be VLAN_HLEN longer than mtu + header, as
+ * is_skb_forwardable allows: a VLAN channel's mtu equals its parent's.
+ */
+function fitsWithVlanTag(skb: SkBuff, dev: NetDevice): boolean {
+  const b = skb.buf;
+  const type = skb.data + 12;
+  return skb.len <= dev.mtu + dev.hardHeaderLen + VLAN_HLEN && ((b[type]! << 8) | b[type + 1]!) === ETH_P_8021Q;
 }
 
 function xmitOne(dev: NetDevice, skb: SkBuff): NetdevTx {

@@ -5,14 +5,7 @@
 // frees, clones, copies, failures.
 
 import type { SkbBug } from './panic.ts';
-import type { SkBuff } from './skbuff.ts';
 
-/**
- * Freed headers wait this many frees before reuse, so that a double free or
- * a use shortly after free still finds a buffer marked freed (a small version
- * of KASAN's quarantine) instead of someone else's frame.
- */
-const QUARANTINE = 256; // a power of two
 
 /** Size classes, like kmalloc's power-of-two caches: 128 << index. */
 const SIZE_CLASSES = [128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072] as const;
@@ -66,10 +59,6 @@ export class SkbPool {
   limitBytes: number;
   onBug: (bug: SkbBug, detail: string) => void;
   private readonly free: SkbData[][] = SIZE_CLASSES.map(() => []);
-  /** Freed headers that still own their block, ready for reuse, by class. */
-  private readonly headers: SkBuff[][] = SIZE_CLASSES.map(() => []);
-  private readonly quarantine: (SkBuff | undefined)[] = new Array<SkBuff | undefined>(QUARANTINE);
-  private quarantineAt = 0;
   private readonly maxIdle: number[] = SIZE_CLASSES.map((size) => Math.max(8, Math.floor(MAX_IDLE_BYTES_PER_CLASS / size)));
 
   constructor(options: SkbPoolOptions = {}) {
@@ -103,30 +92,12 @@ export class SkbPool {
     if (list.length < this.maxIdle[cls]!) list.push(block);
   }
 
-  /** A freed header with its block: through the quarantine, then to reuse. */
-  recycle(skb: SkBuff): void {
-    const out = this.quarantine[this.quarantineAt];
-    this.quarantine[this.quarantineAt] = skb;
-    this.quarantineAt = (this.quarantineAt + 1) & (QUARANTINE - 1);
-    if (out === undefined) return;
-    const cls = out.block.cls;
-    if (cls < 0) return;
-    const list = this.headers[cls]!;
-    if (list.length < this.maxIdle[cls]!) list.push(out);
-  }
-
-  /** A recycled header whose block holds `size` bytes, if one is waiting. */
-  takeHeader(size: number): SkBuff | undefined {
-    const cls = SkbPool.classOf(size);
-    return cls < 0 ? undefined : this.headers[cls]!.pop();
-  }
-
-  /** Blocks waiting on the free lists (with or without a header), and their bytes. */
+  /** Blocks waiting on the free lists, and their bytes. */
   idle(): { buffers: number; bytes: number } {
     let buffers = 0;
     let bytes = 0;
     for (let i = 0; i < SIZE_CLASSES.length; i++) {
-      const n = this.free[i]!.length + this.headers[i]!.length;
+      const n = this.free[i]!.length;
       buffers += n;
       bytes += n * SIZE_CLASSES[i]!;
     }
@@ -136,7 +107,6 @@ export class SkbPool {
   /** Drop every idle buffer (memory pressure, or tests measuring the heap). */
   shrink(): void {
     for (const list of this.free) list.length = 0;
-    for (const list of this.headers) list.length = 0;
   }
 
   report(bug: SkbBug, detail: string): void {

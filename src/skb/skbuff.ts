@@ -90,7 +90,7 @@ export class SkBuff {
   /** Per-frame scratch for the layer that owns the skb (e.g. netem's send time). */
   cb = 0;
 
-  /** The data block (skb_shared_info): shared with clones, recycled with the header. */
+  /** The data block (skb_shared_info): shared with clones, recycled through the pool. */
   block: SkbData;
 
   constructor(
@@ -187,36 +187,6 @@ export class SkBuff {
   /** skb_cloned: the data block is shared with a clone. */
   isDataShared(): boolean {
     return this.cloned && this.block.dataref > 1;
-  }
-
-  /** Make a recycled header new again, on its own block. */
-  reinit(size: number, truesize: number): void {
-    this.block.dataref = 1;
-    this.buf = this.block.buf;
-    this.head = 0;
-    this.data = 0;
-    this.tail = 0;
-    this.end = size;
-    this.truesize = truesize;
-    this.users = 1;
-    this.cloned = false;
-    this.sk = null;
-    this.destructor = null;
-    this.dev = null;
-    this.inputDev = null;
-    this.protocol = 0;
-    this.pktType = PacketType.HOST;
-    this.priority = 0;
-    this.tstamp = 0;
-    this.macHeader = -1;
-    this.networkHeader = -1;
-    this.transportHeader = -1;
-    this.next = null;
-    this.prev = null;
-    this.list = null;
-    this.listedLen = 0;
-    this.freed = false;
-    this.cb = 0;
   }
 
   /** skb_clone: a new header on the same data; no owner, no destructor. */
@@ -334,9 +304,9 @@ export class SkBuff {
     stats.frees++;
     stats.inUse--;
     stats.bytes -= this.truesize;
-    // The last user of the block recycles header and block together
-    // (skbuff_head_cache); a clone's header is left to the collector.
-    if (--this.block.dataref === 0) pool.recycle(this);
+    // Only the block is recycled: a header is never reused, so a stale
+    // reference can never free or read someone else's frame.
+    if (--this.block.dataref === 0) pool.give(this.block);
   }
 
   private copyHeader(n: SkBuff): void {
@@ -376,14 +346,7 @@ export function allocSkbFrom(pool: SkbPool, size: number): SkBuff | null {
     stats.allocFailures++;
     return null;
   }
-  const recycled = pool.takeHeader(size);
-  let skb: SkBuff;
-  if (recycled !== undefined) {
-    skb = recycled;
-    skb.reinit(size, truesize);
-  } else {
-    skb = new SkBuff(pool, pool.take(size), size, truesize);
-  }
+  const skb = new SkBuff(pool, pool.take(size), size, truesize);
   stats.allocs++;
   stats.inUse++;
   stats.bytes += truesize;

@@ -177,7 +177,9 @@ export class PacketSocket {
     const dev = override ?? this.dev;
     if (dev === null || !dev.registered) throw new NetError('ENXIO', 'socket is not bound to a device');
     if (!dev.isUp()) throw new NetError('ENETDOWN', `${dev.name} is down`);
-    if (frame.length > dev.mtu + dev.hardHeaderLen) {
+    // A tagged frame may carry 4 more bytes (packet_snd's 802.1Q allowance).
+    const tagged = frame.length >= 14 && frame[12] === 0x81 && frame[13] === 0x00 ? 4 : 0;
+    if (frame.length > dev.mtu + dev.hardHeaderLen + tagged) {
       throw new NetError('EMSGSIZE', `frame of ${frame.length} bytes exceeds ${dev.name}'s mtu ${dev.mtu} + ${dev.hardHeaderLen}`);
     }
     if (frame.length < dev.hardHeaderLen) {

@@ -122,7 +122,10 @@ export async function createDevice(stack: NetStack, spec: DeviceSpec): Promise<N
     if (why !== null) throw new NetError('EINVAL', why);
     if (stack.devices.has(name)) throw new NetError('EEXIST', `device "${name}" already exists`);
   }
-  if (explicit.length === 2 && explicit[0] === explicit[1]) throw new NetError('EEXIST', `both ends cannot be named "${explicit[0]}"`);
+  // Two equal patterns ("veth%d") are fine: each end takes the next free unit.
+  if (explicit.length === 2 && explicit[0] === explicit[1] && !isNamePattern(explicit[0]!)) {
+    throw new NetError('EEXIST', `both ends cannot be named "${explicit[0]}"`);
+  }
   const made = await kind.create(stack, spec);
   if (stack.devices.size + made.length > stack.limits.maxDevices) {
     for (const m of made) kind.abandon?.(m.dev);
@@ -132,12 +135,17 @@ export async function createDevice(stack: NetStack, spec: DeviceSpec): Promise<N
   try {
     const settings = settingsOf(spec);
     const { up, ...beforeUp } = settings;
-    for (const m of made) checkLinkChanges(stack, m.dev, beforeUp);
+    // The address is the named device's alone: a veth peer keeps its own
+    // random one (veth_newlink), or both ends would share a MAC.
+    const forOthers: LinkChanges = { ...beforeUp };
+    delete forOthers.address;
+    const settingsFor = (dev: NetDevice): LinkChanges => (dev === made[0]!.dev ? beforeUp : forOthers);
+    for (const m of made) checkLinkChanges(stack, m.dev, settingsFor(m.dev));
     for (const m of made) {
       registerNetdevice(stack.devices, m.dev, m.name);
       registered.push(m.dev);
     }
-    for (const dev of registered) applyLinkChanges(dev, checkLinkChanges(stack, dev, beforeUp), stack);
+    for (const dev of registered) applyLinkChanges(dev, checkLinkChanges(stack, dev, settingsFor(dev)), stack);
     if (up === true) for (const dev of registered) applyLinkChanges(dev, checkLinkChanges(stack, dev, { up }), stack);
   } catch (err) {
     for (const dev of registered.reverse()) if (dev.registered) unregisterNetdevice(stack.devices, dev);

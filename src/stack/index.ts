@@ -1,5 +1,7 @@
 // The core's public face: what the service layers (api, capture, metrics,
 // config) import. Nothing here knows about HTTP.
+// Registers the vxlan device kind (it binds UDP sockets, so it lives apart from devices.ts).
+import './vxlan-kind.ts';
 export { NetStack, type NetStackOptions, type NetStackLimits } from './netstack.ts';
 export { createDevice, deleteDevice, registerDeviceKind, deviceKinds, type DeviceSpec, type DeviceKindName } from './devices.ts';
 export { setLink, netemOf, type LinkChanges } from './link.ts';

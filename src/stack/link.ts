@@ -78,6 +78,10 @@ export function checkLinkChanges(stack: NetStack, dev: NetDevice, changes: LinkC
   for (const m of changes.multicast?.add ?? []) {
     const mac = parseMacOrThrow(m, 'multicast address');
     if ((mac[0]! & 1) === 0) throw new NetError('EINVAL', `${m} is not a multicast address`);
+    // devMcAdd's own refusal, found here so that nothing before it is applied.
+    if ((dev.flags & IFF.MULTICAST) === 0 && dev.ops.setRxMode === undefined) {
+      throw new NetError('EINVAL', `${dev.name} does not do multicast`);
+    }
     out.mcAdd.push(mac);
   }
   for (const m of changes.multicast?.del ?? []) {

@@ -15,7 +15,7 @@ import type { NetDevice } from '../dev/netdevice.ts';
 import { Notifier } from '../dev/notifier.ts';
 import { DeviceRegistry } from '../dev/registry.ts';
 import { registerNetdevice, unregisterNetdevice } from '../dev/register.ts';
-import { devOpen, devClose } from '../dev/control.ts';
+import { devOpen, devClose, devSetMtu } from '../dev/control.ts';
 import { qdiscRun } from '../dev/xmit.ts';
 import { NET_RX_DROP, NET_RX_SUCCESS, type NetCore } from '../dev/ops.ts';
 import { createLoopback } from '../dev/drivers/loopback.ts';
@@ -182,6 +182,13 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
     }
     if ((event === 'UP' || event === 'DOWN' || event === 'CHANGE') && dev.vlans.size > 0) {
       for (const vdev of dev.vlans.values()) vlanTransferOperstate(vdev);
+    }
+    if (event === 'CHANGEMTU' && dev.vlans.size > 0) {
+      // vlan_device_event: a channel can be no larger than its parent.
+      for (const vdev of dev.vlans.values()) {
+        vdev.maxMtu = dev.mtu;
+        if (vdev.mtu > dev.mtu) devSetMtu(vdev, dev.mtu);
+      }
     }
   }
 

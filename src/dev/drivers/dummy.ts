@@ -25,7 +25,9 @@ function dummySetConfig(dev: NetDevice, map: Partial<IfMap>): void {
 export function createDummy(core: NetCore): NetDevice {
   return new NetDevice(core, {
     kind: 'dummy',
-    ops: etherOps({ hardStartXmit: dummyXmit, setConfig: dummySetConfig }),
+    // An empty set_rx_mode, as dummy.c has: it filters nothing, so any
+    // multicast list is accepted.
+    ops: etherOps({ hardStartXmit: dummyXmit, setConfig: dummySetConfig, setRxMode: () => {} }),
     flags: IFF.BROADCAST | IFF.NOARP,
     devAddr: randomMac(),
     noQueue: true,

@@ -302,7 +302,10 @@ export class Vxlan {
       core.countDrop('NOMEM');
       return;
     }
-    msg.copy(skb.buf, skb.put(len), off, msg.length);
+    // The whole datagram goes in, its header into the headroom, which is then
+    // left behind (as a NIC's DMA and a pull would): a plain set() is cheaper
+    // than a ranged copy. dev_alloc_skb's NET_SKB_PAD (16) has room for the 8 bytes.
+    skb.buf.set(msg, skb.put(len) - off);
     skb.dev = dev;
     core.netifRx(skb);
   };
@@ -490,7 +493,7 @@ export class Vxlan {
       remote: this.remotes.map((r) => (net.isIPv6(r.host) ? `[${r.host}]:${r.port}` : `${r.host}:${r.port}`)),
       dstport: this.cfg.dstport,
       learning: this.cfg.learning,
-      ageing: Math.round(this.cfg.ageingMs / 1000),
+      ageing: Number.isFinite(this.cfg.ageingMs) ? Math.round(this.cfg.ageingMs / 1000) : 0,
       fdb,
     };
   }

@@ -1,0 +1,165 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { settle } from '../../src/clock.ts';
+import { allocSkbFrom, PacketType } from '../../src/skb/index.ts';
+import { devIoctl, NetStack, setLink } from '../../src/stack/index.ts';
+import { ETH_P_802_2, ETH_P_802_3 } from '../../src/wire/eth.ts';
+import { buildFrame, seqOf } from '../helpers/frames.ts';
+import { closeAndAssertQuiet, Ledger } from '../helpers/conservation.ts';
+import { drainSocket, sendNow, vethWithSockets } from '../helpers/stack.ts';
+
+const nextTick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+test('the bottom half runs later, not in the sender\'s stack', async () => {
+  const stack = new NetStack();
+  const { a, b, tx, rx } = await vethWithSockets(stack);
+  let inSend = false;
+  let receivedDuringSend = false;
+  rx.sk.onDataReady = () => {
+    if (inSend) receivedDuringSend = true;
+  };
+  inSend = true;
+  sendNow(tx, buildFrame({ dst: b, src: a }));
+  inSend = false;
+  assert.equal(receivedDuringSend, false);
+  assert.equal(rx.queued, 0, 'not received synchronously');
+  assert.equal(stack.softnet.backlog.length, 1, 'it waits in the backlog');
+  await settle();
+  assert.equal(rx.queued, 1);
+  assert.equal(stack.softnet.backlog.length, 0);
+  assert.ok(stack.softnet.stats.processed >= 1);
+  drainSocket(rx);
+  closeAndAssertQuiet(stack, [tx, rx]);
+});
+
+test('the backlog holds netdev_max_backlog frames; beyond that CPU_BACKLOG', async () => {
+  const stack = new NetStack({ sysctl: { 'net.core.netdev_max_backlog': 10 } });
+  const { a, b, tx, rx } = await vethWithSockets(stack);
+  const ledger = new Ledger(stack);
+  for (let i = 0; i < 25; i++) sendNow(tx, buildFrame({ dst: b, src: a, seq: i }));
+  assert.equal(stack.softnet.backlog.length, 10);
+  assert.deepEqual(ledger.drops(), { CPU_BACKLOG: 15 });
+  assert.equal(stack.softnet.stats.dropped, 15);
+  assert.equal(b.stats.rxDropped, 15);
+  assert.equal(b.stats.rxPackets, 10);
+  assert.equal(a.stats.txDropped, 15);
+  await settle();
+  assert.deepEqual(drainSocket(rx).map(seqOf), [...Array(10).keys()], 'the first ten, in order');
+  ledger.assertConserved({ sent: 25, delivered: 10 });
+  closeAndAssertQuiet(stack, [tx, rx]);
+});
+
+test('a budget per run, like NAPI: work left over counts a time squeeze and runs again', async () => {
+  const stack = new NetStack({ sysctl: { 'net.core.netdev_budget': 8 } });
+  const { a, b, tx, rx } = await vethWithSockets(stack);
+  for (let i = 0; i < 20; i++) sendNow(tx, buildFrame({ dst: b, src: a, seq: i }));
+  const base = { ...stack.softnet.stats };
+  await nextTick();
+  assert.equal(stack.softnet.stats.processed - base.processed, 8, 'one run, one budget');
+  assert.equal(stack.softnet.stats.timeSqueeze - base.timeSqueeze, 1);
+  assert.equal(rx.queued, 8);
+  await nextTick();
+  assert.equal(stack.softnet.stats.processed - base.processed, 16);
+  await settle();
+  assert.equal(rx.queued, 20);
+  assert.equal(stack.softnet.stats.timeSqueeze - base.timeSqueeze, 2);
+  assert.equal(stack.softnet.stats.runs - base.runs, 3);
+  assert.deepEqual(drainSocket(rx).map(seqOf), [...Array(20).keys()]);
+  closeAndAssertQuiet(stack, [tx, rx]);
+});
+
+test('drain() runs the bottom half to completion now', async () => {
+  const stack = new NetStack({ sysctl: { 'net.core.netdev_budget': 2 } });
+  const { a, b, tx, rx } = await vethWithSockets(stack);
+  for (let i = 0; i < 9; i++) sendNow(tx, buildFrame({ dst: b, src: a, seq: i }));
+  stack.drain();
+  assert.equal(rx.queued, 9);
+  assert.equal(stack.softnet.backlog.length, 0);
+  drainSocket(rx);
+  closeAndAssertQuiet(stack, [tx, rx]);
+});
+
+test('pkt_type host, broadcast, multicast (filtered by the multicast list), otherhost (filtered unless promisc)', async () => {
+  const stack = new NetStack();
+  const { a, b, tx, rx } = await vethWithSockets(stack);
+  const ledger = new Ledger(stack);
+  const mcast = '01:00:5e:00:00:fb';
+  const types = async (dst: string | typeof b): Promise<number[]> => {
+    sendNow(tx, buildFrame({ dst, src: a }));
+    await settle();
+    const out: number[] = [];
+    for (let f = rx.recvFrame(); f !== null; f = rx.recvFrame()) out.push(f.pktType);
+    return out;
+  };
+  assert.deepEqual(await types(b), [PacketType.HOST]);
+  assert.deepEqual(await types('ff:ff:ff:ff:ff:ff'), [PacketType.BROADCAST]);
+  assert.deepEqual(await types(mcast), [], 'not subscribed');
+  assert.deepEqual(ledger.drops(), { OTHERHOST: 1 });
+  devIoctl(stack, b.name, { request: 'SIOCADDMULTI', ifr_hwaddr: { sa_family: 0, sa_data: mcast } });
+  assert.deepEqual(await types(mcast), [PacketType.MULTICAST]);
+  assert.equal(b.stats.multicast, 1);
+  assert.deepEqual(await types('01:00:5e:00:00:fc'), [], 'another group is still filtered');
+  devIoctl(stack, b.name, { request: 'SIOCDELMULTI', ifr_hwaddr: { sa_family: 0, sa_data: mcast } });
+  assert.deepEqual(await types(mcast), []);
+  setLink(stack, b.name, { allmulti: true });
+  assert.deepEqual(await types('01:00:5e:00:00:fc'), [PacketType.MULTICAST], 'allmulti takes every group');
+  setLink(stack, b.name, { allmulti: false });
+  assert.deepEqual(await types('02:00:00:00:00:77'), [], 'another host\'s frame');
+  setLink(stack, b.name, { promisc: true });
+  assert.deepEqual(await types('02:00:00:00:00:77'), [PacketType.OTHERHOST]);
+  assert.deepEqual(await types('01:00:5e:00:00:fd'), [PacketType.MULTICAST], 'promisc takes every group too');
+  assert.deepEqual(ledger.drops(), { OTHERHOST: 4 });
+  ledger.assertConserved({ sent: 11, delivered: 7 });
+  closeAndAssertQuiet(stack, [tx, rx]);
+});
+
+test('802.3 length-field frames reach sockets as ETH_P_802_2 or ETH_P_802_3', async () => {
+  const stack = new NetStack();
+  const { a, b, tx, rx } = await vethWithSockets(stack);
+  const llcOnly = stack.openPacketSocket({ dev: b, protocol: ETH_P_802_2 });
+  sendNow(tx, buildFrame({ dst: b, src: a, type: 46, payload: Buffer.alloc(46, 0xaa) }));
+  const raw = Buffer.alloc(46);
+  raw.writeUInt16BE(0xffff, 0);
+  sendNow(tx, buildFrame({ dst: b, src: a, type: 46, payload: raw }));
+  await settle();
+  const protos: number[] = [];
+  for (let f = rx.recvFrame(); f !== null; f = rx.recvFrame()) protos.push(f.protocol);
+  assert.deepEqual(protos, [ETH_P_802_2, ETH_P_802_3]);
+  const llc = drainSocket(llcOnly);
+  assert.equal(llc.length, 1);
+  assert.equal(llc[0]!.readUInt16BE(12), 46, 'the frame as it was, length field and all');
+  closeAndAssertQuiet(stack, [tx, rx, llcOnly]);
+});
+
+test('frames nobody takes are UNHANDLED_PROTO; runts are PKT_TOO_SMALL; a device gone down is DEV_READY', async () => {
+  const stack = new NetStack();
+  const { a, b, tx, rx } = await vethWithSockets(stack);
+  rx.close();
+  const ledger = new Ledger(stack);
+  sendNow(tx, buildFrame({ dst: b, src: a }));
+  await settle();
+  assert.deepEqual(ledger.drops(), { UNHANDLED_PROTO: 1 });
+  assert.equal(b.stats.rxNohandler, 1);
+  // A runt handed straight to the receive path.
+  const runt = allocSkbFrom(stack.pool, 10);
+  assert.ok(runt);
+  runt.put(10);
+  runt.dev = b;
+  stack.netifRx(runt);
+  await settle();
+  assert.equal(ledger.drops().PKT_TOO_SMALL, 1);
+  assert.equal(b.stats.rxLengthErrors, 1);
+  // No device at all.
+  const orphan = allocSkbFrom(stack.pool, 60);
+  assert.ok(orphan);
+  orphan.put(60);
+  stack.netifRx(orphan);
+  // In the backlog when the device goes down.
+  sendNow(tx, buildFrame({ dst: b, src: a }));
+  assert.equal(stack.softnet.backlog.length, 1);
+  setLink(stack, b.name, { up: false });
+  await settle();
+  assert.deepEqual(ledger.drops(), { UNHANDLED_PROTO: 1, PKT_TOO_SMALL: 1, DEV_READY: 2 });
+  ledger.assertConserved({ sent: 4, delivered: 0 });
+  closeAndAssertQuiet(stack, [tx, rx]);
+});
