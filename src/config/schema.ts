@@ -1,0 +1,163 @@
+// The shape of `--config FILE` and `--state FILE`: one device entry schema for
+// both, so a state file reads like a config someone could have written.
+//
+// A device entry is what `ip link add` takes (kind, name, peer, link, id,
+// vni, local, remote) plus what `ip link set` and `tc qdisc netem` take (up,
+// mtu, address, txqlen, promisc, allmulti, flags, netem, multicast, map).
+// A veth entry's settings apply to both ends unless `peer_settings` is given,
+// which then applies to the peer end instead. A `loopback` entry creates
+// nothing: it configures the `lo` that every stack starts with.
+
+import { z } from 'zod';
+import { IFF, IFF_USER_SETTABLE, type IffName } from '../dev/flags.ts';
+import { invalidNameReason, isNamePattern } from '../dev/names.ts';
+import { Sysctl } from '../sysctl.ts';
+import { NetError } from '../errno.ts';
+import { VXLAN_PORT } from '../wire/vxlan.ts';
+import { VXLAN_MAX_REMOTES, parseVxlanEndpoint } from '../stack/vxlan-kind.ts';
+
+const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+const mac = z.string().regex(MAC_RE, 'must be a MAC address like 02:00:00:00:00:01');
+
+/** A vxlan endpoint as the vxlan kind itself parses it: host:port, host, [v6]:port, [v6]. */
+function endpoint(what: string, allowZeroPort: boolean) {
+  return z.string().superRefine((text, ctx) => {
+    try {
+      parseVxlanEndpoint(text, VXLAN_PORT, what, allowZeroPort);
+    } catch (err) {
+      if (!(err instanceof NetError)) throw err;
+      ctx.addIssue({ code: 'custom', message: err.message.replace(`${what}: `, '') });
+    }
+  });
+}
+
+const u32 = z.number().int().min(0).max(0xffffffff);
+const percent = z.number().min(0).max(100);
+
+/** `ip link add name NAME`: a name, or a pattern like `dummy%d`. */
+const deviceName = z.string().superRefine((name, ctx) => {
+  const why = invalidNameReason(isNamePattern(name) ? name.replace('%d', '0') : name);
+  if (why !== null) ctx.addIssue({ code: 'custom', message: why });
+});
+
+/** tc qdisc netem, in the REST API's snake_case; unset fields take netem's defaults. */
+export const netemSchema = z.strictObject({
+  delay_ms: z.number().min(0).max(3_600_000).optional(),
+  jitter_ms: z.number().min(0).max(3_600_000).optional(),
+  loss: percent.optional(),
+  duplicate: percent.optional(),
+  corrupt: percent.optional(),
+  reorder: percent.optional(),
+  rate_bps: z.number().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  limit: z.number().int().min(1).max(1_000_000).optional(),
+  seed: z.number().int().min(-0x80000000).max(0xffffffff).optional(),
+});
+export type NetemConfig = z.infer<typeof netemSchema>;
+
+/** A multicast address once, or with the number of users that added it (SIOCADDMULTI counts). */
+const multicastEntry = z.union([mac, z.strictObject({ address: mac, users: z.number().int().min(1).max(1_000_000) })], {
+  error: 'must be a MAC address like 01:00:5e:00:00:01, or {address, users}',
+});
+
+/** The IFF flags a user may set with SIOCSIFFLAGS, apart from UP, PROMISC and ALLMULTI (their own fields). */
+export const OTHER_USER_FLAGS = (Object.keys(IFF) as IffName[]).filter(
+  (n) => (IFF[n] & IFF_USER_SETTABLE) !== 0 && n !== 'UP' && n !== 'PROMISC' && n !== 'ALLMULTI',
+);
+
+const ifmapSchema = z.strictObject({
+  mem_start: u32.optional(),
+  mem_end: u32.optional(),
+  base_addr: u32.optional(),
+  irq: u32.optional(),
+  dma: u32.optional(),
+  port: u32.optional(),
+});
+
+function settingsShape(maxMtu: number) {
+  return {
+    up: z.boolean().optional(),
+    mtu: z.number().int().min(68).max(maxMtu).optional(),
+    address: mac.optional(),
+    txqlen: u32.optional(),
+    promisc: z.boolean().optional(),
+    allmulti: z.boolean().optional(),
+    /** Exactly these of the other settable flags (NOARP, MULTICAST, DEBUG...); absent = the driver's defaults. */
+    flags: z.array(z.enum(OTHER_USER_FLAGS as [IffName, ...IffName[]])).optional(),
+    netem: netemSchema.optional(),
+    multicast: z.array(multicastEntry).optional(),
+    /** SIOCSIFMAP, for drivers that take it (dummy). */
+    map: ifmapSchema.optional(),
+  };
+}
+
+export const settingsSchema = z.strictObject(settingsShape(65535));
+export type DeviceSettings = z.infer<typeof settingsSchema>;
+
+const dummyEntry = z.strictObject({ kind: z.literal('dummy'), name: deviceName.optional(), ...settingsShape(65535) });
+const vethEntry = z.strictObject({
+  kind: z.literal('veth'),
+  name: deviceName.optional(),
+  peer: deviceName.optional(),
+  peer_settings: settingsSchema.optional(),
+  ...settingsShape(65535),
+});
+const vlanEntry = z.strictObject({
+  kind: z.literal('vlan'),
+  name: deviceName.optional(),
+  link: deviceName,
+  id: z.number().int().min(1).max(4094),
+  ...settingsShape(65535),
+});
+const vxlanEntry = z.strictObject({
+  kind: z.literal('vxlan'),
+  name: deviceName.optional(),
+  vni: z.number().int().min(0).max(0xffffff),
+  local: endpoint('vxlan local', true).optional(),
+  remote: z.array(endpoint('vxlan remote', false)).max(VXLAN_MAX_REMOTES).optional(),
+  dstport: z.number().int().min(1).max(65535).optional(),
+  learning: z.boolean().optional(),
+  /** Seconds a learned fdb entry lives; 0 = forever. */
+  ageing: u32.optional(),
+  ...settingsShape(65535),
+});
+const loopbackEntry = z.strictObject({ kind: z.literal('loopback'), name: deviceName.optional(), ...settingsShape(65536) });
+
+export const deviceEntrySchema = z.discriminatedUnion('kind', [dummyEntry, vethEntry, vlanEntry, vxlanEntry, loopbackEntry]);
+export type DeviceEntry = z.infer<typeof deviceEntrySchema>;
+
+/** net.core.* sysctls: known names, values within the kernel's bounds (checked by the Sysctl table itself). */
+const sysctlSchema = z.record(z.string(), z.number()).superRefine((values, ctx) => {
+  for (const [name, value] of Object.entries(values)) {
+    try {
+      new Sysctl().set({ [name]: value });
+    } catch (err) {
+      if (!(err instanceof NetError)) throw err;
+      ctx.addIssue({ code: 'custom', path: [name], message: err.message.replace(`${name} `, '') });
+    }
+  }
+});
+
+const devicesSchema = z.array(deviceEntrySchema).superRefine((devices, ctx) => {
+  const loopbacks = devices.flatMap((d, i) => (d.kind === 'loopback' ? [i] : []));
+  for (const i of loopbacks.slice(1)) {
+    ctx.addIssue({ code: 'custom', path: [i, 'kind'], message: 'only one loopback entry is allowed' });
+  }
+});
+
+/** `--config FILE`: the initial setup, applied once at start when there is no state yet. */
+export const configFileSchema = z.strictObject({
+  devices: devicesSchema.default([]),
+  sysctl: sysctlSchema.optional(),
+});
+export type ConfigFile = z.infer<typeof configFileSchema>;
+
+export const STATE_VERSION = 1;
+
+/** `--state FILE`: what the service saves after every change and restores at start. */
+export const stateFileSchema = z.strictObject({
+  version: z.literal(STATE_VERSION),
+  saved_at: z.string(),
+  sysctl: sysctlSchema,
+  devices: devicesSchema,
+});
+export type StateFile = z.infer<typeof stateFileSchema>;
