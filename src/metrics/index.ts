@@ -1,0 +1,2 @@
+// What the service layers import from metrics/.
+export { createMetrics, type StackMetrics } from './registry.ts';
