@@ -50,6 +50,10 @@ export interface VxlanSpec extends CommonSettings {
   /** host:port peers (the all-zeros fdb entries). */
   remote?: string[];
   learning?: boolean;
+  /** UDP port peers listen on (default 4789). */
+  dstport?: number;
+  /** Seconds a learned MAC stays in the forwarding table; 0 keeps it. */
+  ageing?: number;
 }
 
 export type DeviceSpec = DummySpec | VethSpec | VlanSpec | VxlanSpec;

@@ -181,7 +181,8 @@ function literalLookup(
   _options: unknown,
   callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
 ): void {
-  callback(null, address, net.isIP(address) || 4);
+  // Only literals reach here (names are resolved by the driver), so a colon means IPv6.
+  callback(null, address, address.includes(':') ? 6 : 4);
 }
 
 export class Vxlan {
