@@ -105,7 +105,9 @@ export function netifReceiveSkb(ctx: ReceiveContext, skb: SkBuff): void {
     prev.func(skb, dev, prev, orig);
     return;
   }
-  dev.stats.rxNohandler++;
+  // Linux counts rx_nohandler only for exact-match delivery; a frame of a
+  // protocol nobody handles is an rx_dropped (__netif_receive_skb_core).
+  dev.stats.rxDropped++;
   ctx.kfreeSkb(skb, 'UNHANDLED_PROTO');
 }
 

@@ -29,6 +29,8 @@ export function createLoopback(core: NetCore): NetDevice {
     minMtu: 68,
     maxMtu: 65536,
     flags: IFF.LOOPBACK,
+    // `ip link` shows lo's broadcast as all zeros, like its address.
+    broadcast: Buffer.alloc(6),
     noQueue: true,
     permanent: true,
   });

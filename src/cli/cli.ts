@@ -1,0 +1,113 @@
+// netstackctl: parse the global options, pick the object's command, and
+// turn whatever went wrong into one message on stderr and iproute2's exit
+// status. Only `capture` and `send` outlive a Ctrl-C (to stop cleanly and
+// print their summary); anything else is simply interrupted.
+
+import { readFileSync } from 'node:fs';
+import { parseCommandLine } from './args.ts';
+import { ArgError, CliError, EXIT_ARGS, EXIT_OK, EXIT_SERVICE, UnknownObjectError } from './errors.ts';
+import { type CliIo, type Context, makeContext, print } from './context.ts';
+import { MAIN_HELP, helpFor } from './help.ts';
+import { captureCommand } from './commands/capture.ts';
+import { ioctlCommand } from './commands/ioctl.ts';
+import { linkCommand } from './commands/link.ts';
+import { maddrCommand } from './commands/maddr.ts';
+import { sendCommand } from './commands/send.ts';
+import { socketsCommand } from './commands/sockets.ts';
+import { statsCommand } from './commands/stats.ts';
+import { sysctlCommand } from './commands/sysctl.ts';
+
+type Command = (ctx: Context, args: string[]) => Promise<void>;
+
+const OBJECTS: Record<string, Command> = {
+  link: linkCommand,
+  maddress: maddrCommand,
+  send: sendCommand,
+  capture: captureCommand,
+  stats: statsCommand,
+  sysctl: sysctlCommand,
+  ioctl: ioctlCommand,
+  sockets: socketsCommand,
+};
+
+/** Commands that watch for Ctrl-C themselves. */
+const INTERRUPTIBLE = new Set(['send', 'capture']);
+
+/** Objects by name or by a prefix that names only one, as ip takes `l` for link. */
+function findObject(word: string): string | undefined {
+  if (word === 'maddr') return 'maddress';
+  if (Object.hasOwn(OBJECTS, word)) return word;
+  const matches = Object.keys(OBJECTS).filter((k) => k.startsWith(word));
+  return matches.length === 1 ? matches[0] : undefined;
+}
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return `netstackctl, netstackd ${pkg.version ?? 'unknown'}\n`;
+  } catch {
+    return 'netstackctl\n';
+  }
+}
+
+/** Runs one command line; resolves to the exit status. */
+export async function runCli(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  io: CliIo = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
+  const interrupt = new AbortController();
+  let objectName: string | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (objectName !== undefined && INTERRUPTIBLE.has(objectName) && !interrupt.signal.aborted) interrupt.abort();
+    else process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let topic: string | null = null;
+  try {
+    const { options, words } = parseCommandLine(argv, env);
+    const ctx = makeContext(options, interrupt.signal, io);
+    if (options.version) {
+      print(ctx, version());
+      return EXIT_OK;
+    }
+    const first = words[0];
+    if (first === undefined || first === 'help') {
+      if (first === undefined && !options.help) {
+        io.stderr.write(MAIN_HELP);
+        return EXIT_ARGS;
+      }
+      print(ctx, words[1] !== undefined ? helpFor(findObject(words[1]) ?? null) : MAIN_HELP);
+      return EXIT_OK;
+    }
+    objectName = findObject(first);
+    if (objectName === undefined) throw new UnknownObjectError(first);
+    topic = objectName === 'maddress' ? 'maddr' : objectName;
+    if (options.help) {
+      print(ctx, helpFor(topic));
+      return EXIT_OK;
+    }
+    await OBJECTS[objectName]!(ctx, words.slice(1));
+    return EXIT_OK;
+  } catch (err) {
+    return report(io, err, topic);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function report(io: CliIo, err: unknown, topic: string | null): number {
+  if (err instanceof ArgError) {
+    io.stderr.write(err.report(topic));
+    return err.exitCode;
+  }
+  if (err instanceof CliError) {
+    io.stderr.write(err.message + '\n');
+    return err.exitCode;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  io.stderr.write(`netstackctl: ${message}\n`);
+  return EXIT_SERVICE;
+}

@@ -1,0 +1,109 @@
+// Usage texts, in iproute2's style: the grammar first, then what the
+// words mean where they differ from ip and tc.
+
+export const MAIN_HELP = `Usage: netstackctl [ OPTIONS ] OBJECT { COMMAND | help }
+where  OBJECT := { link | maddr | send | capture | stats | sysctl | ioctl | sockets }
+       OPTIONS := { --server URL | --token TOKEN | -j[son] | -p[retty] | -s[tats] (repeat for more) |
+                    -d[etails] | -br[ief] | -h[elp] | --version }
+
+A client of netstackd's REST API (default server $NETSTACK_URL or http://127.0.0.1:8470;
+bearer token from --token or $NETSTACK_TOKEN). Options may stand before or after the command.
+  -j      print the service's JSON body as is        -p   indent it
+  -s      counters (twice: error counters too)       -d   details (promiscuity, mtu range, kind, netem)
+  -br     one line per device, as ip -br link
+Exit status: 0 ok, 1 lookup or usage error (no such device, server unreachable),
+2 error reported by the service, 255 bad arguments.
+Run "netstackctl OBJECT help" for an object's commands.
+`;
+
+export const LINK_HELP = `Usage: netstackctl link show [ [ dev ] NAME ] [ up ] [ type KIND ]
+       netstackctl link add [ name ] NAME [ SETTINGS ] type TYPE [ ARGS ]
+       netstackctl link set [ dev ] NAME { SETTING }...
+       netstackctl link { del | delete } [ dev ] NAME
+
+TYPE := veth [ peer [ name ] PEER ]
+      | dummy
+      | vlan id VID             (with "link PARENT": link add link PARENT name NAME type vlan id VID)
+      | vxlan id VNI [ local HOST:PORT ] [ remote HOST:PORT ]... [ learning | nolearning ]
+SETTINGS := [ mtu MTU ] [ address LLADDR ] [ txqueuelen PACKETS ] [ up ] [ netem NETEM ]
+SETTING  := up | down | mtu MTU | address LLADDR | promisc { on | off } | allmulticast { on | off }
+          | txqueuelen PACKETS | name NEWNAME | netem NETEM | netem off
+NETEM    := [ delay TIME [ JITTER ] ] [ jitter TIME ] [ loss [ random ] PERCENT ] [ duplicate PERCENT ]
+            [ corrupt PERCENT ] [ reorder PERCENT ] [ rate RATE ] [ limit PACKETS ] [ seed N ]
+
+netem is tc-netem on the device's transmit side, set with the other settings in one request:
+  netstackctl link set dev veth0 netem delay 100ms 10ms loss 1% rate 1mbit
+  netstackctl link set dev veth0 netem off
+A "netem" replaces the device's previous netem settings; words left out take netem's defaults.
+TIME is tc's: 100ms, 1.5s, 250us (a bare number counts microseconds, as in tc).
+RATE is tc's: 1mbit, 100kbit, 10Mbps (bytes/s), a bare number is bit/s. PERCENT: 1% or 1.
+`;
+
+export const MADDR_HELP = `Usage: netstackctl maddr { add | del } LLADDR dev NAME
+       netstackctl maddr show [ [ dev ] NAME ]
+Joins or leaves a link-layer multicast group (the device's multicast list), as ip maddress.
+`;
+
+export const SEND_HELP = `Usage: netstackctl send dev NAME HEX...
+       netstackctl send dev NAME -f FILE [ --pace ]
+       (either form also takes [ --nonblock ] [ --timeout MS ])
+Transmits raw Ethernet frames (destination MAC first, no FCS) on the device.
+HEX is one frame per argument; ':', '-', '.' or '_' between digits are ignored.
+-f FILE replays a pcap or pcapng file ("-" reads stdin); --pace keeps the recorded
+gaps between frames, otherwise frames go as fast as the service takes them.
+--nonblock fails with EAGAIN instead of waiting for send-buffer space; --timeout MS waits at most MS.
+Prints "N frames sent, M dropped" (-j: the service's {sent, dropped}).
+`;
+
+export const CAPTURE_HELP = `Usage: netstackctl capture [ dev ] NAME [ -c COUNT ] [ -w FILE ] [ --format pcapng | pcap ]
+                          [ --direction in | out | both ] [ --promisc ] [ --protocol all | ETHERTYPE ]
+                          [ --duration SECONDS ] [ --rcvbuf BYTES ]
+Without -w: one tcpdump -e -n style line per frame (with -j: the stream's JSON messages).
+With -w FILE: the capture as pcapng (default) or pcap; "-w -" writes it to stdout, never to a terminal:
+  netstackctl capture dev veth0 -w - | tshark -r -
+Stops after COUNT packets, after SECONDS, or on Ctrl-C; the summary line and drop notices go to stderr.
+--rcvbuf sets the capture socket's receive buffer (SO_RCVBUF): a reader that falls behind loses frames
+there, and they are counted as "dropped by socket".
+`;
+
+export const STATS_HELP = `Usage: netstackctl stats
+sk_buff counters, the backlog, drops by reason (all reasons with -s), and a counter table per device.
+-j prints GET /v1/stack as is.
+`;
+
+export const SYSCTL_HELP = `Usage: netstackctl sysctl [ -n ] [ -a ] [ NAME... ]
+       netstackctl sysctl [ -w ] NAME=VALUE...
+Reads or sets the stack's net.core sysctls, printed as sysctl(8) does ("net.core.rmem_default = 212992").
+A NAME may use dots or slashes, and a prefix (net.core) names everything under it. -n prints values only.
+Several NAME=VALUE are checked together: if one is refused, none is set.
+`;
+
+export const IOCTL_HELP = `Usage: netstackctl ioctl [ dev ] NAME REQUEST [ FIELD VALUE ]...
+REQUEST := SIOCGIFFLAGS | SIOCSIFFLAGS | SIOCGIFMTU | SIOCSIFMTU | SIOCGIFHWADDR | SIOCSIFHWADDR |
+           SIOCADDMULTI | SIOCDELMULTI | SIOCGIFTXQLEN | SIOCSIFTXQLEN | SIOCSIFNAME | SIOCGIFINDEX |
+           SIOCGIFMAP | SIOCSIFMAP
+FIELD   := [ifr_]flags { NUMBER | NAME,NAME... } | [ifr_]mtu N | [ifr_]hwaddr LLADDR [ family N ] |
+           [ifr_]qlen N | [ifr_]newname NAME | mem_start | mem_end | base_addr | irq | dma | port  N
+  netstackctl ioctl dev veth0 SIOCSIFFLAGS flags UP,BROADCAST,MULTICAST
+Prints the struct ifreq the service hands back.
+`;
+
+export const SOCKETS_HELP = `Usage: netstackctl sockets
+The stack's packet sockets, as ss -0: Recv-Q/Send-Q are the bytes charged to each
+(rmem/wmem), then its buffer sizes, queued frames, drops, frames received and sent, and owner.
+`;
+
+/** Help for an object, or undefined when there is no such object. */
+export function helpFor(topic: string | null): string {
+  switch (topic) {
+    case 'link': return LINK_HELP;
+    case 'maddr': return MADDR_HELP;
+    case 'send': return SEND_HELP;
+    case 'capture': return CAPTURE_HELP;
+    case 'stats': return STATS_HELP;
+    case 'sysctl': return SYSCTL_HELP;
+    case 'ioctl': return IOCTL_HELP;
+    case 'sockets': return SOCKETS_HELP;
+    default: return MAIN_HELP;
+  }
+}
