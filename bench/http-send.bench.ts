@@ -18,7 +18,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { benchResult, emitResults, fmt, log, machineInfo, median, repoRoot, type BenchResult } from './lib.ts';
+import { benchResult, emitResults, fmt, log, machineInfo, median, repoRoot, type BenchResult, envNumber } from './lib.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const DEVICE = 'bench0';
@@ -26,14 +26,6 @@ const FRAME_BYTES = 64;
 const BATCH = 256;
 
 type BodyKind = 'octet' | 'json';
-
-function envNumber(name: string, dflt: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!(n > 0)) throw new RangeError(`${name} must be a positive number, got ${v}`);
-  return n;
-}
 
 function frame(seq: number): Buffer {
   const f = Buffer.alloc(FRAME_BYTES, 0xab);

@@ -4,16 +4,8 @@
 //   node --expose-gc --import tsx bench/kernel-veth.bench.ts
 //   KERNEL_VETH_SECONDS=3 KERNEL_VETH_RUNS=3 (defaults)
 
-import { benchResult, emitResults, fmt, log, machineInfo, type BenchResult } from './lib.ts';
+import { benchResult, emitResults, fmt, log, machineInfo, type BenchResult, envNumber } from './lib.ts';
 import { isUnavailable, KERNEL_VETH_BATCH, kernelVethRuns, type KernelVethSize } from './kernel-veth.ts';
-
-function envNumber(name: string, dflt: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!(n > 0)) throw new RangeError(`${name} must be a positive number, got ${v}`);
-  return n;
-}
 
 const seconds = envNumber('KERNEL_VETH_SECONDS', 3);
 const runs = Math.round(envNumber('KERNEL_VETH_RUNS', 3));

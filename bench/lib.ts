@@ -90,6 +90,15 @@ export function machineInfo(): MachineInfo {
   };
 }
 
+/** A positive number from the environment (a benchmark's knob), or the default. */
+export function envNumber(name: string, dflt: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!(n > 0)) throw new RangeError(`${name} must be a positive number, got ${v}`);
+  return n;
+}
+
 export function median(xs: readonly number[]): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);

@@ -17,7 +17,7 @@ import { once } from 'node:events';
 import os from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { benchResult, emitResults, fmt, log, machineInfo, median, repoRoot, type BenchResult } from './lib.ts';
+import { benchResult, emitResults, fmt, log, machineInfo, median, repoRoot, type BenchResult, envNumber } from './lib.ts';
 
 const ETH_P_TEST = 0x88b5;
 const RECV_MAC = '02:00:00:00:be:01';
@@ -220,14 +220,6 @@ async function runPair(kind: 'vx' | 'udp', size: number, seconds: number): Promi
   } finally {
     await Promise.all([send.stop(), recv.stop()]);
   }
-}
-
-function envNumber(name: string, dflt: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!(n > 0)) throw new RangeError(`${name} must be a positive number, got ${v}`);
-  return n;
 }
 
 async function main(): Promise<void> {

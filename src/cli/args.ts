@@ -117,6 +117,18 @@ export class Words {
     throw new ArgError(message, this.topic);
   }
 
+  /** The rest as `[dev] NAME`, nothing else allowed; undefined when absent. */
+  deviceOnly(): string | undefined {
+    let dev: string | undefined;
+    while (!this.done) {
+      const w = this.next()!;
+      if (w === 'dev') dev = this.value(w);
+      else if (dev === undefined) dev = w;
+      else this.garbage(w);
+    }
+    return dev;
+  }
+
   /** ip's wording for a word it does not understand in this place. */
   garbage(word: string): never {
     throw new ArgError(`either "${word}" is a duplicate, or "${word}" is a garbage`, this.topic);

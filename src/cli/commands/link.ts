@@ -227,13 +227,7 @@ async function linkSet(ctx: Context, words: Words): Promise<void> {
 }
 
 async function linkDel(ctx: Context, words: Words): Promise<void> {
-  let dev: string | undefined;
-  while (!words.done) {
-    const w = words.next()!;
-    if (w === 'dev') dev = words.value(w);
-    else if (dev === undefined) dev = w;
-    else words.garbage(w);
-  }
+  const dev = words.deviceOnly();
   if (dev === undefined) words.fail('Not enough information: "dev" argument is required.');
   const deleted = await onDevice(dev, ctx.client.delete<unknown>(devicePath(dev), { style: 'rtnetlink' }));
   if (ctx.opts.json && deleted !== undefined) printJson(ctx, deleted);

@@ -45,13 +45,7 @@ async function maddrChange(ctx: Context, words: Words, op: 'add' | 'del'): Promi
 }
 
 async function maddrShow(ctx: Context, words: Words): Promise<void> {
-  let dev: string | undefined;
-  while (!words.done) {
-    const w = words.next()!;
-    if (w === 'dev') dev = words.value(w);
-    else if (dev === undefined) dev = w;
-    else words.garbage(w);
-  }
+  const dev = words.deviceOnly();
   let devices = await fetchDevices(ctx);
   if (dev !== undefined) {
     devices = devices.filter((d) => d.ifname === dev);
