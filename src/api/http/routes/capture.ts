@@ -12,7 +12,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { NetStack } from '../../../stack/index.ts';
 import type { NetDevice } from '../../../dev/netdevice.ts';
-import { CaptureSession, type CaptureEndReason, type CaptureFormat, type CaptureSink } from '../../../capture/session.ts';
+import { CaptureSession, type CaptureEndReason, type CaptureFormat, type CaptureSink } from '../../../capture/index.ts';
 import { PCAP_DEFAULT_SNAPLEN } from '../../../wire/pcap.ts';
 import { DeviceParams, queryInt } from '../schemas/common.ts';
 import { problemResponses } from '../schemas/problem.ts';

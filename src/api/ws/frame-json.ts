@@ -1,0 +1,31 @@
+// The JSON form of one frame on the stream, as DESIGN §3 and the OpenAPI
+// description (src/api/http/schemas/stream.ts) give it:
+//
+//   {"type":"frame","ts":1764097004106.1235,"ifname":"veth1","protocol":2048,
+//    "pkt_type":0,"len":60,"data":"ffffffffffff02..."}
+//
+// ts: wall-clock ms since the epoch, fractional (when the frame entered the
+// stack); protocol: the ethertype as a number (skb->protocol); pkt_type:
+// 0 host, 1 broadcast, 2 multicast, 3 otherhost, 4 outgoing; len: bytes;
+// data: the whole frame, hex. Built as one template string: no object, no
+// JSON.stringify per frame (only a device name can need escaping, and its
+// quoted form is cached).
+
+import type { SkBuff } from '../../skb/skbuff.ts';
+
+export class JsonFrameEncoder {
+  private lastName = '';
+  private lastQuoted = '""';
+
+  encode(skb: SkBuff): string {
+    const name = skb.dev?.name ?? '';
+    if (name !== this.lastName) {
+      this.lastName = name;
+      this.lastQuoted = JSON.stringify(name);
+    }
+    return (
+      `{"type":"frame","ts":${skb.tstamp},"ifname":${this.lastQuoted},"protocol":${skb.protocol},` +
+      `"pkt_type":${skb.pktType},"len":${skb.tail - skb.data},"data":"${skb.buf.toString('hex', skb.data, skb.tail)}"}`
+    );
+  }
+}
