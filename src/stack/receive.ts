@@ -127,7 +127,10 @@ function passesAddressFilter(skb: SkBuff, dev: NetDevice): boolean {
 }
 
 function macIs(skb: SkBuff, dev: NetDevice): boolean {
-  return dev.devAddr.equals(skb.buf.subarray(skb.macHeader, skb.macHeader + 6));
+  const b = skb.buf;
+  const m = skb.macHeader;
+  const a = dev.devAddr;
+  return b[m] === a[0] && b[m + 1] === a[1] && b[m + 2] === a[2] && b[m + 3] === a[3] && b[m + 4] === a[4] && b[m + 5] === a[5];
 }
 
 /**

@@ -225,3 +225,15 @@ test('replacing the settings takes effect for new frames; bringing the device do
   s.ledger.assertConserved({ sent: 2, delivered: 1 });
   closeAndAssertQuiet(s.stack, [s.tx, s.rx]);
 });
+
+test('replacing a full netem wakes the queue it stopped (no watchdog needed)', async () => {
+  const s = await setup({ delayMs: 60_000, limit: 1 });
+  burst(s, 3);
+  assert.equal(s.a.queueStopped, true, 'the first netem is full and stopped the queue');
+  setLink(s.stack, s.a.name, { netem: { delayMs: 0 } });
+  assert.equal(s.a.queueStopped, false, 'the new netem starts empty and the queue runs');
+  await s.clock.runUntil(() => s.arrivals.length >= 2);
+  assert.equal(s.a.stats.txTimeouts, 0);
+  assert.deepEqual(s.ledger.drops(), { QUEUE_PURGE: 1 }, 'only the frame the old netem held is lost, and counted');
+  closeAndAssertQuiet(s.stack, [s.tx, s.rx]);
+});

@@ -396,10 +396,22 @@ export class Vxlan {
     const at = skb.push(VXLAN_HLEN);
     encodeVxlanHeader(skb.buf, at, this.cfg.vni);
     const datagram = skb.buf.subarray(at, skb.tail);
-    if (only !== null) this.sendCopy(skb, datagram, only, len);
-    else for (let i = 0; i < this.remotes.length; i++) this.sendCopy(skb, datagram, this.remotes[i]!, len);
-    // Each copy handed to the socket holds its own reference; this drops the caller's.
-    skb.free();
+    let failed: DropReason | null = null;
+    let handed = 0;
+    const targets = only !== null ? 1 : this.remotes.length;
+    for (let i = 0; i < targets; i++) {
+      const why = this.sendCopy(skb, datagram, only ?? this.remotes[i]!, len);
+      if (why === null) handed++;
+      else failed = why;
+    }
+    // Each copy handed to the socket holds its own reference; this drops the
+    // caller's. A frame no copy of which left is a drop of that frame; a
+    // failed extra copy (flooding to several remotes) is counted on its own.
+    if (handed === 0) core.kfreeSkb(skb, failed ?? 'NOT_SPECIFIED');
+    else {
+      if (failed !== null) core.countDrop(failed);
+      skb.free();
+    }
     if (this.inflight >= VXLAN_MAX_INFLIGHT && !dev.queueStopped) {
       netifStopQueue(dev);
       this.stoppedQueue = true;
@@ -407,7 +419,8 @@ export class Vxlan {
     return NETDEV_TX_OK;
   }
 
-  private sendCopy(skb: SkBuff, datagram: Buffer, r: Remote, len: number): void {
+  /** Hand one copy to the socket; the drop reason when it could not be. */
+  private sendCopy(skb: SkBuff, datagram: Buffer, r: Remote, len: number): DropReason | null {
     const dev = this.dev;
     if (r.isName) {
       const now = this.core.clock.now();
@@ -419,21 +432,20 @@ export class Vxlan {
     if (address === null) {
       dev.stats.txErrors++;
       dev.stats.txCarrierErrors++;
-      this.core.countDrop('IP_OUTNOROUTES');
-      return;
+      return 'IP_OUTNOROUTES';
     }
     try {
       this.socket.send(datagram, r.port, address, this.afterSend);
     } catch {
       // dgram throws only for a closed socket or bad arguments, which creation rules out.
       dev.stats.txErrors++;
-      this.core.countDrop('NOT_SPECIFIED');
-      return;
+      return 'NOT_SPECIFIED';
     }
     this.ring.push(skb.get());
     this.inflight++;
     dev.stats.txPackets++;
     dev.stats.txBytes += len;
+    return null;
   }
 
   private readonly afterSend = (err: Error | null): void => {

@@ -261,6 +261,8 @@ export function attachNetem(dev: NetDevice, params: Partial<NetemParams>): Netem
     },
   };
   netems.set(dev, netem);
+  // The old netem may have stopped the queue when it was full; it is empty now.
+  if (dev.queueStopped) netifWakeQueue(dev);
   dev.core.notifier.emit('CHANGE', dev);
   return netem;
 }

@@ -202,3 +202,29 @@ describe('frames', () => {
     });
   });
 });
+
+describe('frames at shutdown', () => {
+  it('does not let a send waiting for buffer space hold up app.close(): the sender is answered', { timeout: 20_000 }, async () => {
+    const server = await startServer();
+    try {
+      assert.equal((await server.request('PATCH', '/v1/stack/sysctl', { body: { 'net.core.wmem_default': 4608 } })).status, 200);
+      const r = await server.request('POST', '/v1/devices', { body: { kind: 'dummy', name: 'slow9', up: true, netem: { rate_bps: 80 } } });
+      assert.equal(r.status, 201, r.text);
+      const frames = Array.from({ length: 30 }, (_, i) => testFrame(60, i).toString('hex'));
+      const pending = server.request('POST', '/v1/devices/slow9/frames', { body: { frames } });
+      await until(() => (httpSocketOf(server, 'slow9')?.sk.waitingSenders ?? 0) > 0);
+      const sock = httpSocketOf(server, 'slow9')!;
+      // Without the preClose hook this waits for the send, which waits forever.
+      await server.app.close();
+      assert.equal(sock.sk.waitingSenders, 0);
+      assert.ok(sock.closed);
+      const answer = await pending.then(
+        (reply) => reply.status,
+        () => 'connection closed',
+      );
+      assert.ok(answer === 409 || answer === 'connection closed', `answered ${String(answer)}`);
+    } finally {
+      await server.close();
+    }
+  });
+});

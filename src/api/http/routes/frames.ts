@@ -89,6 +89,10 @@ function abortOnDisconnect(reply: FastifyReply): { signal: AbortSignal; done(): 
 
 const frameRoutes: FastifyPluginAsyncZod<{ stack: NetStack }> = async function frameRoutes(app, { stack }) {
   const sockets = new HttpSendSockets(stack);
+  // preClose, not only onClose: fastify waits for in-flight requests before
+  // onClose, and a send waiting for buffer space would wait forever. Closing
+  // the sockets wakes it (EPIPE), so shutdown and the state save go on.
+  app.addHook('preClose', async () => sockets.close());
   app.addHook('onClose', async () => sockets.close());
 
   app.post(
