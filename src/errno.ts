@@ -23,7 +23,6 @@ export const ERRNO = {
   ERANGE: { no: 34, text: 'Numerical result out of range' },
   ENOSPC: { no: 28, text: 'No space left on device' },
   ENAMETOOLONG: { no: 36, text: 'File name too long' },
-  ENOSYS: { no: 38, text: 'Function not implemented' },
   EPROTO: { no: 71, text: 'Protocol error' },
   EBADMSG: { no: 74, text: 'Bad message' },
   EMSGSIZE: { no: 90, text: 'Message too long' },

@@ -52,7 +52,6 @@ export const ERRNO_STATUS: Readonly<Record<ErrnoName, number>> = {
   ERANGE: 400,
   ENOSPC: 429,
   ENAMETOOLONG: 400,
-  ENOSYS: 501,
   EPROTO: 400,
   EBADMSG: 400,
   EMSGSIZE: 413,
