@@ -13,6 +13,7 @@ import { formatMac } from '../../src/wire/mac.ts';
 import { parsePcapng } from '../../src/wire/pcapng.ts';
 import { buildFrame, seqOf } from '../helpers/frames.ts';
 import { Ledger } from '../helpers/conservation.ts';
+import { until } from '../helpers/wait.ts';
 import { startServer, type TestServer } from '../api/ws/server.ts';
 import { LiveTshark, TSHARK_MISSING, readCapture, type Row } from './tshark.ts';
 
@@ -271,11 +272,7 @@ test('bad requests are refused with problem+json before anything is opened', asy
   assert.equal(l.stack.sockets.size, sockets, 'no socket was opened');
 });
 
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  return until(cond, what, { timeoutMs, intervalMs: 10 });
 }
 

@@ -73,9 +73,8 @@ export class LiveTshark {
 
   /** Resolves with the n-th row (0-based) once tshark has printed it. */
   async row(n: number, timeoutMs = 10_000): Promise<Row> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.rows.length <= n) {
-      if (Date.now() > deadline) throw new Error(`tshark printed ${this.rows.length} rows, waited for ${n + 1}; stderr: ${this.stderr}`);
+    for (let polls = Math.ceil(timeoutMs / 100); this.rows.length <= n; polls--) {
+      if (polls <= 0) throw new Error(`tshark printed ${this.rows.length} rows, waited for ${n + 1}; stderr: ${this.stderr}`);
       if (this.child.exitCode !== null) throw new Error(`tshark exited (${this.child.exitCode}): ${this.stderr}`);
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);

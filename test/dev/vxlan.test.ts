@@ -5,6 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { until as waitUntil } from '../helpers/wait.ts';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { settle, VirtualClock } from '../../src/clock.ts';
@@ -70,17 +71,9 @@ function datagram(vni: number, frame: Buffer): Buffer {
   return Buffer.concat([header(vni), frame]);
 }
 
-/** Poll until `cond` holds, yielding to I/O between tries; fails (rather than hangs) after a long wait. */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const give = Date.now() + 10_000;
-  while (!cond()) {
-    if (Date.now() > give) assert.fail(`never happened: ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 async function nextFrame(sock: PacketSocket): Promise<Buffer> {
-  await until(() => sock.queued > 0, 'a frame reached the packet socket');
+  await waitUntil(() => sock.queued > 0, 'a frame reached the packet socket', { intervalMs: 2 });
   return sock.recvFrame()!.data;
 }
 
@@ -239,7 +232,7 @@ test('transmit: one datagram per frame, I flag and VNI, sent to the configured p
     assert.deepEqual([...got.subarray(0, 8)], [0x08, 0, 0, 0, 0xab, 0xcd, 0xef, 0]);
     assert.deepEqual(got.subarray(8), frame);
     assert.equal(peer.got.length, 0);
-    await until(() => stack.pool.stats.inUse === 0, 'the skb is freed after the send completed');
+    await waitUntil(() => stack.pool.stats.inUse === 0, 'the skb is freed after the send completed', { intervalMs: 2 });
     assert.equal(dev.stats.txPackets, 1);
     assert.equal(dev.stats.txBytes, 100);
     assert.equal(sock.sk.wmemAlloc, 0, 'the sender was credited');
@@ -298,7 +291,7 @@ test('frames are delivered only while the device is up', async () => {
     const sock = stack.openPacketSocket({ dev });
     setLink(stack, dev.name, { up: false });
     await peer.send(datagram(42, buildFrame({ dst: dev, src: MAC_X, seq: 1 })), localPort(dev));
-    await until(() => stack.drops.DEV_READY === 1, 'the datagram met a device that is down');
+    await waitUntil(() => stack.drops.DEV_READY === 1, 'the datagram met a device that is down', { intervalMs: 2 });
     assert.equal(sock.queued, 0);
     assert.equal(dev.stats.rxPackets, 0);
     setLink(stack, dev.name, { up: true });
@@ -454,14 +447,14 @@ test('the learned table stops growing at its bound, and expired entries make roo
       src.writeUInt32BE(i, 2);
       await peer.send(datagram(42, buildFrame({ dst: dev, src, seq: i })), localPort(dev));
       // Paced by the device's own count, so the loopback socket never overflows.
-      if (i % 200 === 199) await until(() => dev.stats.rxPackets === i + 1, `${i + 1} datagrams received`);
+      if (i % 200 === 199) await waitUntil(() => dev.stats.rxPackets === i + 1, `${i + 1} datagrams received`, { intervalMs: 2 });
     }
-    await until(() => dev.stats.rxPackets === sources, 'every datagram received');
+    await waitUntil(() => dev.stats.rxPackets === sources, 'every datagram received', { intervalMs: 2 });
     assert.equal(vxlanOf(dev).fdb.size, VXLAN_FDB_MAX_LEARNED, 'learning stopped at the bound; frames were still delivered');
     await clock.advance(301_000);
     src.writeUInt32BE(sources + 1, 2);
     await peer.send(datagram(42, buildFrame({ dst: dev, src })), localPort(dev));
-    await until(() => dev.stats.rxPackets === sources + 1, 'one more datagram');
+    await waitUntil(() => dev.stats.rxPackets === sources + 1, 'one more datagram', { intervalMs: 2 });
     assert.equal(vxlanOf(dev).fdb.size, 1, 'the full table was swept of expired entries and the new MAC learned');
   } finally {
     stack.close();
@@ -485,7 +478,7 @@ test('a remote name that does not resolve does not fail creation; its frames are
     assert.equal(dev.stats.txCarrierErrors, 1);
     assert.equal(dev.stats.txPackets, 1);
     assert.equal(stack.drops.IP_OUTNOROUTES, 1);
-    await until(() => stack.pool.stats.inUse === 0, 'the frame was freed');
+    await waitUntil(() => stack.pool.stats.inUse === 0, 'the frame was freed', { intervalMs: 2 });
   } finally {
     stack.close();
     peer.close();
@@ -521,7 +514,7 @@ test('a burst stops the queue at the in-flight limit; completions wake it and ev
     assert.equal(vxlanOf(dev).inflight, VXLAN_MAX_INFLIGHT);
     assert.equal(dev.queueStopped, true, 'the queue stopped at the limit');
     assert.equal(dev.qdisc!.length, total - VXLAN_MAX_INFLIGHT, 'the qdisc holds the rest');
-    await until(() => stack.pool.stats.inUse === 0, 'every frame was sent and freed');
+    await waitUntil(() => stack.pool.stats.inUse === 0, 'every frame was sent and freed', { intervalMs: 2 });
     assert.equal(dev.queueStopped, false);
     assert.equal(dev.stats.txPackets, total);
     assert.equal(stack.totalDrops(), 0);
@@ -541,7 +534,7 @@ test('deleting a device with sends in flight frees them all and closes the socke
     const sock = stack.openPacketSocket({ dev, sndbuf: 32 << 20 });
     for (let i = 0; i < 2000; i++) sock.send(buildFrame({ dst: MAC_X, src: dev, seq: i }));
     deleteDevice(stack, dev.name);
-    await until(() => stack.pool.stats.inUse === 0, 'in-flight skbs freed after the delete');
+    await waitUntil(() => stack.pool.stats.inUse === 0, 'in-flight skbs freed after the delete', { intervalMs: 2 });
     assert.equal(sock.sk.wmemAlloc, 0);
     await settle();
     const again = await Peer.open('127.0.0.1', port);
@@ -562,7 +555,7 @@ test('the frame type survives: an ETH_P_TEST frame sent one way is read as such 
     const sb = stack.openPacketSocket({ dev: b, protocol: ETH_P_TEST });
     const frame = buildFrame({ dst: a, src: b, size: 1464, seq: 9 });
     assert.equal(sb.send(frame), 'sent');
-    const got = await until(() => sa.queued > 0, 'a got the frame').then(() => sa.recvFrame()!);
+    const got = await waitUntil(() => sa.queued > 0, 'a got the frame', { intervalMs: 2 }).then(() => sa.recvFrame()!);
     assert.deepEqual(got.data, frame);
     assert.equal(got.ifname, 'vxa');
     assert.equal(got.protocol, ETH_P_TEST);
@@ -571,7 +564,7 @@ test('the frame type survives: an ETH_P_TEST frame sent one way is read as such 
     assert.deepEqual(fdb, [{ mac: describeDevice(b).address, dst: '127.0.0.1', port: 4789, state: 'dynamic', age_s: 0 }]);
     sa.close();
     sb.close();
-    await until(() => stack.pool.stats.inUse === 0, 'quiet');
+    await waitUntil(() => stack.pool.stats.inUse === 0, 'quiet', { intervalMs: 2 });
   } finally {
     stack.close();
   }

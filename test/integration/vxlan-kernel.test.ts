@@ -26,6 +26,7 @@ import { parsePcap } from '../../src/wire/pcap.ts';
 import { ETH_P_ARP } from '../../src/wire/eth.ts';
 import type { PacketSocket } from '../../src/sock/packet.ts';
 import { buildFrame } from '../helpers/frames.ts';
+import { until } from '../helpers/wait.ts';
 
 const PREFIX = 'vxk-';
 const pid = process.pid;
@@ -141,12 +142,8 @@ function kernelVxStats(): { rx: { packets: number; bytes: number }; tx: { packet
   return link!.stats64;
 }
 
-async function waitFor(cond: () => boolean, what: string): Promise<void> {
-  const give = Date.now() + 15_000;
-  while (!cond()) {
-    if (Date.now() > give) assert.fail(`never happened: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+function waitFor(cond: () => boolean, what: string): Promise<void> {
+  return until(cond, what, { timeoutMs: 15_000, intervalMs: 10 });
 }
 
 test('netstack vxlan and a Linux kernel vxlan exchange frames both ways, byte-exact', async (t) => {

@@ -53,9 +53,9 @@ async function waitForQuery(
   expr: string,
   accept: (r: QueryResult['data']['result']) => boolean,
 ): Promise<QueryResult['data']['result'] | null> {
-  const end = Date.now() + DEADLINE_MS;
   let last: QueryResult['data']['result'] | null = null;
-  while (Date.now() < end) {
+  // Polls every 250 ms (plus the query's own time), for at least DEADLINE_MS.
+  for (let polls = Math.ceil(DEADLINE_MS / 250); polls > 0; polls--) {
     last = await query(promUrl, expr);
     if (last !== null && accept(last)) return last;
     await sleep(250);

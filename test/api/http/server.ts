@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import WebSocket from 'ws';
 import { NetStack, type NetStackOptions } from '../../../src/stack/index.ts';
+import { until as waitUntil } from '../../helpers/wait.ts';
 import { buildApp, type AppOptions } from '../../../src/api/http/app.ts';
 
 export interface Reply {
@@ -122,8 +123,8 @@ export async function assertRejectedWithoutChange(server: TestServer, reject: ()
 }
 
 /** Polls `pred` between event-loop turns until it holds (the test's own timeout bounds it). */
-export async function until(pred: () => boolean): Promise<void> {
-  while (!pred()) await new Promise((r) => setTimeout(r, 2));
+export function until(pred: () => boolean, what?: string): Promise<void> {
+  return waitUntil(pred, what, { intervalMs: 2 });
 }
 
 /** An Ethernet frame of `size` bytes (cut short for runts): broadcast, ethertype 0x88b5, `seq` after the header. */

@@ -2,6 +2,7 @@
 // what the server sends, by kind, and lets a test wait for a condition.
 
 import WebSocket from 'ws';
+import { until } from '../../helpers/wait.ts';
 
 export interface FrameMessage {
   type: 'frame';
@@ -80,10 +81,10 @@ export class StreamClient {
     for (const w of this.waiters.splice(0)) w();
   }
 
+  /** Like until(), but a message arriving ends the pause early. */
   async waitFor(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!cond()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    for (let polls = Math.ceil(timeoutMs / 20); !cond(); polls--) {
+      if (polls <= 0) throw new Error(`timed out waiting for: ${what}`);
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
         setTimeout(resolve, 20);
@@ -112,10 +113,6 @@ export class RefusedUpgrade extends Error {
   }
 }
 
-export async function waitUntil(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+export function waitUntil(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  return until(cond, what, { timeoutMs });
 }
