@@ -111,6 +111,8 @@ export class NetDevice {
   txQueueLen: number;
   readonly mc = new Map<string, MulticastEntry>();
   promiscuity = 0;
+  /** Users that asked for an skb trace of this device's frames (skb/trace.ts). */
+  traceUsers = 0;
   allmulti = 0;
   carrier = false;
   readonly stats: DeviceStats = emptyStats();

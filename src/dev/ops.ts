@@ -60,6 +60,8 @@ export interface NetCore {
   kfreeSkb(skb: SkBuff, reason: DropReason): void;
   /** Run this device's qdisc soon (NET_TX_SOFTIRQ). */
   scheduleTx(dev: NetDevice): void;
+  /** Traced devices; no frame starts a trace while it is zero (skb/trace.ts). */
+  readonly traceNeeded: number;
   /** Taps that want outgoing frames; dev_queue_xmit_nit runs only when non-zero. */
   readonly outgoingTaps: number;
   /** dev_queue_xmit_nit: give the taps a clone of a frame about to go out. */

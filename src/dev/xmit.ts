@@ -3,6 +3,7 @@
 // completion; the watchdog recovers a queue left stopped too long.
 
 import type { SkBuff } from '../skb/skbuff.ts';
+import { skbTrace, skbTraceStart } from '../skb/trace.ts';
 import type { NetDevice } from './netdevice.ts';
 import { NETDEV_TX_BUSY, NET_XMIT_DROP, NET_XMIT_SUCCESS, type NetdevTx } from './ops.ts';
 import { NoQueue } from './qdisc/noqueue.ts';
@@ -20,6 +21,10 @@ export function devQueueXmit(skb: SkBuff): number {
     throw new Error('devQueueXmit: skb.dev is not set');
   }
   const core = dev.core;
+  if (core.traceNeeded > 0) {
+    if (dev.traceUsers > 0) skbTraceStart(skb);
+    if (skb.trace !== null) skbTrace(skb, 'dev_queue_xmit', core.clock.wallNow());
+  }
   if (!dev.isUp()) {
     dev.stats.txDropped++;
     core.kfreeSkb(skb, 'DEV_READY');
@@ -70,6 +75,7 @@ function fitsWithVlanTag(skb: SkBuff, dev: NetDevice): boolean {
 
 function xmitOne(dev: NetDevice, skb: SkBuff): NetdevTx {
   if (dev.core.outgoingTaps > 0) dev.core.xmitNit(dev, skb);
+  if (skb.trace !== null) skbTrace(skb, 'ndo_start_xmit', dev.core.clock.wallNow());
   return dev.ops.hardStartXmit(dev, skb);
 }
 

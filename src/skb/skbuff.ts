@@ -14,6 +14,7 @@ import { NetError } from '../errno.ts';
 import { SkbOverPanic, SkbUnderPanic } from './panic.ts';
 import type { SkbData, SkbPool } from './pool.ts';
 import type { SkbQueue } from './queue.ts';
+import type { SkbTracePoint } from './trace.ts';
 // Type-only: an skb points at its device and socket as the kernel's does,
 // without the buffer layer depending on those layers at run time.
 import type { NetDevice } from '../dev/netdevice.ts';
@@ -89,6 +90,8 @@ export class SkBuff {
   freed = false;
   /** Per-frame scratch for the layer that owns the skb (e.g. netem's send time). */
   cb = 0;
+  /** The layers this frame passed, when its device is traced (trace.ts); null otherwise. */
+  trace: SkbTracePoint[] | null = null;
 
   /** The data block (skb_shared_info): shared with clones, recycled through the pool. */
   block: SkbData;
@@ -320,6 +323,7 @@ export class SkBuff {
     n.networkHeader = this.networkHeader;
     n.transportHeader = this.transportHeader;
     n.cb = this.cb;
+    if (this.trace !== null) n.trace = this.trace.slice();
   }
 }
 

@@ -9,6 +9,7 @@ import { NetError } from '../errno.ts';
 import type { Clock } from '../clock.ts';
 import type { Sysctl } from '../sysctl.ts';
 import { PacketType, type SkBuff } from '../skb/skbuff.ts';
+import { skbTrace } from '../skb/trace.ts';
 import type { SkbPool } from '../skb/pool.ts';
 import type { DropReason } from '../skb/drop-reason.ts';
 import type { NetDevice } from '../dev/netdevice.ts';
@@ -127,10 +128,13 @@ export class PacketSocket {
       return;
     }
     if (skb.macHeader >= 0) skb.data = skb.macHeader;
+    if (skb.trace !== null) skbTrace(skb, 'packet_rcv', this.host.clock.wallNow());
     // Stamped late if it entered the stack before anyone asked for times.
     if (this.timestamps && skb.tstamp === 0) skb.tstamp = this.host.clock.wallNow();
-    if (queueRcvSkb(this.sk, skb)) this.received++;
-    else this.host.kfreeSkb(skb, 'SOCKET_RCVBUFF');
+    if (queueRcvSkb(this.sk, skb)) {
+      this.received++;
+      if (skb.trace !== null) skbTrace(skb, 'sock_queue_rcv_skb', this.host.clock.wallNow());
+    } else this.host.kfreeSkb(skb, 'SOCKET_RCVBUFF');
   };
 
   /** Take the next queued frame; the caller frees it (which credits rmem). */

@@ -10,9 +10,10 @@ import { silentLogger, type Logger } from '../logger.ts';
 import { Sysctl, type SysctlValues } from '../sysctl.ts';
 import { PacketType, type SkBuff } from '../skb/skbuff.ts';
 import { SkbPool } from '../skb/pool.ts';
+import { skbTrace, skbTraceStart } from '../skb/trace.ts';
 import type { DropReason } from '../skb/drop-reason.ts';
 import type { NetDevice } from '../dev/netdevice.ts';
-import { Notifier } from '../dev/notifier.ts';
+import { Notifier, type NetdevEvent } from '../dev/notifier.ts';
 import { DeviceRegistry } from '../dev/registry.ts';
 import { registerNetdevice, unregisterNetdevice } from '../dev/register.ts';
 import { devOpen, devClose, devSetMtu } from '../dev/control.ts';
@@ -25,6 +26,24 @@ import { PacketSocket, type PacketSocketHost, type PacketSocketOptions } from '.
 import { Softnet } from './softnet.ts';
 import { netifReceiveSkb, type ReceiveContext } from './receive.ts';
 import { emptyDropCounts, totalDrops, type DropCounts } from './drops.ts';
+import { EventBus, type StackEventAction } from './events.ts';
+
+/**
+ * Which notifier events are link changes `ip monitor` sees, as rtnetlink_event
+ * and __dev_notify_flags send RTM_NEWLINK/RTM_DELLINK: GOING_DOWN (DOWN
+ * follows) and multicast list changes (CHANGEMULTI) send none.
+ */
+const LINK_EVENT_ACTIONS: Partial<Record<NetdevEvent, StackEventAction>> = {
+  REGISTER: 'new',
+  UNREGISTER: 'del',
+  UP: 'change',
+  DOWN: 'change',
+  CHANGE: 'change',
+  CHANGEMTU: 'change',
+  CHANGEADDR: 'change',
+  CHANGENAME: 'change',
+  CHANGETXQLEN: 'change',
+};
 
 export interface NetStackLimits {
   maxDevices: number;
@@ -46,6 +65,8 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
   readonly sysctl = new Sysctl();
   readonly pool: SkbPool;
   readonly notifier = new Notifier();
+  /** Changes to links, sockets (and later addresses, routes, neighbours), for /v1/events. */
+  readonly events = new EventBus();
   readonly devices = new DeviceRegistry();
   readonly ptypes = new ProtocolTable();
   readonly softnet: Softnet;
@@ -54,6 +75,8 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
   readonly limits: NetStackLimits;
   readonly lo: NetDevice;
   netstampNeeded = 0;
+  /** Traced devices (traceDevice); frames start a trace only while non-zero. */
+  traceNeeded = 0;
   private nextSocketId = 1;
   private closed = false;
 
@@ -90,6 +113,10 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
       return NET_RX_DROP;
     }
     const len = skb.len;
+    if (this.traceNeeded > 0) {
+      if (dev.traceUsers > 0) skbTraceStart(skb);
+      if (skb.trace !== null) skbTrace(skb, 'netif_rx', this.clock.wallNow());
+    }
     if (!this.softnet.enqueue(skb)) {
       dev.stats.rxDropped++;
       this.kfreeSkb(skb, 'CPU_BACKLOG');
@@ -145,6 +172,7 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
 
   socketClosed(sock: PacketSocket): void {
     this.sockets.delete(sock.id);
+    if (this.events.listening) this.events.publish('socket', 'del', sock);
   }
 
   /** socket(AF_PACKET, SOCK_RAW, protocol) + bind + options. */
@@ -156,10 +184,18 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
     if (opts.dev && !opts.dev.registered) throw new NetError('ENODEV', 'device is not registered');
     const sock = new PacketSocket(this, this.nextSocketId++, opts);
     this.sockets.set(sock.id, sock);
+    if (this.events.listening) this.events.publish('socket', 'new', sock);
     return sock;
   }
 
   // ---- observation ----
+
+  /** Start (+1) or stop (-1) one user's skb trace of a device's frames; counted, like promiscuity. */
+  traceDevice(dev: NetDevice, inc: 1 | -1): void {
+    if (inc < 0 && dev.traceUsers === 0) return;
+    dev.traceUsers += inc;
+    this.traceNeeded += inc;
+  }
 
   getDevice(name: string): NetDevice {
     return this.devices.require(name);
@@ -176,7 +212,11 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
 
   // ---- lifecycle ----
 
-  private onDeviceEvent(event: string, dev: NetDevice): void {
+  private onDeviceEvent(event: NetdevEvent, dev: NetDevice): void {
+    if (this.events.listening) {
+      const action = LINK_EVENT_ACTIONS[event];
+      if (action !== undefined) this.events.publish('link', action, dev);
+    }
     if (event === 'UNREGISTER') {
       for (const sock of this.sockets.values()) if (sock.dev === dev) sock.deviceGone();
     }

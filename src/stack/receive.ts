@@ -6,6 +6,7 @@
 // original. A frame nobody takes is dropped as UNHANDLED_PROTO.
 
 import { PacketType, type SkBuff } from '../skb/skbuff.ts';
+import { skbTrace } from '../skb/trace.ts';
 import type { NetDevice } from '../dev/netdevice.ts';
 import { devMcAccepts } from '../dev/control.ts';
 import type { DropReason } from '../skb/drop-reason.ts';
@@ -16,6 +17,7 @@ import { VLAN_HLEN } from '../wire/vlan.ts';
 
 export interface ReceiveContext {
   readonly ptypes: ProtocolTable;
+  readonly clock: { wallNow(): number };
   kfreeSkb(skb: SkBuff, reason: DropReason): void;
   countDrop(reason: DropReason): void;
 }
@@ -38,6 +40,7 @@ export function netifReceiveSkb(ctx: ReceiveContext, skb: SkBuff): void {
   }
   const orig = dev;
   skb.inputDev = orig;
+  if (skb.trace !== null) skbTrace(skb, 'netif_receive_skb', ctx.clock.wallNow());
   if (skb.len < ETH_HLEN) {
     dev.stats.rxLengthErrors++;
     dev.stats.rxErrors++;
@@ -45,6 +48,7 @@ export function netifReceiveSkb(ctx: ReceiveContext, skb: SkBuff): void {
     return;
   }
   let proto = ethTypeTrans(skb, dev);
+  if (skb.trace !== null) skbTrace(skb, 'eth_type_trans', ctx.clock.wallNow());
   if (!passesAddressFilter(skb, dev)) {
     ctx.kfreeSkb(skb, 'OTHERHOST');
     return;

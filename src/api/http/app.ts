@@ -15,6 +15,7 @@ import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, val
 import type { NetStack } from '../../stack/index.ts';
 import { frameworkErrorProblem, installProblemHandlers } from './problem.ts';
 import { installBearerAuth } from './auth.ts';
+import { SessionStore, WS_SUBPROTOCOL } from './session.ts';
 import { IfName, PROBLEM_CONTENT_TYPE, STREAM_DESCRIPTION, STREAM_PATH, StreamDropsMessage, StreamErrorMessage, StreamFrameMessage } from './schemas/index.ts';
 import healthRoutes from './routes/health.ts';
 import deviceRoutes from './routes/devices.ts';
@@ -25,6 +26,10 @@ import stackRoutes from './routes/stack.ts';
 import captureRoutes from './routes/capture.ts';
 import metricsRoutes from './routes/metrics.ts';
 import streamRoutes, { StreamQuerystring } from '../ws/stream.ts';
+import eventsRoutes from '../ws/events.ts';
+import { eventsPathItem, EVENTS_PATH } from '../ws/events-doc.ts';
+import sessionRoutes from './routes/session.ts';
+import consoleRoutes from '../../web/serve.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -160,7 +165,7 @@ const documentObject: SwaggerTransformObject = (input) => {
     paths?: Record<string, Record<string, unknown>>;
     components?: { schemas?: Record<string, unknown> };
   } & Record<string, unknown>;
-  const paths: Record<string, Record<string, unknown>> = { ...doc.paths, [STREAM_PATH]: streamPathItem() };
+  const paths: Record<string, Record<string, unknown>> = { ...doc.paths, [STREAM_PATH]: streamPathItem(), [EVENTS_PATH]: eventsPathItem() };
   // /metrics is public, like /healthz.
   const metricsGet = paths['/metrics']?.get;
   if (typeof metricsGet === 'object' && metricsGet !== null) paths['/metrics'] = { ...paths['/metrics'], get: { ...metricsGet, security: [] } };
@@ -231,7 +236,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     transformObject: documentObject,
   });
   await app.register(websocket, {
-    options: { perMessageDeflate: false, maxPayload: opts.limits?.wsMaxPayload ?? DEFAULT_WS_MAX_PAYLOAD },
+    options: {
+      perMessageDeflate: false,
+      maxPayload: opts.limits?.wsMaxPayload ?? DEFAULT_WS_MAX_PAYLOAD,
+      // A browser that offers ["netstackd", token] gets "netstackd" back, never its token (auth.ts).
+      handleProtocols: (protocols) => (protocols.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : (protocols.values().next().value ?? false)),
+    },
     // The plugin's default preClose runs before ours and closes clients with
     // no status code (1005); clients should learn why: 1001 "going away".
     preClose(done) {
@@ -242,7 +252,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   // After the websocket plugin, whose onRequest hook marks upgrade requests: its onResponse
   // hook then closes the socket of an upgrade refused here, which would otherwise stay open.
-  if (opts.token !== undefined) installBearerAuth(app, opts.token);
+  const sessions = new SessionStore();
+  if (opts.token !== undefined) installBearerAuth(app, opts.token, sessions);
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -254,6 +265,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(socketRoutes, { stack });
   await app.register(stackRoutes, { stack });
   await app.register(streamRoutes, { stack, maxClients: opts.limits?.maxWsClients });
+  await app.register(eventsRoutes, { stack, maxClients: opts.limits?.maxWsClients });
+  await app.register(sessionRoutes, { token: opts.token, sessions });
+  await app.register(consoleRoutes);
   await app.register(captureRoutes, { stack });
   await app.register(metricsRoutes, { stack });
   return app;

@@ -1,40 +1,58 @@
-// Bearer-token authentication. With a token configured, every request needs
-// `Authorization: Bearer <token>` except the health check and the Prometheus
-// scrape, which monitoring calls without credentials. The hook runs at
+// Authentication under a token. With a token configured, every request needs
+// one of:
+//   - `Authorization: Bearer <token>` (the CLI, scripts);
+//   - the session cookie that POST /v1/session sets (the console, see session.ts);
+//   - on a WebSocket upgrade, the token as one of the Sec-WebSocket-Protocol
+//     values (a browser cannot set headers on a WebSocket; it offers
+//     ["netstackd", token] and the server selects "netstackd").
+// The health check, the Prometheus scrape, the session routes and the
+// console's static files are public: monitoring calls without credentials,
+// and the console must load to show its login form. The hook runs at
 // onRequest, before a WebSocket upgrade, so streams are covered too.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { problem, sendProblem } from './problem.ts';
+import { readCookie, SESSION_COOKIE, type SessionStore } from './session.ts';
 
 /** Routes anyone may call. */
-export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/metrics']);
+export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/metrics', '/v1/session', '/console', '/console/', '/console/*']);
 
 // Comparing digests keeps the comparison constant-time whatever the lengths.
 function digest(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 
-/** A checker for `Authorization` header values, constant-time in the token. */
-export function bearerChecker(token: string): (header: string | undefined) => boolean {
+/** A constant-time check of a candidate token. */
+export function tokenChecker(token: string): (candidate: string) => boolean {
   if (token === '') throw new RangeError('the API token must not be empty');
   const expected = digest(token);
+  return (candidate) => timingSafeEqual(digest(candidate), expected);
+}
+
+/** A checker for `Authorization` header values, constant-time in the token. */
+export function bearerChecker(token: string): (header: string | undefined) => boolean {
+  const check = tokenChecker(token);
   return (header) => {
     if (header === undefined) return false;
     const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
     if (m === null) return false;
-    return timingSafeEqual(digest(m[1]!), expected);
+    return check(m[1]!);
   };
 }
 
-export function installBearerAuth(app: FastifyInstance, token: string): void {
+export function installBearerAuth(app: FastifyInstance, token: string, sessions?: SessionStore): void {
   const accepts = bearerChecker(token);
+  const check = tokenChecker(token);
   app.addHook('onRequest', async (request, reply) => {
     const route = request.routeOptions.url;
     if (route !== undefined && PUBLIC_ROUTES.has(route)) return;
     if (accepts(request.headers.authorization)) return;
+    if (sessions !== undefined && sessions.valid(readCookie(request.headers.cookie, SESSION_COOKIE))) return;
+    const offered = request.headers['sec-websocket-protocol'];
+    if (typeof offered === 'string' && offered.split(',').some((p) => check(p.trim()))) return;
     reply.header('www-authenticate', 'Bearer realm="netstackd"');
-    const detail = request.headers.authorization === undefined ? 'this API needs "Authorization: Bearer <token>"' : 'wrong bearer token';
+    const detail = request.headers.authorization === undefined ? 'this API needs "Authorization: Bearer <token>" or a session (POST /v1/session)' : 'wrong bearer token';
     return sendProblem(reply, problem(request, 401, 'EACCES', detail));
   });
 }

@@ -12,6 +12,7 @@
 // quoted form is cached).
 
 import type { SkBuff } from '../../skb/skbuff.ts';
+import { describeFrame } from '../../wire/describe.ts';
 
 export class JsonFrameEncoder {
   private lastName = '';
@@ -28,4 +29,26 @@ export class JsonFrameEncoder {
       `"pkt_type":${skb.pktType},"len":${skb.tail - skb.data},"data":"${skb.buf.toString('hex', skb.data, skb.tail)}"}`
     );
   }
+}
+
+/**
+ * With ?detail=1 the frame message also carries what the console draws:
+ *   summary   the tcpdump-style line of src/wire/describe.ts (what
+ *             `netstackctl capture` prints)
+ *   skb       the buffer as this stream's socket holds it: offsets into its
+ *             data block (head, data, tail, end, mac/network/transport
+ *             header, -1 when unset), len, truesize, users, cloned, and who
+ *             is charged (this socket's rmem, the skb's truesize)
+ *   trace     with ?trace=1, the layers the frame passed (skb/trace.ts)
+ */
+export function encodeFrameDetail(base: string, skb: SkBuff, socketId: number): string {
+  const sk = skb.sk;
+  const skbJson =
+    `{"head":${skb.head},"data":${skb.data},"tail":${skb.tail},"end":${skb.end},` +
+    `"mac_header":${skb.macHeader},"network_header":${skb.networkHeader},"transport_header":${skb.transportHeader},` +
+    `"len":${skb.tail - skb.data},"headroom":${skb.data - skb.head},"tailroom":${skb.end - skb.tail},"truesize":${skb.truesize},` +
+    `"users":${skb.users},"cloned":${skb.cloned},"shared":${skb.block.dataref > 1},` +
+    `"charged":${sk === null ? 'null' : `{"socket":${socketId},"kind":"rmem","bytes":${skb.truesize},"rmem":${sk.rmemAlloc},"rcvbuf":${sk.rcvbuf}}`}}`;
+  const trace = skb.trace === null ? '' : `,"trace":${JSON.stringify(skb.trace)}`;
+  return `${base.slice(0, -1)},"summary":${JSON.stringify(describeFrame(skb.bytes))},"skb":${skbJson}${trace}}`;
 }

@@ -28,7 +28,7 @@ import { NetError, isNetError } from '../../errno.ts';
 import type { NetDevice } from '../../dev/netdevice.ts';
 import type { NetdevEvent } from '../../dev/notifier.ts';
 import type { NetStack } from '../../stack/index.ts';
-import { DeviceParams } from '../http/schemas/common.ts';
+import { DeviceParams, QueryBool } from '../http/schemas/common.ts';
 import { DirectionParam, PromiscParam, ProtocolParam, RcvbufParam } from './packet-query.ts';
 import { CLOSE_CODES, StreamSession } from './stream-session.ts';
 
@@ -52,6 +52,8 @@ export const StreamQuerystring = z.object({
   rcvbuf: RcvbufParam.optional(),
   direction: DirectionParam.optional(),
   format: z.enum(['json', 'binary']).optional().describe('json (default): one message per frame; binary: pcap, the first message the global header.'),
+  detail: QueryBool.optional().describe('1: JSON frame messages also carry `summary` (the tcpdump-style line `netstackctl capture` prints) and `skb` (offsets, len, truesize, users, cloned, who is charged).'),
+  trace: QueryBool.optional().describe('1: trace this device\'s frames while the stream lasts (implies detail): each JSON frame message carries `trace`, the sk_buff at every layer it passed.'),
 });
 
 /** A close frame's reason is at most 123 bytes of UTF-8. */
@@ -122,6 +124,8 @@ const streamRoutes: FastifyPluginAsyncZod<StreamPluginOptions> = async function 
           direction: q.direction,
           highWaterMark,
           owner: `ws ${request.ip}:${request.raw.socket.remotePort ?? 0}`,
+          detail: q.detail,
+          trace: q.trace,
         });
       } catch (err) {
         const errno = isNetError(err) ? err.errno : 'EIO';
