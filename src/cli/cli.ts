@@ -12,6 +12,7 @@ import { captureCommand } from './commands/capture.ts';
 import { ioctlCommand } from './commands/ioctl.ts';
 import { linkCommand } from './commands/link.ts';
 import { maddrCommand } from './commands/maddr.ts';
+import { monitorCommand } from './commands/monitor.ts';
 import { sendCommand } from './commands/send.ts';
 import { socketsCommand } from './commands/sockets.ts';
 import { statsCommand } from './commands/stats.ts';
@@ -28,10 +29,11 @@ const OBJECTS: Record<string, Command> = {
   sysctl: sysctlCommand,
   ioctl: ioctlCommand,
   sockets: socketsCommand,
+  monitor: monitorCommand,
 };
 
 /** Commands that watch for Ctrl-C themselves. */
-const INTERRUPTIBLE = new Set(['send', 'capture']);
+const INTERRUPTIBLE = new Set(['send', 'capture', 'monitor']);
 
 /** Objects by name or by a prefix that names only one, as ip takes `l` for link. */
 function findObject(word: string): string | undefined {

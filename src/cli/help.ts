@@ -1,8 +1,10 @@
 // Usage texts, in iproute2's style: the grammar first, then what the
 // words mean where they differ from ip and tc.
 
+import { MONITOR_HELP } from './commands/monitor.ts';
+
 export const MAIN_HELP = `Usage: netstackctl [ OPTIONS ] OBJECT { COMMAND | help }
-where  OBJECT := { link | maddr | send | capture | stats | sysctl | ioctl | sockets }
+where  OBJECT := { link | maddr | send | capture | stats | sysctl | ioctl | sockets | monitor }
        OPTIONS := { --server URL | --token TOKEN | -j[son] | -p[retty] | -s[tats] (repeat for more) |
                     -d[etails] | -br[ief] | -h[elp] | --version }
 
@@ -104,6 +106,7 @@ export function helpFor(topic: string | null): string {
     case 'sysctl': return SYSCTL_HELP;
     case 'ioctl': return IOCTL_HELP;
     case 'sockets': return SOCKETS_HELP;
+    case 'monitor': return MONITOR_HELP;
     default: return MAIN_HELP;
   }
 }
