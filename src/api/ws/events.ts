@@ -108,6 +108,8 @@ class EventsClient {
     readonly types: ReadonlySet<StackEventType>,
     private readonly maxBuffered: number,
     private readonly statsHighWater: number,
+    /** Called once when the client is done with, however it ended. */
+    private readonly onGone: (client: EventsClient) => void,
   ) {}
 
   startStats(ms: number, snapshot: (skipped: number) => string): void {
@@ -133,15 +135,22 @@ class EventsClient {
     this.ws.send(message);
   }
 
+  /**
+   * The close frame waits behind what is already buffered; ws destroys the
+   * connection if the peer does not answer it in 30 s. The client stops
+   * costing anything new at once.
+   */
   close(code: number, reason: string): void {
     this.dispose();
     this.ws.close(code, reason);
   }
 
   dispose(): void {
+    if (this.closed) return;
     this.closed = true;
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    this.onGone(this);
   }
 }
 
@@ -164,7 +173,6 @@ const eventsRoutes: FastifyPluginAsyncZod<EventsPluginOptions> = async function 
     }
   };
   const remove = (c: EventsClient): void => {
-    c.dispose();
     clients.delete(c);
     if (clients.size === 0 && unsubscribe !== null) {
       unsubscribe();
@@ -173,10 +181,7 @@ const eventsRoutes: FastifyPluginAsyncZod<EventsPluginOptions> = async function 
   };
 
   app.addHook('preClose', async () => {
-    for (const c of [...clients]) {
-      c.close(EVENTS_CLOSE.GOING_AWAY, 'server shutting down');
-      remove(c);
-    }
+    for (const c of [...clients]) c.close(EVENTS_CLOSE.GOING_AWAY, 'server shutting down');
   });
 
   app.get(
@@ -193,12 +198,12 @@ const eventsRoutes: FastifyPluginAsyncZod<EventsPluginOptions> = async function 
       const types = new Set<StackEventType>(
         q.types === undefined ? STACK_EVENT_TYPES : q.types === '' ? [] : (q.types.split(',') as StackEventType[]),
       );
-      const client = new EventsClient(ws, types, maxBuffered, statsHighWater);
+      const client = new EventsClient(ws, types, maxBuffered, statsHighWater, remove);
       clients.add(client);
       if (unsubscribe === null) unsubscribe = stack.events.subscribe(onEvent);
       if (q.stats_ms !== undefined) client.startStats(q.stats_ms, (skipped) => statsSnapshot(stack, startedAt, skipped));
-      ws.on('close', () => remove(client));
-      ws.on('error', () => remove(client));
+      ws.on('close', () => client.dispose());
+      ws.on('error', () => client.dispose());
     },
   );
 };

@@ -150,3 +150,68 @@ describe('/v1/events under a token', () => {
     await assert.rejects(l.opened, /401/);
   });
 });
+
+describe('frame stream detail and trace', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startServer();
+  });
+  after(() => server.close());
+
+  it('?trace=1 traces the device while the stream lasts; each frame carries its summary, sk_buff and layers', async () => {
+    await server.request('POST', '/v1/devices', { body: { kind: 'veth', name: 'tr0', peer: 'tr1', up: true } });
+    const messages: { type: string; summary?: string; skb?: Record<string, number | boolean>; trace?: { layer: string }[] }[] = [];
+    const ws = new WebSocket(`${server.base.replace('http', 'ws')}/v1/devices/tr1/stream?trace=1`, { perMessageDeflate: false });
+    ws.on('message', (d: Buffer) => messages.push(JSON.parse(d.toString())));
+    await new Promise((resolve) => ws.once('open', resolve));
+    assert.equal(server.stack.traceNeeded, 1);
+    const frame = 'ffffffffffff02000000000a0806' + '0001080006040001' + '02000000000a' + 'c0000201' + '000000000000' + 'c0000202';
+    assert.equal((await server.request('POST', '/v1/devices/tr0/frames', { body: { frames: [frame] } })).status, 202);
+    await until(() => messages.length >= 1, 'the frame');
+    const m = messages[0]!;
+    assert.match(m.summary!, /Request who-has 192\.0\.2\.2 tell 192\.0\.2\.1/);
+    assert.equal(m.skb!.len, 42);
+    assert.equal(m.skb!.headroom, (m.skb!.data as number) - (m.skb!.head as number));
+    assert.equal(m.skb!.tailroom, (m.skb!.end as number) - (m.skb!.tail as number));
+    assert.ok((m.skb!.truesize as number) > (m.skb!.end as number));
+    assert.deepEqual(m.trace!.map((p) => p.layer), ['netif_rx', 'netif_receive_skb', 'eth_type_trans', 'packet_rcv', 'sock_queue_rcv_skb']);
+    ws.close();
+    await until(() => server.stack.traceNeeded === 0, 'the trace stopped with the stream');
+    await server.request('DELETE', '/v1/devices/tr0');
+  });
+});
+
+describe('a client that does not read', () => {
+  it('is closed with ENOBUFS once too much waits for it, and costs no more than the bound', async () => {
+    const { default: Fastify } = await import('fastify');
+    const { default: websocket } = await import('@fastify/websocket');
+    const { serializerCompiler, validatorCompiler } = await import('fastify-type-provider-zod');
+    const { default: eventsRoutes } = await import('../../../src/api/ws/events.ts');
+    const { NetStack, createDevice, setLink } = await import('../../../src/stack/index.ts');
+    const { connect } = await import('node:net');
+    const stack = new NetStack();
+    const app = Fastify();
+    app.setValidatorCompiler(validatorCompiler);
+    app.setSerializerCompiler(serializerCompiler);
+    await app.register(websocket, { options: { perMessageDeflate: false } });
+    await app.register(eventsRoutes, { stack, maxBuffered: 64 * 1024 });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const port = (app.server.address() as { port: number }).port;
+    // A client that upgrades, then never reads: TCP pushes back, and ws's buffer grows on the server.
+    const sock = connect(port, '127.0.0.1');
+    await new Promise((resolve) => sock.once('connect', resolve));
+    sock.write(`GET /v1/events?types=link HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    await until(() => stack.events.listening, 'the client subscribed');
+    sock.pause();
+    await createDevice(stack, { kind: 'dummy', name: 'slow0' });
+    let changes = 0;
+    for (; changes < 20_000 && stack.events.listening; changes++) {
+      setLink(stack, 'slow0', { mtu: 1000 + (changes % 400) });
+      if (changes % 200 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.ok(changes < 20_000, `closed before the changes ran out (${changes})`);
+    sock.destroy();
+    await app.close();
+    stack.close();
+  });
+});
