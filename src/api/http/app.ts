@@ -66,8 +66,9 @@ const API_VERSION: string = (createRequire(import.meta.url)('../../../package.js
 const DOC_DESCRIPTION =
   'A Linux-style network stack in user space: devices, queues, packet sockets and sk_buffs you can drive and watch. ' +
   'Errors are RFC 9457 problem details (application/problem+json) with the errno name in `errno`, e.g. ENODEV. ' +
-  'When the server has a token, send `Authorization: Bearer <token>` (not needed for /healthz and /metrics). ' +
-  `Live frames: WebSocket at GET ${STREAM_PATH} (see that path).`;
+  'When the server has a token, send `Authorization: Bearer <token>` (not needed for /healthz and /metrics), or log in with ' +
+  'POST /v1/session for a session cookie (browsers; the console at /console/ does). ' +
+  `Live frames: WebSocket at GET ${STREAM_PATH}; changes and stats: WebSocket at GET /v1/events (see those paths).`;
 
 // ---- the OpenAPI document ----
 

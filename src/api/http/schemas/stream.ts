@@ -15,6 +15,15 @@ export const StreamFrameMessage = z
     pkt_type: z.number().int().describe('0 host, 1 broadcast, 2 multicast, 3 otherhost, 4 outgoing.'),
     len: z.number().int(),
     data: z.string().describe('The frame, hex.'),
+    summary: z.string().optional().describe('With detail=1 or trace=1: the one-line decode netstackctl capture prints.'),
+    skb: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('With detail=1 or trace=1: the sk_buff as the stream\'s socket holds it: head, data, tail, end, mac_header, network_header, transport_header (-1 unset), len, headroom, tailroom, truesize, users, cloned, shared, charged {socket, kind, bytes, rmem, rcvbuf}.'),
+    trace: z
+      .array(z.record(z.string(), z.unknown()))
+      .optional()
+      .describe('With trace=1: the sk_buff at every layer it passed (layer, ts, dev, offsets, len, truesize, users, cloned, charged, sk).'),
   })
   .describe('Server to client (format=json): one frame.');
 
@@ -33,4 +42,6 @@ export const STREAM_DESCRIPTION =
   '`{type:"drops", count, total}` reports frames lost because the client read too slowly. A binary message from the client is one frame ' +
   'to transmit on the device (`{type:"error", errno, detail}` if it cannot be). The query and the device are checked before the upgrade, ' +
   'so those errors are ordinary problem+json answers. Close codes: 4004 device deleted, 1001 server shutting down, 1013 try again later, ' +
-  '1011 internal error. Bearer authentication applies to the upgrade request.';
+  '1011 internal error. Bearer authentication applies to the upgrade request (or the session cookie, or the token offered as a ' +
+  'Sec-WebSocket-Protocol value next to `netstackd`). detail=1 adds each frame\'s decoded summary and sk_buff; trace=1 traces the device ' +
+  'while the stream is open and adds the layers each frame passed.';
