@@ -25,11 +25,12 @@ const TYPES: Record<string, string> = {
 };
 
 /**
- * Scripts and styles from this origin only; the WebSockets go back to the
- * same host. Style attributes are allowed: uPlot sizes its canvas with them.
+ * Scripts and styles from this origin only (preact and uPlot set styles
+ * through the CSSOM, which CSP allows); the WebSockets go back to the same
+ * host; no inline script, no frames, no forms posted elsewhere.
  */
 const CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; " +
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; " +
   "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 interface Asset {

@@ -67,6 +67,8 @@ export interface EventsPluginOptions {
   statsHighWater?: number;
   /** For stackOut's uptime. */
   startedAt?: number;
+  /** Ping interval. Default 30 s. */
+  heartbeatMs?: number;
 }
 
 /** The API shape of an event's object, built once per event for every client. */
@@ -82,13 +84,14 @@ function eventObject<T extends StackEventType>(type: T, object: StackEventObject
   }
 }
 
-/** One stats snapshot: what the console's rates and gauges need, in the REST shapes. */
-export function statsSnapshot(stack: NetStack, startedAt: number, skipped: number): string {
+/** A snapshot younger than this is sent again rather than built again. */
+const SNAPSHOT_REUSE_MS = 50;
+
+/** The body of one stats snapshot (without type and skipped): what the console's rates and gauges need, in the REST shapes. */
+export function statsSnapshot(stack: NetStack, startedAt: number): string {
   const st = stackOut(stack, startedAt);
   return JSON.stringify({
-    type: 'stats',
     ts: stack.clock.wallNow(),
-    skipped,
     devices: stack.devices.list().map((dev) => {
       const d = deviceOut(dev);
       return { ifindex: d.ifindex, ifname: d.ifname, operstate: d.operstate, mtu: d.mtu, txqlen: d.txqlen, stats64: d.stats64, queue: d.queue };
@@ -100,6 +103,8 @@ export function statsSnapshot(stack: NetStack, startedAt: number, skipped: numbe
 
 class EventsClient {
   statsSkipped = 0;
+  /** Answered the last ping (heartbeat). */
+  alive = true;
   private timer: NodeJS.Timeout | null = null;
   closed = false;
 
@@ -163,6 +168,30 @@ const eventsRoutes: FastifyPluginAsyncZod<EventsPluginOptions> = async function 
   const clients = new Set<EventsClient>();
   let unsubscribe: (() => void) | null = null;
 
+  // A peer that vanished without a close would keep its slot: ping every 30 s,
+  // drop one that did not answer the previous ping (as the frame streams do).
+  const heartbeat = setInterval(() => {
+    for (const c of clients) {
+      if (!c.alive) {
+        c.dispose();
+        c.ws.terminate();
+        continue;
+      }
+      c.alive = false;
+      c.ws.ping();
+    }
+  }, opts.heartbeatMs ?? 30_000);
+  heartbeat.unref();
+  app.addHook('onClose', async () => clearInterval(heartbeat));
+
+  // Clients with the same period ask at about the same moments: one snapshot serves all of a moment.
+  let lastSnapshot: { at: number; body: string } | null = null;
+  const snapshot = (skipped: number): string => {
+    const now = stack.clock.now();
+    if (lastSnapshot === null || now - lastSnapshot.at > SNAPSHOT_REUSE_MS) lastSnapshot = { at: now, body: statsSnapshot(stack, startedAt) };
+    return `{"type":"stats","skipped":${skipped},${lastSnapshot.body.slice(1)}`;
+  };
+
   // One listener on the bus while anyone listens; none (and no cost in the stack) otherwise.
   const onEvent: StackEventListener = (type, action, object) => {
     let message: string | null = null;
@@ -201,8 +230,11 @@ const eventsRoutes: FastifyPluginAsyncZod<EventsPluginOptions> = async function 
       const client = new EventsClient(ws, types, maxBuffered, statsHighWater, remove);
       clients.add(client);
       if (unsubscribe === null) unsubscribe = stack.events.subscribe(onEvent);
-      if (q.stats_ms !== undefined) client.startStats(q.stats_ms, (skipped) => statsSnapshot(stack, startedAt, skipped));
+      if (q.stats_ms !== undefined) client.startStats(q.stats_ms, snapshot);
       ws.on('close', () => client.dispose());
+      ws.on('pong', () => {
+        client.alive = true;
+      });
       ws.on('error', () => client.dispose());
     },
   );

@@ -72,7 +72,7 @@ function useLive(onUnauthorized) {
     let stopped = false;
     let retry;
     const connect = () => {
-      ws = openSocket('/v1/events?types=link,socket&stats_ms=1000');
+      ws = openSocket('/v1/events?types=link&stats_ms=1000');
       ws.onopen = () => {
         setConnected(true);
         // Listed after the stream opened: a change in between is applied twice, never lost.
