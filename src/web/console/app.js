@@ -61,10 +61,24 @@ function useLive(onUnauthorized) {
   const [connected, setConnected] = useState(false);
   const prev = useRef(null);
 
+  // Link events that arrive while the list loads wait, and are applied after it in order:
+  // a list taken before an event must not undo it. Applying one twice is harmless.
+  const pendingEvents = useRef(null);
+  const applyLink = (map, msg) => {
+    if (msg.action === 'del') map.delete(msg.object.ifindex);
+    else map.set(msg.object.ifindex, msg.object);
+  };
   const reload = useCallback(async () => {
+    pendingEvents.current = [];
     const r = await api('GET', '/v1/devices');
+    const pending = pendingEvents.current;
+    pendingEvents.current = null;
     if (r.status === 401) return onUnauthorized();
-    if (r.ok) setDevices(new Map(r.body.map((d) => [d.ifindex, d])));
+    if (!r.ok) return undefined;
+    const map = new Map(r.body.map((d) => [d.ifindex, d]));
+    for (const msg of pending) applyLink(map, msg);
+    setDevices(map);
+    return undefined;
   }, [onUnauthorized]);
 
   useEffect(() => {
@@ -81,12 +95,13 @@ function useLive(onUnauthorized) {
       ws.onmessage = (ev) => {
         const msg = JSON.parse(ev.data);
         if (msg.type === 'link') {
-          setDevices((old) => {
-            const next = new Map(old);
-            if (msg.action === 'del') next.delete(msg.object.ifindex);
-            else next.set(msg.object.ifindex, msg.object);
-            return next;
-          });
+          if (pendingEvents.current !== null) pendingEvents.current.push(msg);
+          else
+            setDevices((old) => {
+              const next = new Map(old);
+              applyLink(next, msg);
+              return next;
+            });
         } else if (msg.type === 'stats') {
           const p = prev.current;
           if (p !== null) {
