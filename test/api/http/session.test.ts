@@ -84,6 +84,16 @@ describe('/v1/session with a token', () => {
     assert.match(r.headers.get('content-type') ?? '', /text\/html/);
     assert.match(r.headers.get('content-security-policy') ?? '', /default-src 'none'/);
     assertProblem(await server.request('GET', '/console/nope.js'), 404, 'ENOENT');
+    // The libraries come from node_modules, their bare imports made relative (no import map, no CDN).
+    const hooks = await server.request('GET', '/console/vendor/hooks.mjs');
+    assert.equal(hooks.status, 200);
+    assert.match(hooks.headers.get('content-type') ?? '', /text\/javascript/);
+    assert.match(hooks.text, /from\s*"\.\/preact\.mjs"/);
+    assert.doesNotMatch(hooks.text, /from\s*["']preact["']/);
+    for (const file of ['app.js', 'vendor/preact.mjs', 'vendor/htm.mjs', 'vendor/uplot.mjs', 'vendor/uplot.css', 'style.css']) {
+      assert.equal((await server.request('GET', `/console/${file}`)).status, 200, file);
+    }
+    assert.equal((await server.request('GET', '/console')).status, 200, 'redirected to /console/');
     assertProblem(await server.request('GET', '/console/%2e%2e%2fpackage.json'), 404, 'ENOENT');
   });
 });
