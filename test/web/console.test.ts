@@ -16,7 +16,9 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { readFile } from 'node:fs/promises';
 import { until } from '../helpers/wait.ts';
+import { readCapture, TSHARK_MISSING } from '../capture/tshark.ts';
 import { arpRequestHex, cannotRun, collectErrors, launch, login, ROOT, startService, type Service } from './browser.ts';
 
 const TOKEN = `console-test-${process.pid}`;
@@ -40,7 +42,7 @@ describe('the console', { skip: skip ?? false, timeout: 180_000 }, () => {
   before(async () => {
     service = await startService(TOKEN);
     browser = await launch();
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
     page = await context.newPage();
     errors = collectErrors(page);
   });
@@ -128,6 +130,19 @@ describe('the console', { skip: skip ?? false, timeout: 180_000 }, () => {
     await page.locator('tr[data-layer="eth_type_trans"]').waitFor();
     await page.locator('tr[data-layer="sock_queue_rcv_skb"]').waitFor();
     assert.deepEqual(await axeSeriousViolations(page), []);
+
+    // The list downloads as pcapng, which tshark reads: the same two frames.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download pcapng' }).click()]);
+    const bytes = await readFile((await download.path())!);
+    if (TSHARK_MISSING) console.log(`# not checking the pcapng with tshark: ${TSHARK_MISSING}`);
+    else {
+      const { rows } = readCapture(bytes);
+      assert.equal(rows.length, 2);
+      assert.deepEqual(rows.map((r) => [r['frame.interface_name'], r['eth.type'], r['frame.len']]), [
+        ['cw1', '0x0806', '42'],
+        ['cw1', '0x0806', '42'],
+      ]);
+    }
     if (process.env['CONSOLE_SCREENSHOT']) await page.screenshot({ path: join(ROOT, process.env['CONSOLE_SCREENSHOT']), fullPage: true });
   });
 
