@@ -29,6 +29,9 @@ export type StackEventListener = <T extends StackEventType>(type: T, action: Sta
 export class EventBus {
   private listeners: StackEventListener[] = [];
 
+  /** `onError` hears of a listener that threw (the stack logs it); the others still run. */
+  constructor(private readonly onError: (err: unknown, type: StackEventType) => void = () => {}) {}
+
   /** True when someone listens: producers skip building events otherwise. */
   get listening(): boolean {
     return this.listeners.length > 0;
@@ -47,8 +50,9 @@ export class EventBus {
     for (const fn of this.listeners) {
       try {
         fn(type, action, object);
-      } catch {
-        // A listener's failure is its own (it logs); the producer is the stack, which must not throw here.
+      } catch (err) {
+        // The producer is the stack, which must not throw here.
+        this.onError(err, type);
       }
     }
   }

@@ -66,7 +66,7 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
   readonly pool: SkbPool;
   readonly notifier = new Notifier();
   /** Changes to links, sockets (and later addresses, routes, neighbours), for /v1/events. */
-  readonly events = new EventBus();
+  readonly events = new EventBus((err, type) => this.log.error({ err, type }, 'event listener failed'));
   readonly devices = new DeviceRegistry();
   readonly ptypes = new ProtocolTable();
   readonly softnet: Softnet;

@@ -50,7 +50,7 @@ export function installBearerAuth(app: FastifyInstance, token: string, sessions?
     if (accepts(request.headers.authorization)) return;
     if (sessions !== undefined && sessions.valid(readCookie(request.headers.cookie, SESSION_COOKIE))) return;
     const offered = request.headers['sec-websocket-protocol'];
-    if (typeof offered === 'string' && offered.split(',').some((p) => check(p.trim()))) return;
+    if (typeof offered === 'string' && request.headers.upgrade?.toLowerCase() === 'websocket' && offered.split(',').some((p) => check(p.trim()))) return;
     reply.header('www-authenticate', 'Bearer realm="netstackd"');
     const detail = request.headers.authorization === undefined ? 'this API needs "Authorization: Bearer <token>" or a session (POST /v1/session)' : 'wrong bearer token';
     return sendProblem(reply, problem(request, 401, 'EACCES', detail));
