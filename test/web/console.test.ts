@@ -97,6 +97,12 @@ describe('the console', { skip: skip ?? false, timeout: 180_000 }, () => {
     assert.equal(await alert.textContent(), `${expected.body.errno}: ${expected.body.detail}`);
     assert.equal(await page.getByLabel('MTU', { exact: true }).getAttribute('aria-invalid'), 'true');
     assert.equal((await service.api('GET', '/v1/devices/cw1')).body.mtu, 1500);
+    // netem: the message lands next to the field the service named (its problem's issues[].path).
+    const netem = await service.api('PATCH', '/v1/devices/cw1', { netem: { loss: 150 } });
+    await page.getByLabel('Loss (%)').fill('150');
+    await page.getByRole('button', { name: 'Apply netem' }).click();
+    await page.locator('#netem-loss-error').getByText(netem.body.issues[0].message).waitFor();
+    assert.equal((await service.api('GET', '/v1/devices/cw1')).body.netem, null);
     assert.deepEqual(await axeSeriousViolations(page), []);
   });
 

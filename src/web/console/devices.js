@@ -124,36 +124,51 @@ function Addresses({ dev }) {
   </div>`;
 }
 
+const NETEM_FIELDS = [
+  ['delay_ms', 'netem-delay', 'Delay (ms)'],
+  ['loss', 'netem-loss', 'Loss (%)'],
+  ['rate_bps', 'netem-rate', 'Rate (bit/s)'],
+];
+
+/** netem's fields; a refused value gets the service's message next to it (from the problem's per-field errors). */
 function NetemForm({ dev }) {
-  const n = dev.netem;
-  const [delay, setDelay] = useState(String(n?.delay_ms ?? ''));
-  const [loss, setLoss] = useState(String(n?.loss ?? ''));
-  const [rate, setRate] = useState(String(n?.rate_bps ?? ''));
+  const initial = () => Object.fromEntries(NETEM_FIELDS.map(([k]) => [k, String(dev.netem?.[k] ?? '')]));
+  const [values, setValues] = useState(initial);
+  const [errors, setErrors] = useState({});
   const [error, setError] = useState('');
   useEffect(() => {
-    setDelay(String(dev.netem?.delay_ms ?? ''));
-    setLoss(String(dev.netem?.loss ?? ''));
-    setRate(String(dev.netem?.rate_bps ?? ''));
+    setValues(initial());
+    setErrors({});
+    setError('');
   }, [dev.ifname]);
   const send = async (netem) => {
     const r = await api('PATCH', devPath(dev.ifname), { netem });
-    setError(r.ok ? '' : problemText(r.problem));
+    const perField = {};
+    let general = '';
+    if (!r.ok) {
+      for (const e of r.problem.issues ?? r.problem.errors ?? []) {
+        const key = NETEM_FIELDS.find(([k]) => e.path.endsWith(`netem/${k}`))?.[0];
+        if (key) perField[key] = `${r.problem.errno}: ${e.message}`;
+      }
+      if (Object.keys(perField).length === 0) general = problemText(r.problem);
+    }
+    setErrors(perField);
+    setError(general);
   };
   const submit = (e) => {
     e.preventDefault();
     const netem = {};
-    if (delay.trim() !== '') netem.delay_ms = numberOrText(delay);
-    if (loss.trim() !== '') netem.loss = numberOrText(loss);
-    if (rate.trim() !== '') netem.rate_bps = numberOrText(rate);
+    for (const [k] of NETEM_FIELDS) if (values[k].trim() !== '') netem[k] = numberOrText(values[k]);
     send(netem);
   };
-  return html`<form class="netem" onSubmit=${submit} aria-labelledby="netem-title" aria-describedby=${error ? 'netem-error' : undefined}>
-    <h3 id="netem-title">netem ${n ? html`<span class="hint">(active)</span>` : html`<span class="hint">(none)</span>`}</h3>
-    <label for="netem-delay">Delay (ms)</label><input id="netem-delay" value=${delay} onInput=${(e) => setDelay(e.currentTarget.value)} />
-    <label for="netem-loss">Loss (%)</label><input id="netem-loss" value=${loss} onInput=${(e) => setLoss(e.currentTarget.value)} />
-    <label for="netem-rate">Rate (bit/s)</label><input id="netem-rate" value=${rate} onInput=${(e) => setRate(e.currentTarget.value)} />
+  return html`<form class="netem" onSubmit=${submit} aria-labelledby="netem-title">
+    <h3 id="netem-title">netem ${dev.netem ? html`<span class="hint">(active)</span>` : html`<span class="hint">(none)</span>`}</h3>
+    ${NETEM_FIELDS.map(([k, id, label]) => html`<label for=${id}>${label}</label>
+      <input id=${id} value=${values[k]} onInput=${(e) => setValues({ ...values, [k]: e.currentTarget.value })}
+        aria-invalid=${errors[k] ? 'true' : 'false'} aria-describedby=${errors[k] ? `${id}-error` : undefined} />
+      <span id=${`${id}-error`} class="error" role=${errors[k] ? 'alert' : undefined}>${errors[k] ?? ''}</span>`)}
     <div class="buttons"><button type="submit">Apply netem</button>
-    <button type="button" onClick=${() => send(null)} disabled=${!n}>Remove netem</button></div>
+    <button type="button" onClick=${() => send(null)} disabled=${!dev.netem}>Remove netem</button></div>
     ${error && html`<span id="netem-error" class="error" role="alert">${error}</span>`}
   </form>`;
 }
