@@ -49,7 +49,7 @@ function creationSpec(entry: Exclude<DeviceEntry, { kind: 'loopback' }>): Device
     case 'veth':
       return { kind: 'veth', ...name, ...(entry.peer === undefined ? {} : { peer: entry.peer }) };
     case 'vlan':
-      return { kind: 'vlan', ...name, link: entry.link, id: entry.id };
+      return { kind: 'vlan', ...name, link: entry.link, id: entry.id, ...(entry.egress_qos_map === undefined ? {} : { egressQosMap: entry.egress_qos_map }) };
     case 'vxlan': {
       const spec: VxlanSpec & VxlanExtraSettings = { kind: 'vxlan', ...name, vni: entry.vni };
       if (entry.local !== undefined) spec.local = entry.local;

@@ -87,7 +87,9 @@ function entryOf(dev: NetDevice, listed: ReadonlySet<NetDevice>): DeviceEntry | 
     case 'vlan': {
       const info = describeDevice(dev).linkinfo.info_data ?? {};
       if (dev.link === null || typeof info['id'] !== 'number') return null;
-      return { kind: 'vlan', name: dev.name, link: dev.link.name, id: info['id'], ...settings };
+      const qos = Array.isArray(info['egress_qos']) ? (info['egress_qos'] as { from: number; to: number }[]) : [];
+      const map = qos.length > 0 ? { egress_qos_map: Object.fromEntries(qos.map((q) => [String(q.from), q.to])) } : {};
+      return { kind: 'vlan', name: dev.name, link: dev.link.name, id: info['id'], ...map, ...settings };
     }
     case 'vxlan': {
       const info = describeDevice(dev).linkinfo.info_data ?? {};

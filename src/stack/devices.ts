@@ -1,5 +1,8 @@
 // `ip link add` and `ip link del`: device kinds, the names they default to,
-// and creation that either completes or leaves nothing behind.
+// and creation that either completes or leaves nothing behind. Each stack
+// has its own table of kinds (stack.linkKinds, rtnl_link_register): the
+// built-in ones are registered here, a protocol registers its own when it is
+// attached (VLAN: src/vlan/kind.ts). Adding a kind: docs/architecture-kinds.md.
 
 import { NetError } from '../errno.ts';
 import type { NetDevice } from '../dev/netdevice.ts';
@@ -7,7 +10,6 @@ import { invalidNameReason, isNamePattern } from '../dev/names.ts';
 import { registerNetdevice, unregisterNetdevice } from '../dev/register.ts';
 import { createDummy } from '../dev/drivers/dummy.ts';
 import { createVethPair, type VethPrivate } from '../dev/drivers/veth.ts';
-import { createVlan } from '../dev/drivers/vlan.ts';
 import type { NetemParams } from '../dev/wrappers/netem.ts';
 import type { NetStack } from './netstack.ts';
 import { applyLinkChanges, checkLinkChanges, type LinkChanges } from './link.ts';
@@ -34,13 +36,6 @@ export interface VethSpec extends CommonSettings {
   /** Name of the other end. */
   peer?: string;
 }
-export interface VlanSpec extends CommonSettings {
-  kind: 'vlan';
-  name?: string;
-  /** The parent device. */
-  link: string;
-  id: number;
-}
 export interface VxlanSpec extends CommonSettings {
   kind: 'vxlan';
   name?: string;
@@ -56,8 +51,18 @@ export interface VxlanSpec extends CommonSettings {
   ageing?: number;
 }
 
-export type DeviceSpec = DummySpec | VethSpec | VlanSpec | VxlanSpec;
-export type DeviceKindName = DeviceSpec['kind'];
+/**
+ * Every kind's spec by kind name. A kind defined elsewhere adds itself by
+ * declaration merging (`declare module '.../stack/devices.ts'`), as vlan does.
+ */
+export interface DeviceSpecs {
+  dummy: DummySpec;
+  veth: VethSpec;
+  vxlan: VxlanSpec;
+}
+
+export type DeviceSpec = DeviceSpecs[keyof DeviceSpecs];
+export type DeviceKindName = keyof DeviceSpecs;
 
 /** How a kind builds its unregistered devices and their names. */
 export interface DeviceKind<S extends DeviceSpec = DeviceSpec> {
@@ -66,15 +71,40 @@ export interface DeviceKind<S extends DeviceSpec = DeviceSpec> {
   abandon?(dev: NetDevice): void;
 }
 
-const kinds = new Map<string, DeviceKind>();
+/** A stack's device kinds by name (the rtnl_link_ops list). */
+export class LinkKindTable {
+  private readonly kinds = new Map<string, DeviceKind>();
 
-/** Let a driver outside this file (vxlan) offer its kind. */
-export function registerDeviceKind<S extends DeviceSpec>(kind: S['kind'], impl: DeviceKind<S>): void {
-  kinds.set(kind, impl as unknown as DeviceKind);
+  /** rtnl_link_register: EEXIST for a kind that is registered already. */
+  register<S extends DeviceSpec>(kind: S['kind'], impl: DeviceKind<S>): void {
+    if (this.kinds.has(kind)) throw new NetError('EEXIST', `device kind "${kind}" is already registered`);
+    this.kinds.set(kind, impl as unknown as DeviceKind);
+  }
+
+  get(kind: string): DeviceKind | undefined {
+    return this.kinds.get(kind);
+  }
+
+  names(): string[] {
+    return [...this.kinds.keys()];
+  }
 }
 
-export function deviceKinds(): string[] {
-  return [...kinds.keys()];
+const builtinKinds: [string, DeviceKind][] = [];
+
+/** Offer a kind to every stack made from now on (vxlan registers itself this way). */
+export function registerDeviceKind<S extends DeviceSpec>(kind: S['kind'], impl: DeviceKind<S>): void {
+  builtinKinds.push([kind, impl as unknown as DeviceKind]);
+}
+
+/** The built-in kinds, registered on each new stack before its protocols attach. */
+export function registerBuiltinKinds(table: LinkKindTable): void {
+  for (const [name, impl] of builtinKinds) table.register(name as DeviceKindName, impl);
+}
+
+/** The kinds `stack` can create. */
+export function deviceKinds(stack: NetStack): string[] {
+  return stack.linkKinds.names();
 }
 
 registerDeviceKind<DummySpec>('dummy', {
@@ -94,14 +124,6 @@ registerDeviceKind<VethSpec>('veth', {
   },
 });
 
-registerDeviceKind<VlanSpec>('vlan', {
-  create: (stack, spec) => {
-    const parent = stack.devices.require(spec.link);
-    const dev = createVlan(stack, parent, spec.id);
-    return [{ dev, name: spec.name ?? `${parent.name}.${spec.id}` }];
-  },
-});
-
 function settingsOf(spec: DeviceSpec): LinkChanges {
   const s: LinkChanges = {};
   if (spec.mtu !== undefined) s.mtu = spec.mtu;
@@ -117,7 +139,7 @@ function settingsOf(spec: DeviceSpec): LinkChanges {
 
 /** ip link add: returns the new devices (both ends for veth), registered and configured. */
 export async function createDevice(stack: NetStack, spec: DeviceSpec): Promise<NetDevice[]> {
-  const kind = kinds.get(spec.kind);
+  const kind = stack.linkKinds.get(spec.kind);
   if (kind === undefined) throw new NetError('EOPNOTSUPP', `unknown device kind "${spec.kind}"`);
   const explicit = [spec.name, spec.kind === 'veth' ? spec.peer : undefined].filter((n): n is string => n !== undefined);
   for (const name of explicit) {
@@ -160,13 +182,14 @@ export async function createDevice(stack: NetStack, spec: DeviceSpec): Promise<N
   return registered;
 }
 
-/** ip link del dev NAME: a veth takes its peer along, a parent its VLAN channels. */
+/** ip link del dev NAME: a veth takes its peer along, a parent its upper devices (VLAN channels). */
 export function deleteDevice(stack: NetStack, name: string): NetDevice[] {
   const dev = stack.devices.require(name);
   if (dev.permanent) throw new NetError('EOPNOTSUPP', `${dev.name} cannot be deleted`);
-  const gone = [dev, ...dev.vlans.values()];
-  if (dev.kind === 'veth' && dev.link !== null) gone.push(dev.link, ...dev.link.vlans.values());
+  const before = stack.devices.list();
   unregisterNetdevice(stack.devices, dev);
+  // Whatever went with it (peer, channels) is what is no longer registered.
+  const gone = [dev, ...before.filter((d) => d !== dev && !d.registered)];
   stack.log.info({ devices: gone.map((d) => d.name) }, 'device deleted');
   return gone;
 }

@@ -1,8 +1,10 @@
 // NetStack: one per process, as one kernel. It owns the buffer pool, the
 // device list, the protocol table, the backlog and its bottom half, the
 // sysctls, the drop counters and the packet sockets, and it is the NetCore
-// every device talks to. Control operations live in devices.ts, link.ts and
-// ioctl.ts and throw NetError; the frame path only counts.
+// every device talks to. It is built from a list of protocols
+// (stack/protocol.ts) that register what they need when attached. Control
+// operations live in devices.ts, link.ts and ioctl.ts and throw NetError;
+// the frame path only counts.
 
 import { RealClock, type Clock } from '../clock.ts';
 import { NetError } from '../errno.ts';
@@ -15,16 +17,18 @@ import type { NetDevice } from '../dev/netdevice.ts';
 import { Notifier } from '../dev/notifier.ts';
 import { DeviceRegistry } from '../dev/registry.ts';
 import { registerNetdevice, unregisterNetdevice } from '../dev/register.ts';
-import { devOpen, devClose, devSetMtu } from '../dev/control.ts';
+import { devOpen, devClose } from '../dev/control.ts';
 import { qdiscRun } from '../dev/xmit.ts';
 import { NET_RX_DROP, NET_RX_SUCCESS, type NetCore } from '../dev/ops.ts';
 import { createLoopback } from '../dev/drivers/loopback.ts';
-import { vlanTransferOperstate } from '../dev/drivers/vlan.ts';
+import { VlanProtocol } from '../vlan/protocol.ts';
+import type { NetProtocol } from './protocol.ts';
+import { LinkKindTable, registerBuiltinKinds } from './devices.ts';
 import { ProtocolTable } from '../proto/ptype.ts';
 import { PacketSocket, type PacketSocketHost, type PacketSocketOptions } from '../sock/packet.ts';
 import { Softnet } from './softnet.ts';
 import { netifReceiveSkb, type ReceiveContext } from './receive.ts';
-import { emptyDropCounts, totalDrops, type DropCounts } from './drops.ts';
+import { totalDrops, type DropCounts } from './drops.ts';
 
 export interface NetStackLimits {
   maxDevices: number;
@@ -38,6 +42,13 @@ export interface NetStackOptions {
   /** Refuse buffer allocations beyond this many bytes of truesize in use. */
   skbMemoryLimit?: number;
   limits?: Partial<NetStackLimits>;
+  /** The protocols this stack is built from; default: defaultProtocols(). */
+  protocols?: NetProtocol[];
+}
+
+/** The built-in list: VLAN channels. */
+export function defaultProtocols(): NetProtocol[] {
+  return [new VlanProtocol()];
 }
 
 export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
@@ -49,13 +60,16 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
   readonly devices = new DeviceRegistry();
   readonly ptypes = new ProtocolTable();
   readonly softnet: Softnet;
-  readonly drops: DropCounts = emptyDropCounts();
+  readonly drops: DropCounts;
+  /** The device kinds `ip link add` can create here. */
+  readonly linkKinds = new LinkKindTable();
   readonly sockets = new Map<number, PacketSocket>();
   readonly limits: NetStackLimits;
   readonly lo: NetDevice;
   netstampNeeded = 0;
   private nextSocketId = 1;
   private closed = false;
+  private readonly protocols: NetProtocol[] = [];
 
   constructor(opts: NetStackOptions = {}) {
     this.clock = opts.clock ?? new RealClock();
@@ -66,6 +80,7 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
       ...(opts.skbMemoryLimit !== undefined ? { limitBytes: opts.skbMemoryLimit } : {}),
       onBug: (bug, detail) => this.log.error({ bug }, detail),
     });
+    this.drops = this.pool.drops;
     this.softnet = new Softnet({
       sysctl: this.sysctl,
       receive: (skb) => netifReceiveSkb(this, skb),
@@ -75,6 +90,22 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
     this.lo = createLoopback(this);
     registerNetdevice(this.devices, this.lo, 'lo');
     devOpen(this.lo);
+    registerBuiltinKinds(this.linkKinds);
+    for (const p of opts.protocols ?? defaultProtocols()) {
+      if (this.protocol(p.name) !== undefined) throw new NetError('EEXIST', `protocol "${p.name}" is attached twice`);
+      p.attach(this);
+      this.protocols.push(p);
+    }
+  }
+
+  /** An attached protocol by name. */
+  protocol<T = NetProtocol>(name: string): T | undefined {
+    return this.protocols.find((p) => p.name === name) as T | undefined;
+  }
+
+  /** The attached protocols' names, in attach order. */
+  protocolNames(): string[] {
+    return this.protocols.map((p) => p.name);
   }
 
   // ---- NetCore: what devices call ----
@@ -101,9 +132,9 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
     return NET_RX_SUCCESS;
   }
 
+  /** kfree_skb_reason, for callers holding the stack; the buffer counts its own drop (SkBuff.drop). */
   kfreeSkb(skb: SkBuff, reason: DropReason): void {
-    this.drops[reason]++;
-    skb.free();
+    skb.drop(reason);
   }
 
   countDrop(reason: DropReason): void {
@@ -180,16 +211,6 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
     if (event === 'UNREGISTER') {
       for (const sock of this.sockets.values()) if (sock.dev === dev) sock.deviceGone();
     }
-    if ((event === 'UP' || event === 'DOWN' || event === 'CHANGE') && dev.vlans.size > 0) {
-      for (const vdev of dev.vlans.values()) vlanTransferOperstate(vdev);
-    }
-    if (event === 'CHANGEMTU' && dev.vlans.size > 0) {
-      // vlan_device_event: a channel can be no larger than its parent.
-      for (const vdev of dev.vlans.values()) {
-        vdev.maxMtu = dev.mtu;
-        if (vdev.mtu > dev.mtu) devSetMtu(vdev, dev.mtu);
-      }
-    }
   }
 
   /** Close every socket, bring every device down and remove them; nothing is left charged. */
@@ -201,6 +222,7 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
       if (dev.permanent) devClose(dev);
       else if (dev.registered) unregisterNetdevice(this.devices, dev);
     }
-    this.softnet.close((skb) => this.kfreeSkb(skb, 'QUEUE_PURGE'));
+    for (const p of [...this.protocols].reverse()) p.close?.();
+    this.softnet.close((skb) => skb.drop('QUEUE_PURGE'));
   }
 }

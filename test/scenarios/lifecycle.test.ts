@@ -12,6 +12,7 @@ import { buildFrame, seqOf } from '../helpers/frames.ts';
 import { rejectsErrno, throwsErrno } from '../helpers/errors.ts';
 import { closeAndAssertQuiet, Ledger } from '../helpers/conservation.ts';
 import { drainSocket, sendNow, vethWithSockets, virtualStack } from '../helpers/stack.ts';
+import { vlanChannels } from '../../src/vlan/device.ts';
 
 test('rename with frames in netem and the qdisc: EBUSY while up; going down purges them; traffic resumes under the new name', async () => {
   const { stack, clock } = virtualStack();
@@ -136,7 +137,8 @@ test('VLAN channels come and go while the parent carries traffic', async () => {
     await settle();
     delivered += drainSocket(rx).length;
   }
-  assert.equal(a.vlans.size, 0);
+  assert.equal(vlanChannels(a).length, 0);
+  assert.equal(a.rxHandler, null, "the last channel gave back the parent's rx handler");
   assert.equal(delivered, 10, 'frames sent before a channel went still arrived');
   ledger.assertConserved({ sent, delivered });
   closeAndAssertQuiet(stack, [tx, rx]);

@@ -71,6 +71,10 @@ function specOf(body: z.output<typeof DeviceCreate>): DeviceSpec {
       const { remote, ...rest } = body;
       return { ...rest, netem, remote: remote === undefined ? undefined : Array.isArray(remote) ? remote : [remote] };
     }
+    case 'vlan': {
+      const { egress_qos_map, ...rest } = body;
+      return { ...rest, netem, ...(egress_qos_map === undefined ? {} : { egressQosMap: egress_qos_map }) };
+    }
     default:
       return { ...body, netem };
   }

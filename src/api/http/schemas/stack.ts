@@ -33,7 +33,10 @@ const sysctlShape = Object.fromEntries(
   Object.keys(SYSCTL_DEFAULTS).map((name) => [name, z.number().int()]),
 ) as Record<SysctlName, z.ZodNumber>;
 
-export const SysctlMap = z.object(sysctlShape).describe('Every net.core sysctl the stack reads.');
+export const SysctlMap = z
+  .object(sysctlShape)
+  .catchall(z.number().int())
+  .describe('Every sysctl the stack reads: net.core, then those its protocols registered.');
 
 export type SysctlMapOut = z.output<typeof SysctlMap>;
 
