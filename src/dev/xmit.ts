@@ -7,8 +7,10 @@ import type { NetDevice } from './netdevice.ts';
 import { NETDEV_TX_BUSY, NET_XMIT_DROP, NET_XMIT_SUCCESS, type NetdevTx } from './ops.ts';
 import { NoQueue } from './qdisc/noqueue.ts';
 import { PfifoFast } from './qdisc/pfifo-fast.ts';
-import { ETH_P_8021Q } from '../wire/eth.ts';
-import { VLAN_HLEN } from '../wire/vlan.ts';
+import { readEthType } from '../wire/eth.ts';
+import { frameFitsDevice } from './frame-size.ts';
+
+export { frameFitsDevice } from './frame-size.ts';
 
 /** Frames one qdisc run may send before yielding (dev_tx_weight). */
 export const QDISC_QUOTA = 64;
@@ -25,7 +27,7 @@ export function devQueueXmit(skb: SkBuff): number {
     core.kfreeSkb(skb, 'DEV_READY');
     return NET_XMIT_DROP;
   }
-  if (skb.len > dev.mtu + dev.hardHeaderLen && !fitsWithVlanTag(skb, dev)) {
+  if (skb.len > dev.mtu + dev.hardHeaderLen && !frameFitsDevice(dev, skb.len, readEthType(skb.buf, skb.data))) {
     dev.stats.txDropped++;
     core.kfreeSkb(skb, 'PKT_TOO_BIG');
     return NET_XMIT_DROP;
@@ -56,16 +58,6 @@ export function devQueueXmit(skb: SkBuff): number {
   }
   qdiscRun(dev);
   return NET_XMIT_SUCCESS;
-}
-
-/**
- * An 802.1Q-tagged frame may be VLAN_HLEN longer than mtu + header, as
- * is_skb_forwardable allows: a VLAN channel's mtu equals its parent's.
- */
-function fitsWithVlanTag(skb: SkBuff, dev: NetDevice): boolean {
-  const b = skb.buf;
-  const type = skb.data + 12;
-  return skb.len <= dev.mtu + dev.hardHeaderLen + VLAN_HLEN && ((b[type]! << 8) | b[type + 1]!) === ETH_P_8021Q;
 }
 
 function xmitOne(dev: NetDevice, skb: SkBuff): NetdevTx {

@@ -5,7 +5,9 @@
 import type { SkBuff } from '../skb/skbuff.ts';
 import type { NetDevice } from '../dev/netdevice.ts';
 
-export const ETH_P_ALL = 0x0003;
+import { ETH_P_ALL } from '../wire/eth.ts';
+
+export { ETH_P_ALL };
 
 export interface PacketHandler {
   /** Ethertype, or ETH_P_ALL for a tap. */

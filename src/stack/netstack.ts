@@ -25,8 +25,11 @@ import { VlanProtocol } from '../vlan/protocol.ts';
 import type { NetProtocol } from './protocol.ts';
 import { LinkKindTable, registerBuiltinKinds } from './devices.ts';
 import { ProtocolTable } from '../proto/ptype.ts';
-import { PacketSocket, type PacketSocketHost, type PacketSocketOptions } from '../sock/packet.ts';
+import type { PacketSocket, PacketSocketHost, PacketSocketOptions } from '../packet/socket.ts';
+import { PacketProtocol } from '../packet/protocol.ts';
+import { SocketTable } from '../sock/table.ts';
 import { Softnet } from './softnet.ts';
+import { flushBacklog } from './flush-backlog.ts';
 import { netifReceiveSkb, type ReceiveContext } from './receive.ts';
 import { totalDrops, type DropCounts } from './drops.ts';
 
@@ -46,9 +49,9 @@ export interface NetStackOptions {
   protocols?: NetProtocol[];
 }
 
-/** The built-in list: VLAN channels. */
+/** The built-in list: AF_PACKET sockets, VLAN channels. */
 export function defaultProtocols(): NetProtocol[] {
-  return [new VlanProtocol()];
+  return [new PacketProtocol(), new VlanProtocol()];
 }
 
 export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
@@ -63,11 +66,11 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
   readonly drops: DropCounts;
   /** The device kinds `ip link add` can create here. */
   readonly linkKinds = new LinkKindTable();
-  readonly sockets = new Map<number, PacketSocket>();
+  /** Every socket of every family (ss). */
+  readonly sockets: SocketTable;
   readonly limits: NetStackLimits;
   readonly lo: NetDevice;
   netstampNeeded = 0;
-  private nextSocketId = 1;
   private closed = false;
   private readonly protocols: NetProtocol[] = [];
 
@@ -76,6 +79,10 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
     this.log = opts.logger ?? silentLogger;
     if (opts.sysctl) this.sysctl.set(opts.sysctl);
     this.limits = { maxDevices: 4096, maxSockets: 1024, ...opts.limits };
+    this.sockets = new SocketTable(this.notifier, () => this.limits.maxSockets);
+    this.notifier.subscribe((event, dev) => {
+      if (event === 'UNREGISTER') flushBacklog(this.softnet.backlog, dev);
+    });
     this.pool = new SkbPool({
       ...(opts.skbMemoryLimit !== undefined ? { limitBytes: opts.skbMemoryLimit } : {}),
       onBug: (bug, detail) => this.log.error({ bug }, detail),
@@ -86,7 +93,6 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
       receive: (skb) => netifReceiveSkb(this, skb),
       runTx: (dev) => qdiscRun(dev),
     });
-    this.notifier.subscribe((event, dev) => this.onDeviceEvent(event, dev));
     this.lo = createLoopback(this);
     registerNetdevice(this.devices, this.lo, 'lo');
     devOpen(this.lo);
@@ -174,20 +180,17 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
 
   // ---- sockets ----
 
-  socketClosed(sock: PacketSocket): void {
-    this.sockets.delete(sock.id);
-  }
-
-  /** socket(AF_PACKET, SOCK_RAW, protocol) + bind + options. */
+  /** socket(AF_PACKET, SOCK_RAW, protocol) + bind + options; EAFNOSUPPORT without the packet protocol. */
   openPacketSocket(opts: PacketSocketOptions = {}): PacketSocket {
     if (this.closed) throw new NetError('ESHUTDOWN', 'the stack is shutting down');
-    if (this.sockets.size >= this.limits.maxSockets) {
-      throw new NetError('EMFILE', `no more than ${this.limits.maxSockets} sockets may be open`);
-    }
-    if (opts.dev && !opts.dev.registered) throw new NetError('ENODEV', 'device is not registered');
-    const sock = new PacketSocket(this, this.nextSocketId++, opts);
-    this.sockets.set(sock.id, sock);
-    return sock;
+    const packet = this.protocol<PacketProtocol>('packet');
+    if (packet === undefined) throw new NetError('EAFNOSUPPORT', 'this stack has no AF_PACKET');
+    return packet.open(opts);
+  }
+
+  /** The AF_PACKET entries of the socket table. */
+  packetSockets(): PacketSocket[] {
+    return this.sockets.list('packet') as PacketSocket[];
   }
 
   // ---- observation ----
@@ -207,17 +210,11 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
 
   // ---- lifecycle ----
 
-  private onDeviceEvent(event: string, dev: NetDevice): void {
-    if (event === 'UNREGISTER') {
-      for (const sock of this.sockets.values()) if (sock.dev === dev) sock.deviceGone();
-    }
-  }
-
   /** Close every socket, bring every device down and remove them; nothing is left charged. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const sock of [...this.sockets.values()]) sock.close();
+    this.sockets.closeAll();
     for (const dev of this.devices.list().reverse()) {
       if (dev.permanent) devClose(dev);
       else if (dev.registered) unregisterNetdevice(this.devices, dev);

@@ -12,7 +12,7 @@ import { Buffer } from 'node:buffer';
 import { settle } from '../../src/clock.ts';
 import { createDevice, deleteDevice, setLink } from '../../src/stack/index.ts';
 import type { NetDevice } from '../../src/dev/netdevice.ts';
-import type { PacketSocket } from '../../src/sock/packet.ts';
+import type { PacketSocket } from '../../src/packet/socket.ts';
 import { parsePcap } from '../../src/wire/pcap.ts';
 import { parsePcapng } from '../../src/wire/pcapng.ts';
 import { Ctl, ctl, ctlInProcess, startServer, type TestServer } from './harness.ts';
@@ -94,7 +94,7 @@ describe('capture (live, WebSocket stream)', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(lines(r.stdout)[0]!, arpLine(9));
     assert.match(r.stderr, /\n1 packet captured, 0 dropped by socket\n$/);
-    assert.equal([...srv.stack.sockets.values()].filter((s) => s.owner.startsWith('ws ')).length, 0, 'the stream socket is closed');
+    assert.equal(srv.stack.packetSockets().filter((s) => s.owner.startsWith('ws ')).length, 0, 'the stream socket is closed');
   });
 
   it('reports frames its socket dropped, and counts them in the summary', async (t) => {

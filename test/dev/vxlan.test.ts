@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { settle, VirtualClock } from '../../src/clock.ts';
 import { NetStack, createDevice, deleteDevice, describeDevice, setLink } from '../../src/stack/index.ts';
 import type { NetDevice } from '../../src/dev/netdevice.ts';
-import type { PacketSocket } from '../../src/sock/packet.ts';
+import type { PacketSocket } from '../../src/packet/socket.ts';
 import { vxlanOf, VXLAN_FDB_MAX_LEARNED, VXLAN_MAX_INFLIGHT } from '../../src/dev/drivers/vxlan.ts';
 import { vxlanConfigFromSpec } from '../../src/stack/vxlan-kind.ts';
 import { encodeVxlanHeader, VXLAN_FLAG_I } from '../../src/wire/vxlan.ts';

@@ -37,7 +37,9 @@ test('rename with frames in netem and the qdisc: EBUSY while up; going down purg
   assert.equal(a.name, 'uplink0');
   assert.equal(stack.devices.get('uplink0'), a);
 
-  // The socket is bound to the device, not the name: it keeps working.
+  // The socket is bound to the device, not the name: it keeps working, once
+  // it has been told (once) that the device went down (packet_notifier, sock_error).
+  throwsErrno(() => sendNow(tx, buildFrame({ dst: b, src: a, seq: 99 })), 'ENETDOWN');
   for (let i = 0; i < 3; i++) sendNow(tx, buildFrame({ dst: b, src: a, seq: 100 + i }));
   await clock.runUntil(() => rx.queued === 3);
   const got = [];

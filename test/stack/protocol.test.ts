@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { settle } from '../../src/clock.ts';
 import { createDevice, NetStack, deviceKinds } from '../../src/stack/index.ts';
 import type { NetProtocol } from '../../src/stack/protocol.ts';
+import { PacketProtocol } from '../../src/packet/protocol.ts';
 import type { NetDevice } from '../../src/dev/netdevice.ts';
 import { netdevRxHandlerRegister, RX_HANDLER_CONSUMED, RX_HANDLER_PASS } from '../../src/dev/rx-handler.ts';
 import type { SkBuff } from '../../src/skb/skbuff.ts';
@@ -39,7 +40,7 @@ class TestProto implements NetProtocol {
 
 test('a protocol attaches its sysctls, listener and handler; the stack finds it and closes it', async () => {
   const proto = new TestProto();
-  const stack = new NetStack({ protocols: [proto] });
+  const stack = new NetStack({ protocols: [new PacketProtocol(), proto] });
   assert.equal(stack.protocol<TestProto>('test'), proto);
   assert.equal(stack.protocol('vlan'), undefined, 'only the listed protocols are attached');
   assert.equal(deviceKinds(stack).includes('vlan'), false, 'and only theirs kinds exist');
