@@ -56,7 +56,10 @@ export interface NetCore {
   readonly log: Logger;
   /** netif_rx: hand a received frame (skb.dev set) to the backlog. */
   netifRx(skb: SkBuff): number;
-  /** kfree_skb_reason: free and count why. */
+  /**
+   * kfree_skb_reason. Deprecated: call skb.drop(reason), which counts where
+   * the buffer dies; kept so drivers not yet converted still build.
+   */
   kfreeSkb(skb: SkBuff, reason: DropReason): void;
   /** Run this device's qdisc soon (NET_TX_SOFTIRQ). */
   scheduleTx(dev: NetDevice): void;

@@ -21,15 +21,14 @@ export function devQueueXmit(skb: SkBuff): number {
   if (dev === null) {
     throw new Error('devQueueXmit: skb.dev is not set');
   }
-  const core = dev.core;
   if (!dev.isUp()) {
     dev.stats.txDropped++;
-    core.kfreeSkb(skb, 'DEV_READY');
+    skb.drop('DEV_READY');
     return NET_XMIT_DROP;
   }
   if (skb.len > dev.mtu + dev.hardHeaderLen && !frameFitsDevice(dev, skb.len, readEthType(skb.buf, skb.data))) {
     dev.stats.txDropped++;
-    core.kfreeSkb(skb, 'PKT_TOO_BIG');
+    skb.drop('PKT_TOO_BIG');
     return NET_XMIT_DROP;
   }
   const q = dev.qdisc;
@@ -37,7 +36,7 @@ export function devQueueXmit(skb: SkBuff): number {
     if (!dev.queueStopped && xmitOne(dev, skb) !== NETDEV_TX_BUSY) return NET_XMIT_SUCCESS;
     // A queueless device that is busy has nowhere to keep the frame.
     dev.stats.txDropped++;
-    core.kfreeSkb(skb, 'DEV_READY');
+    skb.drop('DEV_READY');
     return NET_XMIT_DROP;
   }
   // TCQ_F_CAN_BYPASS: an empty work-conserving queue on a running device
@@ -53,7 +52,7 @@ export function devQueueXmit(skb: SkBuff): number {
     q.stats.requeues++;
   }
   if (!q.enqueue(skb)) {
-    core.kfreeSkb(skb, 'QDISC_DROP');
+    skb.drop('QDISC_DROP');
     return NET_XMIT_DROP;
   }
   qdiscRun(dev);
@@ -127,7 +126,7 @@ export function devActivate(dev: NetDevice): void {
 
 /** dev_deactivate: flush the queue (the frames' senders are credited as they are freed). */
 export function devDeactivate(dev: NetDevice): void {
-  dev.qdisc?.reset((skb) => dev.core.kfreeSkb(skb, 'QUEUE_PURGE'));
+  dev.qdisc?.reset((skb) => skb.drop('QUEUE_PURGE'));
   dev.watchdog?.cancel();
   dev.watchdog = null;
   dev.queueStopped = false;

@@ -5,7 +5,7 @@
 // frees, clones, copies, failures.
 
 import type { SkbBug } from './panic.ts';
-import { emptyDropCounts, type DropCounts } from './drop-reason.ts';
+import { emptyDropCounts, type DropCounts, type DropReason } from './drop-reason.ts';
 
 
 /** Size classes, like kmalloc's power-of-two caches: 128 << index. */
@@ -110,6 +110,11 @@ export class SkbPool {
   /** Drop every idle buffer (memory pressure, or tests measuring the heap). */
   shrink(): void {
     for (const list of this.free) list.length = 0;
+  }
+
+  /** A frame dropped that has no buffer of its own (a clone that could not be made, a datagram). */
+  countDrop(reason: DropReason): void {
+    this.drops[reason]++;
   }
 
   report(bug: SkbBug, detail: string): void {

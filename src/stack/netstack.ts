@@ -123,13 +123,13 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
   netifRx(skb: SkBuff): number {
     const dev = skb.dev;
     if (dev === null) {
-      this.kfreeSkb(skb, 'DEV_READY');
+      skb.drop('DEV_READY');
       return NET_RX_DROP;
     }
     const len = skb.len;
     if (!this.softnet.enqueue(skb)) {
       dev.stats.rxDropped++;
-      this.kfreeSkb(skb, 'CPU_BACKLOG');
+      skb.drop('CPU_BACKLOG');
       return NET_RX_DROP;
     }
     if (this.netstampNeeded > 0) skb.tstamp = this.clock.wallNow();
@@ -143,8 +143,9 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
     skb.drop(reason);
   }
 
+  /** A drop with no buffer to free (counted with the pool's counters). */
   countDrop(reason: DropReason): void {
-    this.drops[reason]++;
+    this.pool.countDrop(reason);
   }
 
   scheduleTx(dev: NetDevice): void {
@@ -165,7 +166,7 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
       if (pt.owner !== undefined && pt.owner === skb.sk) continue;
       const c = skb.clone();
       if (c === null) {
-        this.countDrop('NOMEM');
+        this.pool.countDrop('NOMEM');
         continue;
       }
       if (tstamp === 0) tstamp = this.clock.wallNow();

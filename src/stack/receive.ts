@@ -10,7 +10,6 @@
 import { PacketType, type SkBuff } from '../skb/skbuff.ts';
 import type { NetDevice } from '../dev/netdevice.ts';
 import { devMcAccepts } from '../dev/control.ts';
-import type { DropReason } from '../skb/drop-reason.ts';
 import { ethTypeTrans } from '../proto/eth.ts';
 import type { PacketHandler, ProtocolTable } from '../proto/ptype.ts';
 import { RX_HANDLER_ANOTHER, RX_HANDLER_CONSUMED } from '../dev/rx-handler.ts';
@@ -18,15 +17,13 @@ import { ETH_HLEN } from '../wire/eth.ts';
 
 export interface ReceiveContext {
   readonly ptypes: ProtocolTable;
-  kfreeSkb(skb: SkBuff, reason: DropReason): void;
-  countDrop(reason: DropReason): void;
 }
 
 /** Give `pt` a clone; if memory is short, that one receiver loses the frame. */
 function deliverClone(ctx: ReceiveContext, pt: PacketHandler, skb: SkBuff, dev: NetDevice, orig: NetDevice): void {
   const c = skb.clone();
   if (c === null) {
-    ctx.countDrop('NOMEM');
+    skb.pool.countDrop('NOMEM');
     return;
   }
   pt.func(c, dev, pt, orig);
@@ -35,7 +32,7 @@ function deliverClone(ctx: ReceiveContext, pt: PacketHandler, skb: SkBuff, dev: 
 export function netifReceiveSkb(ctx: ReceiveContext, skb: SkBuff): void {
   let dev = skb.dev;
   if (dev === null || !dev.isUp() || !dev.registered) {
-    ctx.kfreeSkb(skb, 'DEV_READY');
+    skb.drop('DEV_READY');
     return;
   }
   const orig = dev;
@@ -43,12 +40,12 @@ export function netifReceiveSkb(ctx: ReceiveContext, skb: SkBuff): void {
   if (skb.len < ETH_HLEN) {
     dev.stats.rxLengthErrors++;
     dev.stats.rxErrors++;
-    ctx.kfreeSkb(skb, 'PKT_TOO_SMALL');
+    skb.drop('PKT_TOO_SMALL');
     return;
   }
   skb.protocol = ethTypeTrans(skb, dev);
   if (!passesAddressFilter(skb, dev)) {
-    ctx.kfreeSkb(skb, 'OTHERHOST');
+    skb.drop('OTHERHOST');
     return;
   }
   let prev: PacketHandler | null = null;
@@ -85,7 +82,7 @@ export function netifReceiveSkb(ctx: ReceiveContext, skb: SkBuff): void {
     }
     if (!encap.strip(skb)) {
       dev.stats.rxDropped++;
-      ctx.kfreeSkb(skb, 'NOMEM');
+      skb.drop('NOMEM');
       return;
     }
   }
@@ -105,7 +102,7 @@ export function netifReceiveSkb(ctx: ReceiveContext, skb: SkBuff): void {
   // Linux counts rx_nohandler only for exact-match delivery; a frame of a
   // protocol nobody handles is an rx_dropped (__netif_receive_skb_core).
   dev.stats.rxDropped++;
-  ctx.kfreeSkb(skb, 'UNHANDLED_PROTO');
+  skb.drop('UNHANDLED_PROTO');
 }
 
 /** The NIC's filter: own address, broadcast, subscribed multicast; all of it when promiscuous. */

@@ -272,17 +272,17 @@ export class Vxlan {
       dev.stats.rxErrors++;
       if (h.error === 'runt') dev.stats.rxLengthErrors++;
       else dev.stats.rxFrameErrors++;
-      core.countDrop('VXLAN_INVALID_HDR');
+      core.pool.countDrop('VXLAN_INVALID_HDR');
       return;
     }
     if (h.vni !== this.cfg.vni) {
       dev.stats.rxDropped++;
-      core.countDrop('VXLAN_VNI_NOT_FOUND');
+      core.pool.countDrop('VXLAN_VNI_NOT_FOUND');
       return;
     }
     if (!dev.isUp()) {
       dev.stats.rxDropped++;
-      core.countDrop('DEV_READY');
+      core.pool.countDrop('DEV_READY');
       return;
     }
     const off = h.payloadOffset;
@@ -291,7 +291,7 @@ export class Vxlan {
       // vxlan_snoop: a multicast or all-zeros source cannot be learned, and Linux drops the frame.
       if ((msg[src]! & 1) !== 0 || macKey(msg, src) === 0) {
         dev.stats.rxDropped++;
-        core.countDrop('MAC_INVALID_SOURCE');
+        core.pool.countDrop('MAC_INVALID_SOURCE');
         return;
       }
       this.learn(macKey(msg, src), rinfo.address, rinfo.port);
@@ -300,7 +300,7 @@ export class Vxlan {
     const skb = devAllocSkbFrom(core.pool, len);
     if (skb === null) {
       dev.stats.rxDropped++;
-      core.countDrop('NOMEM');
+      core.pool.countDrop('NOMEM');
       return;
     }
     // The whole datagram goes in, its header into the headroom, which is then
@@ -365,12 +365,12 @@ export class Vxlan {
     const len = skb.len;
     if (this.closed) {
       dev.stats.txDropped++;
-      core.kfreeSkb(skb, 'DEV_READY');
+      skb.drop('DEV_READY');
       return NETDEV_TX_OK;
     }
     if (len < ETH_HLEN) {
       dev.stats.txDropped++;
-      core.kfreeSkb(skb, 'PKT_TOO_SMALL');
+      skb.drop('PKT_TOO_SMALL');
       return NETDEV_TX_OK;
     }
     let only: Remote | null = null;
@@ -384,13 +384,13 @@ export class Vxlan {
     }
     if (only === null && this.remotes.length === 0) {
       dev.stats.txDropped++;
-      core.kfreeSkb(skb, 'VXLAN_NO_REMOTE');
+      skb.drop('VXLAN_NO_REMOTE');
       return NETDEV_TX_OK;
     }
     // The header goes into the headroom; a shared block is copied first (a tap may hold a clone).
     if (!skb.cow(VXLAN_HLEN)) {
       dev.stats.txDropped++;
-      core.kfreeSkb(skb, 'NOMEM');
+      skb.drop('NOMEM');
       return NETDEV_TX_OK;
     }
     const at = skb.push(VXLAN_HLEN);
@@ -407,9 +407,9 @@ export class Vxlan {
     // Each copy handed to the socket holds its own reference; this drops the
     // caller's. A frame no copy of which left is a drop of that frame; a
     // failed extra copy (flooding to several remotes) is counted on its own.
-    if (handed === 0) core.kfreeSkb(skb, failed ?? 'NOT_SPECIFIED');
+    if (handed === 0) skb.drop(failed ?? 'NOT_SPECIFIED');
     else {
-      if (failed !== null) core.countDrop(failed);
+      if (failed !== null) core.pool.countDrop(failed);
       skb.free();
     }
     if (this.inflight >= VXLAN_MAX_INFLIGHT && !dev.queueStopped) {
@@ -454,7 +454,7 @@ export class Vxlan {
     this.inflight--;
     if (err !== null) {
       this.dev.stats.txErrors++;
-      this.core.kfreeSkb(skb, sendErrorReason(err));
+      skb.drop(sendErrorReason(err));
     } else {
       skb.free();
     }
@@ -475,7 +475,7 @@ export class Vxlan {
       // Sends the close cancelled may never call back: their skbs go now.
       for (let skb = this.ring.shift(); skb !== null; skb = this.ring.shift()) {
         this.inflight--;
-        this.core.kfreeSkb(skb, 'QUEUE_PURGE');
+        skb.drop('QUEUE_PURGE');
       }
     });
   }
