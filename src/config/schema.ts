@@ -14,7 +14,7 @@ import { invalidNameReason, isNamePattern } from '../dev/names.ts';
 import { Sysctl } from '../sysctl.ts';
 import { NetError } from '../errno.ts';
 import { VXLAN_PORT } from '../wire/vxlan.ts';
-import { VXLAN_MAX_REMOTES, parseVxlanEndpoint } from '../stack/vxlan-kind.ts';
+import { VXLAN_MAX_REMOTES, parseVxlanEndpoint } from '../rtnl/vxlan-kind.ts';
 
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 const mac = z.string().regex(MAC_RE, 'must be a MAC address like 02:00:00:00:00:01');

@@ -23,7 +23,7 @@ import { NET_RX_DROP, NET_RX_SUCCESS, type NetCore } from '../dev/ops.ts';
 import { createLoopback } from '../dev/drivers/loopback.ts';
 import { VlanProtocol } from '../vlan/protocol.ts';
 import type { NetProtocol } from './protocol.ts';
-import { LinkKindTable, registerBuiltinKinds } from './devices.ts';
+import { LinkKindTable } from './link-kinds.ts';
 import { ProtocolTable } from '../proto/ptype.ts';
 import type { PacketSocket, PacketSocketHost, PacketSocketOptions } from '../packet/socket.ts';
 import { PacketProtocol } from '../packet/protocol.ts';
@@ -96,7 +96,6 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
     this.lo = createLoopback(this);
     registerNetdevice(this.devices, this.lo, 'lo');
     devOpen(this.lo);
-    registerBuiltinKinds(this.linkKinds);
     for (const p of opts.protocols ?? defaultProtocols()) {
       if (this.protocol(p.name) !== undefined) throw new NetError('EEXIST', `protocol "${p.name}" is attached twice`);
       p.attach(this);

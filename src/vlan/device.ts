@@ -157,7 +157,7 @@ function vlanUninit(dev: NetDevice): void {
 
 export interface VlanOptions {
   /** skb priority -> PCP (0..7), as `ip link add ... type vlan egress-qos-map FROM:TO`. */
-  egressQosMap?: Record<number, number> | Map<number, number>;
+  egressQosMap?: Record<string, number> | Map<number, number>;
 }
 
 /** The egress map in `ip -d link`'s order: [[from, to], ...] sorted by priority. */

@@ -9,9 +9,10 @@ import { unregisterNetdevice } from '../dev/register.ts';
 import { ETH_P_8021Q } from '../wire/eth.ts';
 import type { NetProtocol } from '../stack/protocol.ts';
 import type { NetStack } from '../stack/netstack.ts';
+import type { DeviceKind } from '../rtnl/kind.ts';
 import { vlanChannels, vlanTransferOperstate } from './device.ts';
 import { vlanEncap } from './receive.ts';
-import { vlanKind, type VlanSpec } from './kind.ts';
+import { vlanKind } from './kind.ts';
 
 export class VlanProtocol implements NetProtocol {
   readonly name = 'vlan';
@@ -20,7 +21,7 @@ export class VlanProtocol implements NetProtocol {
 
   attach(stack: NetStack): void {
     this.stack = stack;
-    stack.linkKinds.register<VlanSpec>('vlan', vlanKind);
+    stack.linkKinds.register(vlanKind as unknown as DeviceKind);
     stack.ptypes.encap.set(ETH_P_8021Q, vlanEncap);
     this.unsubscribe = stack.notifier.subscribe((event, dev) => this.deviceEvent(event, dev));
   }
@@ -51,5 +52,6 @@ export class VlanProtocol implements NetProtocol {
     if (this.stack?.ptypes.encap.get(ETH_P_8021Q) === vlanEncap) this.stack.ptypes.encap.delete(ETH_P_8021Q);
     this.unsubscribe?.();
     this.unsubscribe = null;
+    this.stack?.linkKinds.unregister('vlan');
   }
 }

@@ -13,7 +13,7 @@ import { NetStack, createDevice, deleteDevice, describeDevice, setLink } from '.
 import type { NetDevice } from '../../src/dev/netdevice.ts';
 import type { PacketSocket } from '../../src/packet/socket.ts';
 import { vxlanOf, VXLAN_FDB_MAX_LEARNED, VXLAN_MAX_INFLIGHT } from '../../src/dev/drivers/vxlan.ts';
-import { vxlanConfigFromSpec } from '../../src/stack/vxlan-kind.ts';
+import { vxlanConfigFromSpec } from '../../src/rtnl/vxlan-kind.ts';
 import { encodeVxlanHeader, VXLAN_FLAG_I } from '../../src/wire/vxlan.ts';
 import { buildFrame, ETH_P_TEST } from '../helpers/frames.ts';
 import { rejectsErrno, throwsErrno } from '../helpers/errors.ts';

@@ -51,7 +51,7 @@ test('a channel with a MAC of its own receives unicast to that MAC (vlan_dev_ope
 test('PCP comes from the egress map, 0 for a priority it does not map', async () => {
   const stack = new NetStack();
   const { peer } = await pair(stack);
-  const [v] = (await createDevice(stack, { kind: 'vlan', link: 'eth0', id: 9, egressQosMap: { 5: 3 }, up: true })) as [NetDevice];
+  const [v] = (await createDevice(stack, { kind: 'vlan', link: 'eth0', id: 9, egress_qos_map: { 5: 3 }, up: true })) as [NetDevice];
   const tx = stack.openPacketSocket({ dev: v });
   const wire = stack.openPacketSocket({ dev: peer, direction: 'in' });
   sendNow(tx, buildFrame({ dst: peer, type: 0x0800 }), { priority: 5 });

@@ -76,7 +76,7 @@ export interface VxlanEndpoint {
   port: number;
 }
 
-/** A validated configuration (the kind in src/stack/vxlan-kind.ts builds it from the spec). */
+/** A validated configuration (the kind in src/rtnl/vxlan-kind.ts builds it from the spec). */
 export interface VxlanConfig {
   vni: number;
   /** Where to bind; host is an IP literal or a name of this machine. Port 0 picks a free one. */

@@ -1,8 +1,8 @@
 // `ip link add` and `ip link del`: device kinds, the names they default to,
-// and creation that either completes or leaves nothing behind. Each stack
-// has its own table of kinds (stack.linkKinds, rtnl_link_register): the
-// built-in ones are registered here, a protocol registers its own when it is
-// attached (VLAN: src/vlan/kind.ts). Adding a kind: docs/architecture-kinds.md.
+// and creation that either completes or leaves nothing behind. A kind is
+// one descriptor (rtnl/kind.ts): the built-in ones are registered here and
+// in rtnl/vxlan-kind.ts; a protocol registers its own in stack.linkKinds when
+// it is attached (VLAN: src/vlan/kind.ts). Adding a kind: docs/architecture-kinds.md.
 
 import { NetError } from '../errno.ts';
 import type { NetDevice } from '../dev/netdevice.ts';
@@ -11,7 +11,8 @@ import { registerNetdevice, unregisterNetdevice } from '../dev/register.ts';
 import { createDummy } from '../dev/drivers/dummy.ts';
 import { createVethPair, type VethPrivate } from '../dev/drivers/veth.ts';
 import type { NetemParams } from '../dev/wrappers/netem.ts';
-import type { NetStack } from './netstack.ts';
+import type { NetStack } from '../stack/netstack.ts';
+import type { DeviceKind } from './kind.ts';
 import { applyLinkChanges, checkLinkChanges, type LinkChanges } from './link.ts';
 
 /** Settings any new device may take at creation, as `ip link add ... mtu N address A`. */
@@ -53,7 +54,7 @@ export interface VxlanSpec extends CommonSettings {
 
 /**
  * Every kind's spec by kind name. A kind defined elsewhere adds itself by
- * declaration merging (`declare module '.../stack/devices.ts'`), as vlan does.
+ * declaration merging (`declare module '.../rtnl/devices.ts'`), as vlan does.
  */
 export interface DeviceSpecs {
   dummy: DummySpec;
@@ -64,54 +65,30 @@ export interface DeviceSpecs {
 export type DeviceSpec = DeviceSpecs[keyof DeviceSpecs];
 export type DeviceKindName = keyof DeviceSpecs;
 
-/** How a kind builds its unregistered devices and their names. */
-export interface DeviceKind<S extends DeviceSpec = DeviceSpec> {
-  create(stack: NetStack, spec: S): Promise<{ dev: NetDevice; name: string }[]> | { dev: NetDevice; name: string }[];
-  /** Release what creation took (sockets, timers) when registration fails. */
-  abandon?(dev: NetDevice): void;
+const builtinKinds = new Map<string, DeviceKind>();
+
+/** A kind every stack has (rtnl_link_register at boot). */
+export function registerDeviceKind<S extends DeviceSpec>(impl: DeviceKind<S>): void {
+  builtinKinds.set(impl.kind, impl as unknown as DeviceKind);
 }
 
-/** A stack's device kinds by name (the rtnl_link_ops list). */
-export class LinkKindTable {
-  private readonly kinds = new Map<string, DeviceKind>();
-
-  /** rtnl_link_register: EEXIST for a kind that is registered already. */
-  register<S extends DeviceSpec>(kind: S['kind'], impl: DeviceKind<S>): void {
-    if (this.kinds.has(kind)) throw new NetError('EEXIST', `device kind "${kind}" is already registered`);
-    this.kinds.set(kind, impl as unknown as DeviceKind);
-  }
-
-  get(kind: string): DeviceKind | undefined {
-    return this.kinds.get(kind);
-  }
-
-  names(): string[] {
-    return [...this.kinds.keys()];
-  }
-}
-
-const builtinKinds: [string, DeviceKind][] = [];
-
-/** Offer a kind to every stack made from now on (vxlan registers itself this way). */
-export function registerDeviceKind<S extends DeviceSpec>(kind: S['kind'], impl: DeviceKind<S>): void {
-  builtinKinds.push([kind, impl as unknown as DeviceKind]);
-}
-
-/** The built-in kinds, registered on each new stack before its protocols attach. */
-export function registerBuiltinKinds(table: LinkKindTable): void {
-  for (const [name, impl] of builtinKinds) table.register(name as DeviceKindName, impl);
+/** The descriptor of a kind this stack can create: its protocols' first, then the built-in ones. */
+export function deviceKind(stack: NetStack, kind: string): DeviceKind | undefined {
+  return stack.linkKinds.get(kind) ?? builtinKinds.get(kind);
 }
 
 /** The kinds `stack` can create. */
 export function deviceKinds(stack: NetStack): string[] {
-  return stack.linkKinds.names();
+  return [...new Set([...builtinKinds.keys(), ...stack.linkKinds.names()])];
 }
 
-registerDeviceKind<DummySpec>('dummy', {
+registerDeviceKind<DummySpec>({
+  kind: 'dummy',
   create: (stack, spec) => [{ dev: createDummy(stack), name: spec.name ?? 'dummy%d' }],
 });
 
-registerDeviceKind<VethSpec>('veth', {
+registerDeviceKind<VethSpec>({
+  kind: 'veth',
   create: (stack, spec) => {
     const [a, b] = createVethPair(stack);
     for (const end of [a, b]) {
@@ -139,7 +116,7 @@ function settingsOf(spec: DeviceSpec): LinkChanges {
 
 /** ip link add: returns the new devices (both ends for veth), registered and configured. */
 export async function createDevice(stack: NetStack, spec: DeviceSpec): Promise<NetDevice[]> {
-  const kind = stack.linkKinds.get(spec.kind);
+  const kind = deviceKind(stack, spec.kind);
   if (kind === undefined) throw new NetError('EOPNOTSUPP', `unknown device kind "${spec.kind}"`);
   const explicit = [spec.name, spec.kind === 'veth' ? spec.peer : undefined].filter((n): n is string => n !== undefined);
   for (const name of explicit) {

@@ -18,7 +18,7 @@ import { IFF } from '../dev/flags.ts';
 import { invalidNameReason } from '../dev/names.ts';
 import { attachNetem, checkNetemParams, detachNetem, getNetem, NETEM_DEFAULTS, type NetemParams } from '../dev/wrappers/netem.ts';
 import { isValidUnicastMac, parseMac } from '../wire/mac.ts';
-import type { NetStack } from './netstack.ts';
+import type { NetStack } from '../stack/netstack.ts';
 
 export interface LinkChanges {
   up?: boolean;
