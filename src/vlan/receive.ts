@@ -11,13 +11,12 @@ import { RX_HANDLER_ANOTHER, RX_HANDLER_CONSUMED, RX_HANDLER_PASS, type RxHandle
 import type { EncapHandler, ProtocolTable } from '../proto/ptype.ts';
 import { ETH_HLEN, ETH_P_8021Q } from '../wire/eth.ts';
 import { macEquals } from '../wire/mac.ts';
-import { VLAN_HLEN, VLAN_VID_MASK, vlanTagRemove } from '../wire/vlan.ts';
+import { VLAN_HLEN, VLAN_VID_MASK, readVlanInnerType, readVlanTci, vlanTagRemove } from '../wire/vlan.ts';
 import type { VlanGroup } from './device.ts';
 
-/** The TCI of a frame whose `data` is just past the outer ethertype. */
+/** The tag of a frame whose `data` is just past the outer ethertype starts 2 bytes before it (the TPID). */
 function tciOf(skb: SkBuff): number {
-  const b = skb.buf;
-  return (b[skb.data]! << 8) | b[skb.data + 1]!;
+  return readVlanTci(skb.buf, skb.data - 2);
 }
 
 /**
@@ -30,7 +29,7 @@ function vlanUntag(skb: SkBuff): boolean {
   const b = skb.buf;
   const move = vlanTagRemove(skb.macHeader);
   // data points at the TCI; the inner ethertype follows it.
-  skb.protocol = (b[skb.data + 2]! << 8) | b[skb.data + 3]!;
+  skb.protocol = readVlanInnerType(b, skb.data - 2);
   b.copyWithin(move.to, move.from, move.from + move.length);
   skb.macHeader = move.frameOffset;
   skb.data += VLAN_HLEN;
@@ -75,8 +74,7 @@ export function vlanHandleFrame(skb: SkBuff): RxHandlerResult {
 export const vlanEncap: EncapHandler = {
   claims(skb: SkBuff, table: ProtocolTable): boolean {
     if (skb.len < VLAN_HLEN) return false;
-    const b = skb.buf;
-    return table.base.has((b[skb.data + 2]! << 8) | b[skb.data + 3]!);
+    return table.base.has(readVlanInnerType(skb.buf, skb.data - 2));
   },
   strip(skb: SkBuff): boolean {
     const vid = tciOf(skb) & VLAN_VID_MASK;
