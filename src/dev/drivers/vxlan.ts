@@ -50,9 +50,10 @@ import { netifStopQueue, netifWakeQueue } from '../xmit.ts';
 import { devAllocSkbFrom, type SkBuff } from '../../skb/skbuff.ts';
 import type { DropReason } from '../../skb/drop-reason.ts';
 import { ETH_ALEN, ETH_HLEN } from '../../wire/eth.ts';
-import { formatMac, randomMac } from '../../wire/mac.ts';
+import { isZeroMac, parseMac, randomMac } from '../../wire/mac.ts';
+import type { FdbAddRequest, FdbView } from '../fdb.ts';
 import { encodeVxlanHeader, parseVxlanHeader, VXLAN_HLEN } from '../../wire/vxlan.ts';
-import { Remote, refreshRemote, resolveAll, socketForm, type ResolverHost } from './vxlan/remotes.ts';
+import { parseLiteralEndpoint, Remote, refreshRemote, resolveAll, socketForm, type ResolverHost } from './vxlan/remotes.ts';
 import { keyToMac, macKey, VxlanFdb } from './vxlan/fdb.ts';
 import { bindSocket, InflightRing, localAddress, sendErrorReason } from './vxlan/socket.ts';
 
@@ -322,6 +323,61 @@ export class Vxlan {
     });
   }
 
+  // ---- the forwarding table (bridge fdb show|add|del) ----
+
+  fdbDump(): FdbView[] {
+    const now = this.core.clock.now();
+    this.fdb.expire(now);
+    const ifname = this.dev.name;
+    const out: FdbView[] = this.remotes.map((r) => ({ mac: '00:00:00:00:00:00', ifname, dst: endpointText(r.host, r.port), state: 'permanent', flags: [] }));
+    for (const [key, e] of this.fdb.entries) {
+      const dst = endpointText(e.remote.address ?? e.remote.host, e.remote.port);
+      out.push(e.static === true
+        ? { mac: keyToMac(key), ifname, dst, state: 'static', flags: [] }
+        : { mac: keyToMac(key), ifname, dst, state: 'learned', flags: [], age_s: Math.floor((now - e.updated) / 1000) });
+    }
+    return out;
+  }
+
+  /** bridge fdb add MAC dev X dst HOST[:PORT]: all-zeros appends a flooding remote, another MAC a static entry. */
+  fdbAdd(req: FdbAddRequest): void {
+    const mac = parseMac(req.mac);
+    if (mac === undefined) throw new NetError('EINVAL', `"${req.mac}" is not a MAC address`);
+    if (req.dst === undefined) throw new NetError('EINVAL', 'a vxlan fdb entry needs a dst');
+    const ep = parseLiteralEndpoint(req.dst, this.cfg.dstport);
+    if (ep === null) throw new NetError('EINVAL', `dst "${req.dst}" is not an IP address with an optional port`);
+    const family = net.isIP(ep.host) as 4 | 6;
+    if (family === 6 && this.family === 4) throw new NetError('EAFNOSUPPORT', `dst ${ep.host} is IPv6 but the socket is IPv4`);
+    const address = socketForm(this.family, ep.host, family);
+    if (isZeroMac(mac)) {
+      if (this.remotes.some((r) => r.address === address && r.port === ep.port)) throw new NetError('EEXIST', `${req.dst} is a remote already`);
+      const r = new Remote(ep.host, ep.port, false, true);
+      r.address = address;
+      this.remotes.push(r);
+      return;
+    }
+    if ((mac[0]! & 1) !== 0) throw new NetError('EINVAL', `${req.mac} is not a unicast address`);
+    const key = macKey(mac, 0);
+    if (this.fdb.entries.get(key)?.static === true) throw new NetError('EEXIST', `${req.mac} has a static entry already`);
+    const remote = this.remoteFor(address, ep.port);
+    this.fdb.entries.set(key, { remote, srcAddress: address, srcPort: ep.port, updated: this.core.clock.now(), static: true });
+  }
+
+  /** bridge fdb del MAC dev X [dst HOST[:PORT]]. */
+  fdbDel(macText: string, dst?: string): void {
+    const mac = parseMac(macText);
+    if (mac === undefined) throw new NetError('EINVAL', `"${macText}" is not a MAC address`);
+    if (isZeroMac(mac)) {
+      const ep = dst === undefined ? null : parseLiteralEndpoint(dst, this.cfg.dstport);
+      if (ep === null) throw new NetError('EINVAL', 'removing a remote needs its dst');
+      const i = this.remotes.findIndex((r) => (r.host === ep.host || r.address === ep.host) && r.port === ep.port);
+      if (i < 0) throw new NetError('ENOENT', `${dst} is not a remote of ${this.dev.name}`);
+      this.remotes.splice(i, 1);
+      return;
+    }
+    if (!this.fdb.entries.delete(macKey(mac, 0))) throw new NetError('ENOENT', `${macText} is not in ${this.dev.name}'s forwarding table`);
+  }
+
   /** The `ip -d link` details (rtnl fill_info), with the fdb as `bridge fdb show` would list it. */
   info(): Record<string, unknown> {
     const now = this.core.clock.now();
@@ -354,6 +410,11 @@ export class Vxlan {
   }
 }
 
+/** host:port, an IPv6 host in brackets. */
+function endpointText(host: string, port: number): string {
+  return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 export function vxlanOf(dev: NetDevice): Vxlan {
   return dev.priv as Vxlan;
 }
@@ -378,6 +439,9 @@ export async function createVxlan(core: VxlanCore, cfg: VxlanConfig): Promise<Ne
       hardStartXmit: (d, skb) => vxlanOf(d).xmit(skb),
       uninit: (d) => vxlanOf(d).close(),
       fillInfo: (d) => vxlanOf(d).info(),
+      fdbDump: (d) => vxlanOf(d).fdbDump(),
+      fdbAdd: (d, entry) => vxlanOf(d).fdbAdd(entry),
+      fdbDel: (d, mac, dst) => vxlanOf(d).fdbDel(mac, dst),
     }),
     mtu: VXLAN_DEFAULT_MTU,
     maxMtu,

@@ -12,6 +12,8 @@ export interface FdbEntry {
   srcAddress: string;
   srcPort: number;
   updated: number;
+  /** Added by hand (bridge fdb add): never aged, never moved by learning. */
+  static?: boolean;
 }
 
 /** A 48-bit MAC as a number (exact: below 2^53), so lookups allocate nothing. */
@@ -43,7 +45,7 @@ export class VxlanFdb {
   lookup(key: number, now: number): Remote | null {
     const e = this.entries.get(key);
     if (e === undefined) return null;
-    if (now - e.updated > this.ageingMs) {
+    if (e.static !== true && now - e.updated > this.ageingMs) {
       this.entries.delete(key);
       return null;
     }
@@ -57,6 +59,8 @@ export class VxlanFdb {
    */
   learn(key: number, address: string, port: number, now: number, remoteFor: (address: string, port: number) => Remote): void {
     const e = this.entries.get(key);
+    // vxlan_snoop leaves a permanent or static entry where it is.
+    if (e?.static === true) return;
     if (e !== undefined && e.srcPort === port && e.srcAddress === address) {
       e.updated = now;
       return;
@@ -77,7 +81,7 @@ export class VxlanFdb {
   expire(now: number): number {
     let n = 0;
     for (const [key, e] of this.entries) {
-      if (now - e.updated > this.ageingMs) {
+      if (e.static !== true && now - e.updated > this.ageingMs) {
         this.entries.delete(key);
         n++;
       }

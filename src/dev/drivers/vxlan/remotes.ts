@@ -4,6 +4,7 @@
 // does not resolve, refreshed in the background once it does.
 
 import dns from 'node:dns';
+import net from 'node:net';
 import type { Logger } from '../../../logger.ts';
 
 const RESOLVE_RETRY_MS = 1000;
@@ -31,6 +32,17 @@ export class Remote {
   ) {}
 }
 
+
+/** "host", "host:port" or "[v6]:port" with an IP literal host (bridge fdb add ... dst), or null. */
+export function parseLiteralEndpoint(text: string, defaultPort: number): { host: string; port: number } | null {
+  const m = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(text) ?? /^([^:]+)(?::(\d{1,5}))?$/.exec(text);
+  const bare = m === null && net.isIPv6(text) ? { host: text, port: defaultPort } : null;
+  if (bare !== null) return bare;
+  if (m === null || net.isIP(m[1]!) === 0) return null;
+  const port = m[2] === undefined ? defaultPort : Number(m[2]);
+  if (port < 1 || port > 65535) return null;
+  return { host: m[1]!, port };
+}
 
 /** What resolution needs from the device. */
 export interface ResolverHost {
