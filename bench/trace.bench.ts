@@ -17,7 +17,7 @@
 import { benchResult, emitResults, fmt, log, median } from './lib.ts';
 import { NetStack, createDevice } from '../src/stack/index.ts';
 import type { NetDevice } from '../src/dev/netdevice.ts';
-import type { PacketSocket } from '../src/sock/packet.ts';
+import type { PacketSocket } from '../src/packet/socket.ts';
 
 const BURST = 256;
 const SAMPLES = 9;

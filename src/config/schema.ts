@@ -14,7 +14,7 @@ import { invalidNameReason, isNamePattern } from '../dev/names.ts';
 import { Sysctl } from '../sysctl.ts';
 import { NetError } from '../errno.ts';
 import { VXLAN_PORT } from '../wire/vxlan.ts';
-import { VXLAN_MAX_REMOTES, parseVxlanEndpoint } from '../stack/vxlan-kind.ts';
+import { VXLAN_MAX_REMOTES, parseVxlanEndpoint } from '../rtnl/vxlan-kind.ts';
 
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 const mac = z.string().regex(MAC_RE, 'must be a MAC address like 02:00:00:00:00:01');
@@ -106,6 +106,7 @@ const vlanEntry = z.strictObject({
   name: deviceName.optional(),
   link: deviceName,
   id: z.number().int().min(1).max(4094),
+  egress_qos_map: z.record(z.string().regex(/^\d{1,10}$/), z.number().int().min(0).max(7)).optional(),
   ...settingsShape(65535),
 });
 const vxlanEntry = z.strictObject({
@@ -125,9 +126,17 @@ const loopbackEntry = z.strictObject({ kind: z.literal('loopback'), name: device
 export const deviceEntrySchema = z.discriminatedUnion('kind', [dummyEntry, vethEntry, vlanEntry, vxlanEntry, loopbackEntry]);
 export type DeviceEntry = z.infer<typeof deviceEntrySchema>;
 
-/** net.core.* sysctls: known names, values within the kernel's bounds (checked by the Sysctl table itself). */
+/**
+ * Sysctls: net.core.* names are known here and checked against the kernel's
+ * bounds by the Sysctl table itself; a name a protocol registers when it is
+ * attached is checked when the stack applies the file (config/apply.ts).
+ */
 const sysctlSchema = z.record(z.string(), z.number()).superRefine((values, ctx) => {
   for (const [name, value] of Object.entries(values)) {
+    if (!name.startsWith('net.core.')) {
+      if (!Number.isInteger(value)) ctx.addIssue({ code: 'custom', path: [name], message: 'takes an integer' });
+      continue;
+    }
     try {
       new Sysctl().set({ [name]: value });
     } catch (err) {

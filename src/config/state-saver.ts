@@ -92,6 +92,11 @@ export class StateSaver {
     }
   }
 
+  /** A change is waiting to be written, or a write is scheduled. */
+  get pending(): boolean {
+    return this.dirty || this.timer !== null;
+  }
+
   /** Write pending changes now. Throws the error if that write failed. */
   async flush(): Promise<void> {
     if (this.timer !== null) {

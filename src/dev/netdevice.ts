@@ -7,6 +7,7 @@ import { ARPHRD, IFF, type OperState } from './flags.ts';
 import type { DeviceOps, NetCore } from './ops.ts';
 import type { Qdisc } from './qdisc/qdisc.ts';
 import type { TimerHandle } from '../clock.ts';
+import type { RxHandler } from './rx-handler.ts';
 
 /** rtnl_link_stats64, the counters `ip -s -s link` prints. */
 export interface DeviceStats {
@@ -110,6 +111,10 @@ export class NetDevice {
   broadcast: Buffer;
   txQueueLen: number;
   readonly mc = new Map<string, MulticastEntry>();
+  /** Secondary unicast addresses upper devices asked for (dev->uc), see dev/uc.ts. */
+  readonly uc = new Map<string, MulticastEntry>();
+  /** Promiscuous on behalf of the unicast list (dev->uc_promisc). */
+  ucPromisc = false;
   promiscuity = 0;
   /** Users that asked for an skb trace of this device's frames (skb/trace.ts). */
   traceUsers = 0;
@@ -126,8 +131,10 @@ export class NetDevice {
   watchdogTimeoMs: number;
   /** The device this one sits on (vlan parent, veth peer): iflink. */
   link: NetDevice | null = null;
-  /** VLAN channels on this device, by VID (the 802.1Q rx handler's table). */
-  readonly vlans = new Map<number, NetDevice>();
+  /** rx_handler: an upper device's hook on this one's receive path (dev/rx-handler.ts). */
+  rxHandler: RxHandler | null = null;
+  /** rx_handler_data: the upper layer's state for this device (a VLAN group, a bridge port). */
+  rxHandlerData: unknown = null;
   qdisc: Qdisc | null = null;
   /** __QUEUE_STATE_DRV_XOFF: the driver asked to stop transmitting. */
   queueStopped = false;

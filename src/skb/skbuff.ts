@@ -15,6 +15,7 @@ import { SkbOverPanic, SkbUnderPanic } from './panic.ts';
 import type { SkbData, SkbPool } from './pool.ts';
 import type { SkbQueue } from './queue.ts';
 import type { SkbTracePoint } from './trace.ts';
+import type { DropReason } from './drop-reason.ts';
 // Type-only: an skb points at its device and socket as the kernel's does,
 // without the buffer layer depending on those layers at run time.
 import type { NetDevice } from '../dev/netdevice.ts';
@@ -310,6 +311,21 @@ export class SkBuff {
     // Only the block is recycled: a header is never reused, so a stale
     // reference can never free or read someone else's frame.
     if (--this.block.dataref === 0) pool.give(this.block);
+  }
+
+  /**
+   * kfree_skb_reason: the buffer dies undelivered. Counted by reason where it
+   * dies (the counters live with the pool the stack owns), so no drop site
+   * needs to climb back up to the stack.
+   */
+  drop(reason: DropReason): void {
+    this.pool.drops[reason]++;
+    this.free();
+  }
+
+  /** consume_skb: the buffer's normal end (delivered, transmitted, read). */
+  consume(): void {
+    this.free();
   }
 
   private copyHeader(n: SkBuff): void {

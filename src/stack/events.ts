@@ -7,7 +7,7 @@
 // rtnl_notify does nothing for a group with no members.
 
 import type { NetDevice } from '../dev/netdevice.ts';
-import type { PacketSocket } from '../sock/packet.ts';
+import type { StackSocket } from '../sock/table.ts';
 
 /** The object each event type carries; addr/route/neigh producers refine theirs when they land. */
 export interface StackEventObjects {
@@ -15,7 +15,7 @@ export interface StackEventObjects {
   addr: object;
   route: object;
   neigh: object;
-  socket: PacketSocket;
+  socket: StackSocket;
 }
 
 export type StackEventType = keyof StackEventObjects;

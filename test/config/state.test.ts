@@ -48,7 +48,7 @@ const CONFIG = {
       up: true,
       peer_settings: { mtu: 1500, address: '02:00:00:00:0b:01', allmulti: true, up: true, flags: ['MULTICAST', 'NOARP'] },
     },
-    { kind: 'vlan', link: 'vb', id: 100, mtu: 1400, up: true },
+    { kind: 'vlan', link: 'vb', id: 100, mtu: 1400, up: true, egress_qos_map: { '5': 3 } },
     { kind: 'dummy', name: 'idle%d' },
     { kind: 'loopback', mtu: 16384 },
   ],
@@ -79,6 +79,7 @@ test('a config builds what it says', async () => {
   assert.ok(vb.flags.includes('NOARP') && vb.flags.includes('ALLMULTI'));
   assert.equal(byName.get('vb.100')!.link, 'vb');
   assert.equal(byName.get('vb.100')!.operstate, 'UP');
+  assert.deepEqual(byName.get('vb.100')!.linkinfo.info_data?.['egress_qos'], [{ from: 5, to: 3 }]);
   assert.ok(!byName.get('idle0')!.flags.includes('UP'));
   assert.equal(byName.get('lo')!.mtu, 16384);
   assert.equal(stack.sysctl.get('net.core.rmem_default'), 65536);

@@ -22,7 +22,7 @@
 import type { RawData, WebSocket } from 'ws';
 import { isNetError } from '../../errno.ts';
 import type { NetDevice } from '../../dev/netdevice.ts';
-import type { PacketDirection, PacketSendResult, PacketSocket } from '../../sock/packet.ts';
+import type { PacketDirection, PacketSendResult, PacketSocket } from '../../packet/socket.ts';
 import type { NetStack } from '../../stack/index.ts';
 import { PcapStreamWriter, SocketDrain } from '../../capture/index.ts';
 import { encodeFrameDetail, JsonFrameEncoder } from './frame-json.ts';
@@ -131,6 +131,13 @@ export class StreamSession {
       this.json = new JsonFrameEncoder();
     }
     this.drain = new SocketDrain(this.socket, this.run);
+    // A reader learns at once that its device went down (packet_notifier sets
+    // ENETDOWN, recvmsg reports it once); the stream stays open.
+    this.socket.sk.addErrorListener(() => {
+      if (this.socket.gone) return;
+      const errno = this.socket.sk.takeError();
+      if (errno !== null) this.sendError(errno, `${this.dev.name} went down`);
+    });
     ws.on('message', this.onMessage);
     ws.on('pong', this.onPong);
     ws.on('close', this.onWsClose);

@@ -25,8 +25,6 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { NetError, isNetError } from '../../errno.ts';
-import type { NetDevice } from '../../dev/netdevice.ts';
-import type { NetdevEvent } from '../../dev/notifier.ts';
 import type { NetStack } from '../../stack/index.ts';
 import { DeviceParams, QueryBool } from '../http/schemas/common.ts';
 import { DirectionParam, PromiscParam, ProtocolParam, RcvbufParam } from './packet-query.ts';
@@ -74,17 +72,12 @@ const streamRoutes: FastifyPluginAsyncZod<StreamPluginOptions> = async function 
   }, opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
   heartbeat.unref();
 
-  const unsubscribe = stack.notifier.subscribe((event: NetdevEvent, dev: NetDevice) => {
-    if (event !== 'UNREGISTER') return;
-    for (const s of [...sessions]) if (s.dev === dev) s.close(CLOSE_CODES.DEVICE_GONE, closeReason(`device ${dev.name} was deleted`));
-  });
 
   app.addHook('preClose', async () => {
     for (const s of [...sessions]) s.close(CLOSE_CODES.GOING_AWAY, 'server shutting down');
   });
   app.addHook('onClose', async () => {
     clearInterval(heartbeat);
-    unsubscribe();
   });
 
   app.get(
@@ -136,6 +129,9 @@ const streamRoutes: FastifyPluginAsyncZod<StreamPluginOptions> = async function 
         return;
       }
       sessions.add(session);
+      // The socket hears its device go away (packet_notifier).
+      const s = session;
+      session.socket.addGoneListener(() => s.close(CLOSE_CODES.DEVICE_GONE, closeReason(`device ${s.dev.name} was deleted`)));
       log.info({ ifname: dev.name, socket: session.socket.id, format: session.format }, 'frame stream opened');
       session.onClosed = (s) => {
         sessions.delete(s);

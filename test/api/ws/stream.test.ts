@@ -8,7 +8,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { NetStack, createDevice, deleteDevice, setLink } from '../../../src/stack/index.ts';
 import type { NetDevice } from '../../../src/dev/netdevice.ts';
-import type { PacketSocket } from '../../../src/sock/packet.ts';
+import type { PacketSocket } from '../../../src/packet/socket.ts';
 import { parsePcap, PCAP_MAGIC_NS } from '../../../src/wire/pcap.ts';
 import { buildFrame, seqOf } from '../../helpers/frames.ts';
 import { startServer, type TestServer } from './server.ts';
@@ -42,7 +42,7 @@ function streamUrl(l: Lab, dev: string, query = ''): string {
 
 /** Sockets the streams opened (owner "ws ..."). */
 function streamSockets(stack: NetStack): PacketSocket[] {
-  return [...stack.sockets.values()].filter((s) => s.owner.startsWith('ws '));
+  return stack.packetSockets().filter((s) => s.owner.startsWith('ws '));
 }
 
 async function connected(l: Lab, url: string): Promise<StreamClient> {
@@ -169,10 +169,14 @@ test('client binary messages are transmitted on the device, in order; bad ones c
   await c.waitFor(() => c.errors.length === 3, 'three errors');
   assert.deepEqual(c.errors.map((e) => e.errno), ['EMSGSIZE', 'EINVAL', 'EINVAL']);
   setLink(l.stack, 'veth1', { up: false });
-  c.ws.send(frames[0]!);
-  await c.waitFor(() => c.errors.length === 4, 'ENETDOWN');
+  // The reader hears it at once (packet_notifier: ENETDOWN), and a send while down is refused.
+  await c.waitFor(() => c.errors.length === 4, 'ENETDOWN when the device went down');
   assert.equal(c.errors[3]!.errno, 'ENETDOWN');
-  assert.match(c.errors[3]!.detail, /veth1 is down/);
+  assert.match(c.errors[3]!.detail, /veth1 went down/);
+  c.ws.send(frames[0]!);
+  await c.waitFor(() => c.errors.length === 5, 'ENETDOWN');
+  assert.equal(c.errors[4]!.errno, 'ENETDOWN');
+  assert.match(c.errors[4]!.detail, /veth1 is down/);
   // Still open and working.
   setLink(l.stack, 'veth1', { up: true });
   c.ws.send(frames[1]!);

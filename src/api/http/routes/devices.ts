@@ -3,6 +3,7 @@
 
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
+import { netemParamsFromFields } from '../../../rtnl/netem-fields.ts';
 import { createDevice, deleteDevice, describeDevice, setLink, type DeviceSpec, type LinkChanges, type NetStack } from '../../../stack/index.ts';
 import type { NetDevice } from '../../../dev/netdevice.ts';
 import {
@@ -48,20 +49,10 @@ export function devicePath(name: string): string {
   return `/v1/devices/${encodeURIComponent(name)}`;
 }
 
-/** netem as the core spells it; fields left out stay out (the core fills netem's defaults). */
+/** netem as the core spells it (rtnl/netem-fields.ts); fields left out stay out. */
 function netemIn(n: NetemSettingsBody | null | undefined): LinkChanges['netem'] {
   if (n === null || n === undefined) return n;
-  const out: NonNullable<LinkChanges['netem']> = {};
-  if (n.delay_ms !== undefined) out.delayMs = n.delay_ms;
-  if (n.jitter_ms !== undefined) out.jitterMs = n.jitter_ms;
-  if (n.loss !== undefined) out.loss = n.loss;
-  if (n.duplicate !== undefined) out.duplicate = n.duplicate;
-  if (n.corrupt !== undefined) out.corrupt = n.corrupt;
-  if (n.reorder !== undefined) out.reorder = n.reorder;
-  if (n.rate_bps !== undefined) out.rateBps = n.rate_bps;
-  if (n.limit !== undefined) out.limit = n.limit;
-  if (n.seed !== undefined) out.seed = n.seed;
-  return out;
+  return netemParamsFromFields(n);
 }
 
 function specOf(body: z.output<typeof DeviceCreate>): DeviceSpec {

@@ -150,6 +150,10 @@ export const VlanCreate = z.strictObject({
   name: IfName.optional().describe('Default <link>.<id>.'),
   link: IfName.describe('The parent device.'),
   id: z.number().int().min(0).max(4095).describe('802.1Q VLAN id, 1..4094.'),
+  egress_qos_map: z
+    .record(z.string().regex(/^\d{1,10}$/), z.number().int().min(0).max(7))
+    .optional()
+    .describe('skb priority -> 802.1p PCP of frames sent (ip link ... egress-qos-map FROM:TO); an unmapped priority sends PCP 0.'),
   ...common,
 });
 

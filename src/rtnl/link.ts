@@ -15,10 +15,11 @@ import {
   devSetTxQueueLen,
 } from '../dev/control.ts';
 import { IFF } from '../dev/flags.ts';
+import { checkMtu, checkTxQueueLen } from '../dev/checks.ts';
 import { invalidNameReason } from '../dev/names.ts';
 import { attachNetem, checkNetemParams, detachNetem, getNetem, NETEM_DEFAULTS, type NetemParams } from '../dev/wrappers/netem.ts';
 import { isValidUnicastMac, parseMac } from '../wire/mac.ts';
-import type { NetStack } from './netstack.ts';
+import type { NetStack } from '../stack/netstack.ts';
 
 export interface LinkChanges {
   up?: boolean;
@@ -56,22 +57,14 @@ export function checkLinkChanges(stack: NetStack, dev: NetDevice, changes: LinkC
     if (!dev.liveAddrChange && dev.isUp()) throw new NetError('EBUSY', `${dev.name} cannot change its address while up`);
     out.address = mac;
   }
-  if (changes.mtu !== undefined) {
-    const mtu = changes.mtu;
-    if (!Number.isInteger(mtu)) throw new NetError('EINVAL', 'mtu must be an integer');
-    if (mtu < dev.minMtu) throw new NetError('EINVAL', `mtu ${mtu} is less than device minimum ${dev.minMtu}`);
-    if (mtu > dev.maxMtu) throw new NetError('EINVAL', `mtu ${mtu} is greater than device maximum ${dev.maxMtu}`);
-  }
+  if (changes.mtu !== undefined) checkMtu(dev, changes.mtu);
   if (changes.name !== undefined && changes.name !== dev.name) {
     const why = invalidNameReason(changes.name);
     if (why !== null) throw new NetError('EINVAL', why);
     if (stack.devices.has(changes.name)) throw new NetError('EEXIST', `device "${changes.name}" already exists`);
     if (dev.isUp() && !dev.liveRename) throw new NetError('EBUSY', `${dev.name} is up; bring it down to rename it`);
   }
-  if (changes.txqlen !== undefined) {
-    const q = changes.txqlen;
-    if (!Number.isInteger(q) || q < 0 || q > 0xffffffff) throw new NetError('EINVAL', 'txqlen must be an integer within 0..4294967295');
-  }
+  if (changes.txqlen !== undefined) checkTxQueueLen(changes.txqlen);
   if (changes.netem !== undefined && changes.netem !== null) {
     checkNetemParams({ ...NETEM_DEFAULTS, ...changes.netem });
   }
