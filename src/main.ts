@@ -93,6 +93,7 @@ async function main(): Promise<void> {
     throw err;
   }
 
+  const durable = saver;
   let app: FastifyInstance;
   try {
     // Loaded only now, so --help and argument errors answer without loading fastify.
@@ -101,6 +102,8 @@ async function main(): Promise<void> {
       stack,
       loggerInstance: log,
       ...(opts.token === undefined ? {} : { token: opts.token }),
+      // A 2xx for a change means the state file holds it (fsync'd).
+      ...(durable === null ? {} : { commit: () => durable.commit() }),
       limits: opts.maxWsClients === undefined ? {} : { maxWsClients: opts.maxWsClients },
     });
     await app.listen({ host: opts.host, port: opts.port });

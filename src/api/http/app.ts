@@ -15,6 +15,7 @@ import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, val
 import type { NetStack } from '../../stack/index.ts';
 import { frameworkErrorProblem, installProblemHandlers } from './problem.ts';
 import { installBearerAuth } from './auth.ts';
+import { installDurableAcks, type CommitBarrier } from './durable.ts';
 import { IfName, PROBLEM_CONTENT_TYPE, STREAM_DESCRIPTION, STREAM_PATH, StreamDropsMessage, StreamErrorMessage, StreamFrameMessage } from './schemas/index.ts';
 import healthRoutes from './routes/health.ts';
 import deviceRoutes from './routes/devices.ts';
@@ -54,6 +55,8 @@ export interface AppOptions {
   /** When set, every route but /healthz and /metrics needs `Authorization: Bearer <token>`. */
   token?: string;
   limits?: AppLimits;
+  /** When set, a change is answered 2xx only once this resolves (the state file holds it): durable.ts. */
+  commit?: CommitBarrier;
 }
 
 const API_VERSION: string = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
@@ -199,6 +202,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installProblemHandlers(app);
+  if (opts.commit !== undefined) installDurableAcks(app, opts.commit);
 
   // Bodies are JSON, and raw frames on the one route that asks for them; nothing else.
   app.removeContentTypeParser('text/plain');
