@@ -16,6 +16,16 @@ import type { NetStack } from '../../stack/index.ts';
 import { frameworkErrorProblem, installProblemHandlers } from './problem.ts';
 import { installBearerAuth } from './auth.ts';
 import { installDurableAcks, type CommitBarrier } from './durable.ts';
+import {
+  DEFAULT_HEADERS_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  clientErrorHandler,
+  installConnectionLimits,
+  installUpgradeGate,
+  type EdgeLimits,
+} from './edge.ts';
 import { IfName, PROBLEM_CONTENT_TYPE, STREAM_DESCRIPTION, STREAM_PATH, StreamDropsMessage, StreamErrorMessage, StreamFrameMessage } from './schemas/index.ts';
 import healthRoutes from './routes/health.ts';
 import deviceRoutes from './routes/devices.ts';
@@ -37,7 +47,7 @@ declare module 'fastify' {
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 export const DEFAULT_WS_MAX_PAYLOAD = 64 * 1024;
 
-export interface AppLimits {
+export interface AppLimits extends EdgeLimits {
   /** Concurrent WebSocket frame streams (default 64, the stream plugin's). */
   maxWsClients?: number;
   /** Largest request body, bytes (default 1 MiB). */
@@ -127,9 +137,10 @@ function streamPathItem(): Record<string, unknown> {
             },
           },
         },
-        400: problems('Invalid name or query (EINVAL)'),
+        400: problems('Invalid name or query (EINVAL), or a malformed WebSocket handshake (EPROTO)'),
         401: problems('Missing or wrong bearer token (EACCES), when the server has one'),
-        404: problems('No such device (ENODEV); also a plain GET that asks for no upgrade'),
+        404: problems('No such device (ENODEV)'),
+        426: problems('A plain GET that asks for no WebSocket upgrade (EPROTO); Upgrade: websocket is set'),
         503: problems('As many streams are open as the server allows (EAGAIN); Retry-After is set'),
       },
     },
@@ -193,10 +204,21 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     opts.loggerInstance !== undefined
       ? { loggerInstance: opts.loggerInstance }
       : { logger: typeof opts.logger === 'object' && opts.logger !== null ? { redact: ['req.headers.authorization'], ...opts.logger } : (opts.logger ?? false) };
+  const headersTimeout = opts.limits?.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
+  const requestTimeout = Math.max(headersTimeout, opts.limits?.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
   const app = Fastify({
     ...logging,
     bodyLimit,
     frameworkErrors: frameworkErrorProblem,
+    clientErrorHandler,
+    // A request must arrive whole (headers, then body) in time; Node checks
+    // every connection at this interval, so it bounds how late the cut comes.
+    requestTimeout,
+    http: { headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout) },
+  });
+  installConnectionLimits(app.server, {
+    maxConnections: opts.limits?.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    maxConnectionsPerAddress: opts.limits?.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
   });
 
   app.setValidatorCompiler(validatorCompiler);
@@ -246,6 +268,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   // After the websocket plugin, whose onRequest hook marks upgrade requests: its onResponse
   // hook then closes the socket of an upgrade refused here, which would otherwise stay open.
+  installUpgradeGate(app);
   if (opts.token !== undefined) installBearerAuth(app, opts.token);
   await app.register(swaggerUi, { routePrefix: '/docs' });
 

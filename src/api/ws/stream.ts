@@ -29,6 +29,7 @@ import type { NetDevice } from '../../dev/netdevice.ts';
 import type { NetdevEvent } from '../../dev/notifier.ts';
 import type { NetStack } from '../../stack/index.ts';
 import { DeviceParams } from '../http/schemas/common.ts';
+import { problem, sendProblem } from '../http/problem.ts';
 import { DirectionParam, PromiscParam, ProtocolParam, RcvbufParam } from './packet-query.ts';
 import { CLOSE_CODES, StreamSession } from './stream-session.ts';
 
@@ -85,20 +86,27 @@ const streamRoutes: FastifyPluginAsyncZod<StreamPluginOptions> = async function 
     unsubscribe();
   });
 
-  app.get(
-    '/v1/devices/:name/stream',
-    {
-      websocket: true,
-      schema: { params: DeviceParams, querystring: StreamQuerystring },
-      // Runs before the upgrade: its errors are HTTP answers.
-      preHandler: async (request) => {
-        stack.devices.require(request.params.name);
-        if (sessions.size >= maxClients) {
-          throw new NetError('EAGAIN', `${maxClients} frame streams are open, the most this server allows; try again later`);
-        }
-      },
+  app.route({
+    method: 'GET',
+    url: '/v1/devices/:name/stream',
+    // The edge (api/http/edge.ts) lets a WebSocket upgrade through to this route only.
+    config: { websocketRoute: true },
+    // Described by hand in the OpenAPI document (app.ts), as the plugin hides its routes.
+    schema: { params: DeviceParams, querystring: StreamQuerystring, hide: true },
+    // Runs before the upgrade: its errors are HTTP answers.
+    preHandler: async (request) => {
+      if (!request.ws) return;
+      stack.devices.require(request.params.name);
+      if (sessions.size >= maxClients) {
+        throw new NetError('EAGAIN', `${maxClients} frame streams are open, the most this server allows; try again later`);
+      }
     },
-    (ws, request) => {
+    // A plain GET: this route speaks only WebSocket (RFC 9110 §15.5.22: 426 names the protocol to upgrade to).
+    handler: async (request, reply) => {
+      reply.header('upgrade', 'websocket').header('connection', 'Upgrade');
+      return sendProblem(reply, problem(request, 426, 'EPROTO', 'this route is a WebSocket: send Connection: Upgrade and Upgrade: websocket'));
+    },
+    wsHandler: (ws, request) => {
       const log = request.log;
       const dev = stack.devices.get(request.params.name);
       // The device or a free slot may have gone between the check and the upgrade.
@@ -138,7 +146,7 @@ const streamRoutes: FastifyPluginAsyncZod<StreamPluginOptions> = async function 
         log.info({ ifname: s.dev.name, socket: s.socket.id, frames: s.frames, drops: s.drops, transmitted: s.transmitted }, 'frame stream closed');
       };
     },
-  );
+  });
 };
 
 export default streamRoutes;
