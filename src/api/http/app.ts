@@ -36,6 +36,7 @@ import stackRoutes from './routes/stack.ts';
 import captureRoutes from './routes/capture.ts';
 import metricsRoutes from './routes/metrics.ts';
 import streamRoutes, { StreamQuerystring } from '../ws/stream.ts';
+import { wsErrorHandler } from '../ws/ws-errors.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -258,6 +259,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(websocket, {
     options: { perMessageDeflate: false, maxPayload: opts.limits?.wsMaxPayload ?? DEFAULT_WS_MAX_PAYLOAD },
+    // A client's protocol error (a message over maxPayload: close 1009) is one info line, not an error with a stack.
+    errorHandler: wsErrorHandler,
     // The plugin's default preClose runs before ours and closes clients with
     // no status code (1005); clients should learn why: 1001 "going away".
     preClose(done) {
