@@ -53,6 +53,8 @@ export interface AppLimits extends EdgeLimits {
   maxWsClients?: number;
   /** Largest request body, bytes (default 1 MiB). */
   bodyLimit?: number;
+  /** Captures open at once (default 64, the capture plugin's). */
+  maxCaptures?: number;
   /** Largest WebSocket message, bytes (default 64 KiB). */
   wsMaxPayload?: number;
 }
@@ -142,6 +144,7 @@ function streamPathItem(): Record<string, unknown> {
         401: problems('Missing or wrong bearer token (EACCES), when the server has one'),
         404: problems('No such device (ENODEV)'),
         426: problems('A plain GET that asks for no WebSocket upgrade (EPROTO); Upgrade: websocket is set'),
+        429: problems('Every packet socket is taken (EMFILE): refused before the upgrade'),
         503: problems('As many streams are open as the server allows (EAGAIN); Retry-After is set'),
       },
     },
@@ -284,7 +287,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(socketRoutes, { stack });
   await app.register(stackRoutes, { stack });
   await app.register(streamRoutes, { stack, maxClients: opts.limits?.maxWsClients });
-  await app.register(captureRoutes, { stack });
+  await app.register(captureRoutes, { stack, ...(opts.limits?.maxCaptures === undefined ? {} : { maxCaptures: opts.limits.maxCaptures }) });
   await app.register(metricsRoutes, { stack });
   return app;
 }

@@ -1,8 +1,9 @@
 // GET /v1/devices/{name}/stream: frames of a device over a WebSocket (see
 // stream-session.ts for the flow control). The query is validated and the
-// device and the client limit are checked before the upgrade, so a bad
-// request is an ordinary problem+json answer (400, 404, 503) and never a
-// half-open WebSocket.
+// device, the client limit and a free packet socket are checked before the
+// upgrade, so a bad request is an ordinary problem+json answer (400, 404,
+// 429 EMFILE, 503) and never a half-open WebSocket. A plain GET, which asks
+// for no upgrade, is 426 Upgrade Required.
 //
 //   ?protocol=all|0x0800   ethertype to receive (default all)
 //   ?direction=in|out|both frames received, sent, or both (default both)
@@ -99,6 +100,10 @@ const streamRoutes: FastifyPluginAsyncZod<StreamPluginOptions> = async function 
       stack.devices.require(request.params.name);
       if (sessions.size >= maxClients) {
         throw new NetError('EAGAIN', `${maxClients} frame streams are open, the most this server allows; try again later`);
+      }
+      // Refused now, as an HTTP answer, rather than 101 and then close 1013.
+      if (stack.sockets.size >= stack.limits.maxSockets) {
+        throw new NetError('EMFILE', `no more than ${stack.limits.maxSockets} sockets may be open; close a stream, capture or sender first`);
       }
     },
     // A plain GET: this route speaks only WebSocket (RFC 9110 §15.5.22: 426 names the protocol to upgrade to).
