@@ -28,6 +28,11 @@ function refuse(log: PinoLogger | null, message: string, code: number): never {
   process.exit(code);
 }
 
+/** The object without its undefined members (exactOptionalPropertyTypes-proof options). */
+function definedOnly<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+}
+
 /** The state file if it exists, else the config file, else nothing. */
 async function initialSetup(opts: ServiceOptions, log: PinoLogger): Promise<{ setup: StackSetup; source: string } | null> {
   if (opts.stateFile !== undefined) {
@@ -104,7 +109,13 @@ async function main(): Promise<void> {
       ...(opts.token === undefined ? {} : { token: opts.token }),
       // A 2xx for a change means the state file holds it (fsync'd).
       ...(durable === null ? {} : { commit: () => durable.commit() }),
-      limits: opts.maxWsClients === undefined ? {} : { maxWsClients: opts.maxWsClients },
+      limits: definedOnly({
+        maxWsClients: opts.maxWsClients,
+        maxCaptures: opts.maxCaptures,
+        maxConnections: opts.maxConnections,
+        maxConnectionsPerAddress: opts.maxConnectionsPerAddress,
+        requestTimeoutMs: opts.requestTimeoutMs,
+      }),
     });
     await app.listen({ host: opts.host, port: opts.port });
   } catch (err) {
