@@ -78,20 +78,17 @@ interface ClientError extends Error {
 }
 
 /** llhttp's codes, in words a client can act on. */
-function clientErrorProblem(err: ClientError): { body: ProblemBody; headers: string } {
+function clientErrorProblem(err: ClientError): ProblemBody {
   const instance = targetOf(err.rawPacket);
-  const why = (err.reason ?? err.message).replace(/\.$/, '');
   switch (err.code) {
     case 'HPE_HEADER_OVERFLOW':
-      return { body: bareProblem(431, 'EMSGSIZE', 'the request header block is larger than the server accepts', instance), headers: '' };
+      return bareProblem(431, 'EMSGSIZE', 'the request header block is larger than the server accepts', instance);
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return { body: bareProblem(408, 'ETIMEDOUT', 'the request (headers and body) did not arrive in time', instance), headers: '' };
+      return bareProblem(408, 'ETIMEDOUT', 'the request (headers and body) did not arrive in time', instance);
     case 'HPE_UNEXPECTED_CONTENT_LENGTH':
-      return { body: bareProblem(400, 'EPROTO', 'a request cannot have both Content-Length and Transfer-Encoding', instance), headers: '' };
-    case 'HPE_INVALID_METHOD':
-      return { body: bareProblem(400, 'EPROTO', `malformed HTTP request: ${why}`, instance), headers: '' };
+      return bareProblem(400, 'EPROTO', 'a request cannot have both Content-Length and Transfer-Encoding', instance);
     default:
-      return { body: bareProblem(400, 'EPROTO', `malformed HTTP request: ${why}`, instance), headers: '' };
+      return bareProblem(400, 'EPROTO', `malformed HTTP request: ${(err.reason ?? err.message).replace(/\.$/, '')}`, instance);
   }
 }
 
@@ -105,13 +102,13 @@ export function clientErrorHandler(err: ClientError, socket: Socket): void {
     socket.destroy();
     return;
   }
-  const { body, headers } = clientErrorProblem(err);
+  const body = clientErrorProblem(err);
   const answer = (): void => {
     if (!socket.writable) {
       socket.destroy();
       return;
     }
-    socket.end(rawProblemResponse(body, headers));
+    socket.end(rawProblemResponse(body));
     socket.resume();
     // A client that does not read its answer must not keep the connection.
     setTimeout(() => socket.destroy(), 2000).unref();

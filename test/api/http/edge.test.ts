@@ -118,7 +118,7 @@ describe('limits on connections and on slow requests', () => {
 
   it('caps connections per address and in total with 503 EAGAIN; others still get /healthz', async () => {
     const held = await Promise.all(Array.from({ length: 6 }, () => rawConnect(server.port)));
-    // Keep them alive: a request in progress that never completes... until the request timeout. Use keep-alive requests instead.
+    // Held open as idle keep-alive connections after one answered request each.
     for (const c of held) c.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
     await until(() => held.every((c) => c.received().includes('"ok"')), 'answers on the held connections');
     const refused = parseResponses(await rawExchange(server.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'));
