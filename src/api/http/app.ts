@@ -208,8 +208,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     opts.loggerInstance !== undefined
       ? { loggerInstance: opts.loggerInstance }
       : { logger: typeof opts.logger === 'object' && opts.logger !== null ? { redact: ['req.headers.authorization'], ...opts.logger } : (opts.logger ?? false) };
-  const headersTimeout = opts.limits?.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
-  const requestTimeout = Math.max(headersTimeout, opts.limits?.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+  const requestTimeout = opts.limits?.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  // Node requires headersTimeout <= requestTimeout: a shorter request timeout shortens both.
+  const headersTimeout = Math.min(requestTimeout, opts.limits?.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS);
   const app = Fastify({
     ...logging,
     bodyLimit,
