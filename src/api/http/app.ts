@@ -17,6 +17,17 @@ import { installBearerAuth } from './auth.ts';
 import { SessionStore, WS_SUBPROTOCOL } from './session.ts';
 import { STREAM_PATH } from './schemas/index.ts';
 import { documentObject, documentRoute } from './openapi.ts';
+import { installDurableAcks, type CommitBarrier } from './durable.ts';
+import {
+  DEFAULT_HEADERS_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  clientErrorHandler,
+  installConnectionLimits,
+  installUpgradeGate,
+  type EdgeLimits,
+} from './edge.ts';
 import healthRoutes from './routes/health.ts';
 import deviceRoutes from './routes/devices.ts';
 import ioctlRoutes from './routes/ioctl.ts';
@@ -29,6 +40,7 @@ import streamRoutes from '../ws/stream.ts';
 import eventsRoutes from '../ws/events.ts';
 import sessionRoutes from './routes/session.ts';
 import consoleRoutes from '../../web/serve.ts';
+import { wsErrorHandler } from '../ws/ws-errors.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -40,11 +52,13 @@ declare module 'fastify' {
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 export const DEFAULT_WS_MAX_PAYLOAD = 64 * 1024;
 
-export interface AppLimits {
+export interface AppLimits extends EdgeLimits {
   /** Concurrent WebSocket frame streams (default 64, the stream plugin's). */
   maxWsClients?: number;
   /** Largest request body, bytes (default 1 MiB). */
   bodyLimit?: number;
+  /** Captures open at once (default 64, the capture plugin's). */
+  maxCaptures?: number;
   /** Largest WebSocket message, bytes (default 64 KiB). */
   wsMaxPayload?: number;
 }
@@ -58,6 +72,8 @@ export interface AppOptions {
   /** When set, every route but /healthz and /metrics needs `Authorization: Bearer <token>`. */
   token?: string;
   limits?: AppLimits;
+  /** When set, a change is answered 2xx only once this resolves (the state file holds it): durable.ts. */
+  commit?: CommitBarrier;
 }
 
 const API_VERSION: string = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
@@ -69,6 +85,7 @@ const DOC_DESCRIPTION =
   'POST /v1/session for a session cookie (browsers; the console at /console/ does). ' +
   `Live frames: WebSocket at GET ${STREAM_PATH}; changes and stats: WebSocket at GET /v1/events (see those paths).`;
 
+
 // ---- the app ----
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -78,15 +95,28 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     opts.loggerInstance !== undefined
       ? { loggerInstance: opts.loggerInstance }
       : { logger: typeof opts.logger === 'object' && opts.logger !== null ? { redact: ['req.headers.authorization'], ...opts.logger } : (opts.logger ?? false) };
+  const requestTimeout = opts.limits?.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  // Node requires headersTimeout <= requestTimeout: a shorter request timeout shortens both.
+  const headersTimeout = Math.min(requestTimeout, opts.limits?.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS);
   const app = Fastify({
     ...logging,
     bodyLimit,
     frameworkErrors: frameworkErrorProblem,
+    clientErrorHandler,
+    // A request must arrive whole (headers, then body) in time; Node checks
+    // every connection at this interval, so it bounds how late the cut comes.
+    requestTimeout,
+    http: { headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout) },
+  });
+  installConnectionLimits(app.server, {
+    maxConnections: opts.limits?.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    maxConnectionsPerAddress: opts.limits?.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
   });
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installProblemHandlers(app);
+  if (opts.commit !== undefined) installDurableAcks(app, opts.commit);
 
   // Bodies are JSON, and raw frames on the one route that asks for them; nothing else.
   app.removeContentTypeParser('text/plain');
@@ -125,6 +155,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       // A browser that offers ["netstackd", token] gets "netstackd" back, never its token (auth.ts).
       handleProtocols: (protocols) => (protocols.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : (protocols.values().next().value ?? false)),
     },
+    // A client's protocol error (a message over maxPayload: close 1009) is one info line, not an error with a stack.
+    errorHandler: wsErrorHandler,
     // The plugin's default preClose runs before ours and closes clients with
     // no status code (1005); clients should learn why: 1001 "going away".
     preClose(done) {
@@ -135,6 +167,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   // After the websocket plugin, whose onRequest hook marks upgrade requests: its onResponse
   // hook then closes the socket of an upgrade refused here, which would otherwise stay open.
+  installUpgradeGate(app);
   const sessions = new SessionStore();
   if (opts.token !== undefined) installBearerAuth(app, opts.token, sessions);
   await app.register(swaggerUi, { routePrefix: '/docs' });
@@ -151,7 +184,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(eventsRoutes, { stack, maxClients: opts.limits?.maxWsClients });
   await app.register(sessionRoutes, { token: opts.token, sessions });
   await app.register(consoleRoutes);
-  await app.register(captureRoutes, { stack });
+  await app.register(captureRoutes, { stack, ...(opts.limits?.maxCaptures === undefined ? {} : { maxCaptures: opts.limits.maxCaptures }) });
   await app.register(metricsRoutes, { stack });
   return app;
 }

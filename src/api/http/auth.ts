@@ -8,10 +8,12 @@
 // The health check, the Prometheus scrape, the session routes and the
 // console's static files are public: monitoring calls without credentials,
 // and the console must load to show its login form. The hook runs at
-// onRequest, before a WebSocket upgrade, so streams are covered too.
+// onRequest, before a WebSocket upgrade, so streams are covered too, and
+// before any body is read.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { problem, sendProblem } from './problem.ts';
 import { readCookie, SESSION_COOKIE, type SessionStore } from './session.ts';
 
@@ -41,6 +43,19 @@ export function bearerChecker(token: string): (header: string | undefined) => bo
   };
 }
 
+/**
+ * The 401 goes out before the body is read (onRequest). Node would then read
+ * and drop the whole body to keep the connection (req._dump), so a stranger
+ * could still trickle 100 KB at one byte a second; instead the connection
+ * closes once the answer is out.
+ */
+function refuseBody(raw: IncomingMessage, reply: FastifyReply): void {
+  const hasBody = raw.headers['transfer-encoding'] !== undefined || (raw.headers['content-length'] ?? '0') !== '0';
+  if (!hasBody || raw.complete) return;
+  // Node ends and destroys the socket once a `Connection: close` answer is flushed (destroySoon).
+  reply.header('connection', 'close');
+}
+
 export function installBearerAuth(app: FastifyInstance, token: string, sessions?: SessionStore): void {
   const accepts = bearerChecker(token);
   const check = tokenChecker(token);
@@ -52,6 +67,7 @@ export function installBearerAuth(app: FastifyInstance, token: string, sessions?
     const offered = request.headers['sec-websocket-protocol'];
     if (typeof offered === 'string' && request.headers.upgrade?.toLowerCase() === 'websocket' && offered.split(',').some((p) => check(p.trim()))) return;
     reply.header('www-authenticate', 'Bearer realm="netstackd"');
+    refuseBody(request.raw, reply);
     const detail = request.headers.authorization === undefined ? 'this API needs "Authorization: Bearer <token>" or a session (POST /v1/session)' : 'wrong bearer token';
     return sendProblem(reply, problem(request, 401, 'EACCES', detail));
   });

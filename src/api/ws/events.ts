@@ -26,6 +26,7 @@ import { z } from 'zod';
 import type { WebSocket } from 'ws';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { STACK_EVENT_TYPES, type NetStack, type StackEventObjects, type StackEventType, type StackEventListener } from '../../stack/index.ts';
+import { problem, sendProblem } from '../http/problem.ts';
 import { NetError } from '../../errno.ts';
 import { deviceOut } from '../http/routes/devices.ts';
 import { socketOut } from '../http/routes/sockets.ts';
@@ -213,16 +214,22 @@ const eventsRoutes: FastifyPluginAsyncZod<EventsPluginOptions> = async function 
     for (const c of [...clients]) c.close(EVENTS_CLOSE.GOING_AWAY, 'server shutting down');
   });
 
-  app.get(
-    EVENTS_PATH,
-    {
-      websocket: true,
-      schema: { querystring: EventsQuerystring },
-      preHandler: async () => {
-        if (clients.size >= maxClients) throw new NetError('EAGAIN', `${maxClients} event streams are open, the most this server allows; try again later`);
-      },
+  app.route({
+    method: 'GET',
+    url: EVENTS_PATH,
+    // The edge (api/http/edge.ts) lets a WebSocket upgrade through to stream routes only.
+    config: { websocketRoute: true },
+    schema: { querystring: EventsQuerystring, hide: true },
+    preHandler: async (request) => {
+      if (!request.ws) return;
+      if (clients.size >= maxClients) throw new NetError('EAGAIN', `${maxClients} event streams are open, the most this server allows; try again later`);
     },
-    (ws, request) => {
+    // A plain GET: this route speaks only WebSocket.
+    handler: async (request, reply) => {
+      reply.header('upgrade', 'websocket').header('connection', 'Upgrade');
+      return sendProblem(reply, problem(request, 426, 'EPROTO', 'this route is a WebSocket: send Connection: Upgrade and Upgrade: websocket'));
+    },
+    wsHandler: (ws, request) => {
       const q = request.query;
       const types = new Set<StackEventType>(
         q.types === undefined ? STACK_EVENT_TYPES : q.types === '' ? [] : (q.types.split(',') as StackEventType[]),
@@ -237,7 +244,7 @@ const eventsRoutes: FastifyPluginAsyncZod<EventsPluginOptions> = async function 
       });
       ws.on('error', () => client.dispose());
     },
-  );
+  });
 };
 
 export default eventsRoutes;

@@ -1,8 +1,9 @@
 // GET /v1/devices/{name}/stream: frames of a device over a WebSocket (see
 // stream-session.ts for the flow control). The query is validated and the
-// device and the client limit are checked before the upgrade, so a bad
-// request is an ordinary problem+json answer (400, 404, 503) and never a
-// half-open WebSocket.
+// device, the client limit and a free packet socket are checked before the
+// upgrade, so a bad request is an ordinary problem+json answer (400, 404,
+// 429 EMFILE, 503) and never a half-open WebSocket. A plain GET, which asks
+// for no upgrade, is 426 Upgrade Required.
 //
 //   ?protocol=all|0x0800   ethertype to receive (default all)
 //   ?direction=in|out|both frames received, sent, or both (default both)
@@ -27,6 +28,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { NetError, isNetError } from '../../errno.ts';
 import type { NetStack } from '../../stack/index.ts';
 import { DeviceParams, QueryBool } from '../http/schemas/common.ts';
+import { problem, sendProblem } from '../http/problem.ts';
 import { DirectionParam, PromiscParam, ProtocolParam, RcvbufParam } from './packet-query.ts';
 import { CLOSE_CODES, StreamSession } from './stream-session.ts';
 
@@ -80,20 +82,31 @@ const streamRoutes: FastifyPluginAsyncZod<StreamPluginOptions> = async function 
     clearInterval(heartbeat);
   });
 
-  app.get(
-    '/v1/devices/:name/stream',
-    {
-      websocket: true,
-      schema: { params: DeviceParams, querystring: StreamQuerystring },
-      // Runs before the upgrade: its errors are HTTP answers.
-      preHandler: async (request) => {
-        stack.devices.require(request.params.name);
-        if (sessions.size >= maxClients) {
-          throw new NetError('EAGAIN', `${maxClients} frame streams are open, the most this server allows; try again later`);
-        }
-      },
+  app.route({
+    method: 'GET',
+    url: '/v1/devices/:name/stream',
+    // The edge (api/http/edge.ts) lets a WebSocket upgrade through to this route only.
+    config: { websocketRoute: true },
+    // Described by hand in the OpenAPI document (app.ts), as the plugin hides its routes.
+    schema: { params: DeviceParams, querystring: StreamQuerystring, hide: true },
+    // Runs before the upgrade: its errors are HTTP answers.
+    preHandler: async (request) => {
+      if (!request.ws) return;
+      stack.devices.require(request.params.name);
+      if (sessions.size >= maxClients) {
+        throw new NetError('EAGAIN', `${maxClients} frame streams are open, the most this server allows; try again later`);
+      }
+      // Refused now, as an HTTP answer, rather than 101 and then close 1013.
+      if (stack.sockets.size >= stack.limits.maxSockets) {
+        throw new NetError('EMFILE', `no more than ${stack.limits.maxSockets} sockets may be open; close a stream, capture or sender first`);
+      }
     },
-    (ws, request) => {
+    // A plain GET: this route speaks only WebSocket (RFC 9110 §15.5.22: 426 names the protocol to upgrade to).
+    handler: async (request, reply) => {
+      reply.header('upgrade', 'websocket').header('connection', 'Upgrade');
+      return sendProblem(reply, problem(request, 426, 'EPROTO', 'this route is a WebSocket: send Connection: Upgrade and Upgrade: websocket'));
+    },
+    wsHandler: (ws, request) => {
       const log = request.log;
       const dev = stack.devices.get(request.params.name);
       // The device or a free slot may have gone between the check and the upgrade.
@@ -138,7 +151,7 @@ const streamRoutes: FastifyPluginAsyncZod<StreamPluginOptions> = async function 
         log.info({ ifname: s.dev.name, socket: s.socket.id, frames: s.frames, drops: s.drops, transmitted: s.transmitted }, 'frame stream closed');
       };
     },
-  );
+  });
 };
 
 export default streamRoutes;

@@ -12,6 +12,7 @@ import {
   DeviceCreated,
   DeviceDeleted,
   DeviceList,
+  DeviceListPageQuery,
   DeviceListQuery,
   DeviceParams,
   DevicePatch,
@@ -67,6 +68,18 @@ function specOf(body: z.output<typeof DeviceCreate>): DeviceSpec {
   }
 }
 
+/** Index of the first device whose ifindex is above `ifindex` in a list in ifindex order (binary search). */
+function firstAfter(list: readonly NetDevice[], ifindex: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]!.ifindex <= ifindex) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 function changesOf(body: z.output<typeof DevicePatch>): LinkChanges {
   return { ...body, netem: netemIn(body.netem) };
 }
@@ -77,14 +90,34 @@ const deviceRoutes: FastifyPluginAsyncZod<{ stack: NetStack }> = async function 
     {
       schema: {
         summary: 'List devices (ip -j -s -d link show)',
+        description:
+          'In ifindex order. Without `limit`, every device. With `limit=N`, at most N, and when more follow a ' +
+          '`Link: <...&after=IFINDEX>; rel="next"` header names the next page. `after` is an ifindex (digits) or a name; ' +
+          'an unknown name is 404 ENODEV, an ifindex need not exist any more.',
         tags: ['devices'],
-        querystring: DeviceListQuery,
-        response: { 200: DeviceList, ...problemResponses(400) },
+        querystring: DeviceListPageQuery,
+        response: { 200: DeviceList, ...problemResponses(400, 404) },
       },
     },
-    async (request) => {
-      const withStats = request.query.stats ?? true;
-      return stack.devices.list().map((dev) => deviceOut(dev, withStats));
+    async (request, reply) => {
+      const { stats, limit, after } = request.query;
+      const withStats = stats ?? true;
+      const all = stack.devices.list();
+      let from = 0;
+      if (after !== undefined) {
+        // Digits are an ifindex (a cursor that outlives its device); anything else names a device.
+        const ifindex = /^[0-9]+$/.test(after) ? Number(after) : stack.devices.require(after).ifindex;
+        from = firstAfter(all, ifindex);
+      }
+      const to = limit === undefined ? all.length : Math.min(all.length, from + limit);
+      if (limit !== undefined && to < all.length) {
+        const q = new URLSearchParams({ limit: String(limit), after: String(all[to - 1]!.ifindex) });
+        if (stats !== undefined) q.set('stats', withStats ? '1' : '0');
+        reply.header('link', `</v1/devices?${q.toString()}>; rel="next"`);
+      }
+      const page = new Array<DeviceOut>(to - from);
+      for (let i = from; i < to; i++) page[i - from] = deviceOut(all[i]!, withStats);
+      return page;
     },
   );
 

@@ -118,6 +118,26 @@ export const DeviceListQuery = z.object({
   stats: QueryBool.optional().describe('0 leaves out stats64 (as `ip -j link` without -s); default 1.'),
 });
 
+/** The list route's query: the one above plus pagination. */
+export const DeviceListPageQuery = DeviceListQuery.extend({
+  limit: z
+    .string()
+    .regex(/^[1-9][0-9]{0,5}$/, { message: 'expected a positive decimal integer' })
+    .transform(Number)
+    .pipe(z.number().int().max(100_000))
+    .optional()
+    .describe('At most this many devices (1..100000); without it, every device. A Link rel="next" header names the next page.'),
+  after: z
+    .string()
+    .min(1)
+    .max(15 * 3)
+    .optional()
+    .describe(
+      'Start after this device, in ifindex order: an ifindex (digits), or an interface name. ' +
+        'Pass the last ifindex of the previous page (the Link header does): it stays valid when that device is deleted meanwhile.',
+    ),
+});
+
 // ---- ip link add ----
 
 /** Settings any new device may take, as `ip link add ... mtu N address A up`. */
