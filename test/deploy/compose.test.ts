@@ -392,7 +392,10 @@ test('Dockerfile: node:20-slim, non-root user, ports, entrypoint, healthcheck', 
 
   const entry = final.find((i) => i.op === 'ENTRYPOINT');
   assert.ok(entry !== undefined, 'ENTRYPOINT');
-  assert.deepEqual(jsonArgs(entry), ['node', '--import', 'tsx', 'src/main.ts']);
+  // The image runs the compiled service (dist/, built by `prepare` in the
+  // deps stage), through the same bin that `npx netstackd` runs.
+  assert.deepEqual(jsonArgs(entry), ['node', 'bin/netstackd.js']);
+  assert.ok(final.some((i) => i.op === 'COPY' && /--from=deps\s+\/app\/dist/.test(i.args)), 'the final stage copies dist/ from the deps stage');
   const cmd = final.find((i) => i.op === 'CMD');
   assert.ok(cmd !== undefined, 'CMD');
   assert.deepEqual(jsonArgs(cmd), ['--listen', '0.0.0.0:8470', '--state', '/var/lib/netstackd/state.json']);
@@ -406,12 +409,16 @@ test('Dockerfile: node:20-slim, non-root user, ports, entrypoint, healthcheck', 
     '/var/lib/netstackd is owned by node',
   );
 
-  // The image runs TypeScript through tsx, so tsx must be a runtime
-  // dependency (dev dependencies are pruned) and match `npm start`.
+  // The deps stage compiles with `npm ci` (prepare -> build): it needs the
+  // tsconfigs and src/ before it runs.
   const pkg = readJson('package.json');
-  const deps = dict(pkg['dependencies'], 'dependencies');
-  assert.ok('tsx' in deps, 'tsx is in dependencies, not devDependencies');
-  assert.equal(dict(pkg['scripts'], 'scripts')['start'], jsonArgs(entry).join(' '));
+  const scripts = dict(pkg['scripts'], 'scripts');
+  assert.equal(scripts['prepare'], 'npm run build');
+  const deps = ins.slice(0, lastFrom);
+  const runCi = deps.findIndex((i) => i.op === 'RUN' && /npm ci/.test(i.args));
+  assert.ok(runCi > 0, 'the deps stage runs npm ci');
+  const copied = deps.slice(0, runCi).filter((i) => i.op === 'COPY').map((i) => i.args).join(' ');
+  for (const need of ['tsconfig.json', 'tsconfig.build.json', 'src/']) assert.ok(copied.includes(need), `${need} is copied before npm ci`);
 });
 
 test('Dockerfile: every COPY source exists and is not excluded by .dockerignore', () => {
