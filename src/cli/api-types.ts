@@ -62,7 +62,8 @@ export interface SendResult {
 
 /** WebSocket JSON messages of `/v1/devices/{name}/stream`. */
 export type StreamMessage =
-  | { type: 'frame'; ts: number | string; ifname?: string; protocol?: number | string; pkt_type?: number | string; len?: number; data: string }
+  | { type: 'ready'; ifname?: string; socket?: number }
+  | { type: 'frame'; ts: number | string; ifname?: string; protocol?: number | string; pkt_type?: number | string; len?: number; info?: string; data: string }
   | { type: 'drops'; count: number; total: number }
   | { type: 'error'; errno: string; detail: string };
 

@@ -15,7 +15,7 @@ import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, val
 import type { NetStack } from '../../stack/index.ts';
 import { frameworkErrorProblem, installProblemHandlers } from './problem.ts';
 import { installBearerAuth } from './auth.ts';
-import { IfName, PROBLEM_CONTENT_TYPE, STREAM_DESCRIPTION, STREAM_PATH, StreamDropsMessage, StreamErrorMessage, StreamFrameMessage } from './schemas/index.ts';
+import { IfName, PROBLEM_CONTENT_TYPE, STREAM_DESCRIPTION, STREAM_PATH, StreamDropsMessage, StreamErrorMessage, StreamFrameMessage, StreamReadyMessage } from './schemas/index.ts';
 import healthRoutes from './routes/health.ts';
 import deviceRoutes from './routes/devices.ts';
 import ioctlRoutes from './routes/ioctl.ts';
@@ -120,7 +120,7 @@ function streamPathItem(): Record<string, unknown> {
           description: 'Switching Protocols: the WebSocket is open. Server messages are frames and drop reports (schemas below); client binary messages are frames to send.',
           content: {
             'application/json': {
-              schema: { oneOf: [jsonSchemaOf(StreamFrameMessage), jsonSchemaOf(StreamDropsMessage), jsonSchemaOf(StreamErrorMessage)] },
+              schema: { oneOf: [jsonSchemaOf(StreamReadyMessage), jsonSchemaOf(StreamFrameMessage), jsonSchemaOf(StreamDropsMessage), jsonSchemaOf(StreamErrorMessage)] },
             },
           },
         },
