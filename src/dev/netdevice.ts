@@ -4,7 +4,7 @@
 // flags, counters and notifications consistent (dev/control.ts).
 
 import { ARPHRD, IFF, type OperState } from './flags.ts';
-import type { DeviceOps, NetCore } from './ops.ts';
+import type { DeviceOps, NetCore, RxHandler } from './ops.ts';
 import type { Qdisc } from './qdisc/qdisc.ts';
 import type { TimerHandle } from '../clock.ts';
 
@@ -126,6 +126,10 @@ export class NetDevice {
   link: NetDevice | null = null;
   /** VLAN channels on this device, by VID (the 802.1Q rx handler's table). */
   readonly vlans = new Map<number, NetDevice>();
+  /** The bridge this device is a port of (netdev_master_upper_dev_get). */
+  master: NetDevice | null = null;
+  /** rx_handler: set on a bridge port, it sees every received frame after the taps. */
+  rxHandler: RxHandler | null = null;
   qdisc: Qdisc | null = null;
   /** __QUEUE_STATE_DRV_XOFF: the driver asked to stop transmitting. */
   queueStopped = false;

@@ -46,7 +46,43 @@ export interface DeviceOps {
   txTimeout?(dev: NetDevice): void;
   /** rtnl_link_ops->fill_info: kind-specific details for `ip -d link` (linkinfo.info_data). */
   fillInfo?(dev: NetDevice): Record<string, unknown>;
+  /** ndo_fdb_dump: the forwarding table, in `bridge -j fdb show`'s shape. */
+  fdbDump?(dev: NetDevice): FdbEntry[];
+  /** ndo_fdb_add: add (or replace) a static entry; NetError on a bad one. */
+  fdbAdd?(dev: NetDevice, entry: FdbAddRequest): void;
+  /** ndo_fdb_del: remove an entry; NetError ENOENT when there is none. */
+  fdbDel?(dev: NetDevice, mac: string, dst?: string): void;
 }
+
+/** One forwarding-table entry as `bridge -j fdb show` words it. */
+export interface FdbEntry {
+  /** aa:bb:cc:dd:ee:ff */
+  mac: string;
+  /** The port (a bridge's) or the device (vxlan) the entry sends to. */
+  ifname: string;
+  /** vxlan: the remote host:port. */
+  dst?: string;
+  /** permanent: the device's own address; static: added by hand; learned: seen as a source. */
+  state: 'permanent' | 'static' | 'learned';
+  flags: string[];
+  /** Seconds since the entry was last seen (learned entries). */
+  age_s?: number;
+}
+
+/** What a user adds: a static entry (a permanent one is the device's own). */
+export interface FdbAddRequest {
+  mac: string;
+  ifname: string;
+  dst?: string;
+}
+
+/**
+ * rx_handler_result: what a device's rx handler (a bridge port's) did with a
+ * frame. consumed: it took the frame; another: skb.dev changed, run the
+ * receive path again on it; pass: carry on as if there were no handler.
+ */
+export type RxHandlerResult = 'consumed' | 'another' | 'pass';
+export type RxHandler = (skb: SkBuff) => RxHandlerResult;
 
 /** What the stack provides to every device: memory, time, the receive path. */
 export interface NetCore {

@@ -8,6 +8,7 @@ import { registerNetdevice, unregisterNetdevice } from '../dev/register.ts';
 import { createDummy } from '../dev/drivers/dummy.ts';
 import { createVethPair, type VethPrivate } from '../dev/drivers/veth.ts';
 import { createVlan } from '../dev/drivers/vlan.ts';
+import { createBridge, setBridgeAgeing } from '../dev/drivers/bridge.ts';
 import type { NetemParams } from '../dev/wrappers/netem.ts';
 import type { NetStack } from './netstack.ts';
 import { applyLinkChanges, checkLinkChanges, type LinkChanges } from './link.ts';
@@ -56,7 +57,14 @@ export interface VxlanSpec extends CommonSettings {
   ageing?: number;
 }
 
-export type DeviceSpec = DummySpec | VethSpec | VlanSpec | VxlanSpec;
+export interface BridgeSpec extends CommonSettings {
+  kind: 'bridge';
+  name?: string;
+  /** Seconds a learned address stays in the forwarding table (ageing_time; default 300, 0 keeps it). */
+  ageing_time?: number;
+}
+
+export type DeviceSpec = DummySpec | VethSpec | VlanSpec | VxlanSpec | BridgeSpec;
 export type DeviceKindName = DeviceSpec['kind'];
 
 /** How a kind builds its unregistered devices and their names. */
@@ -100,6 +108,16 @@ registerDeviceKind<VlanSpec>('vlan', {
     const dev = createVlan(stack, parent, spec.id);
     return [{ dev, name: spec.name ?? `${parent.name}.${spec.id}` }];
   },
+});
+
+registerDeviceKind<BridgeSpec>('bridge', {
+  create: (stack, spec) => {
+    const br = createBridge(stack);
+    if (spec.ageing_time !== undefined) setBridgeAgeing(br, spec.ageing_time);
+    return [{ dev: br, name: spec.name ?? 'br%d' }];
+  },
+  // Not registered: release the notifier subscription and the fdb.
+  abandon: (dev) => dev.ops.uninit?.(dev),
 });
 
 function settingsOf(spec: DeviceSpec): LinkChanges {

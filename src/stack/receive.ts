@@ -1,7 +1,8 @@
 // netif_receive_skb: what the bottom half does with each frame. Find the
 // protocol and the packet type, apply the device's address filter (as a NIC
 // does: frames for other hosts only in promiscuous mode), hand the frame to
-// the taps, to a VLAN channel if it is tagged for one, then to the handlers
+// the taps, to a VLAN channel if it is tagged for one, to the rx_handler of
+// a bridge port, then to the handlers
 // of its protocol. Every handler but the last gets a clone; the last gets the
 // original. A frame nobody takes is dropped as UNHANDLED_PROTO.
 
@@ -87,6 +88,23 @@ export function netifReceiveSkb(ctx: ReceiveContext, skb: SkBuff): void {
         vdev.stats.rxBytes += skb.len + ETH_HLEN;
         if (skb.pktType === PacketType.OTHERHOST && macIs(skb, vdev)) skb.pktType = PacketType.HOST;
         if (skb.pktType === PacketType.MULTICAST) vdev.stats.multicast++;
+        continue;
+      }
+    }
+    // The port's rx_handler (a bridge's br_handle_frame), after the taps and
+    // VLAN channels, before the protocols: it may take the frame, move it to
+    // the bridge device for another round, or let it pass.
+    const rxh = dev.rxHandler;
+    if (rxh !== null) {
+      if (prev !== null) {
+        deliverClone(ctx, prev, skb, dev, orig);
+        prev = null;
+      }
+      const verdict = rxh(skb);
+      if (verdict === 'consumed') return;
+      if (verdict === 'another' && skb.dev !== null && skb.dev !== dev) {
+        dev = skb.dev;
+        proto = skb.protocol;
         continue;
       }
     }
