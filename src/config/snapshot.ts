@@ -6,6 +6,7 @@
 import { isIPv6 } from 'node:net';
 import { IFF } from '../dev/flags.ts';
 import { vxlanOf } from '../dev/drivers/vxlan.ts';
+import { bridgeAgeing } from '../dev/drivers/bridge.ts';
 import type { NetDevice } from '../dev/netdevice.ts';
 import { describeDevice, netemOf, type NetStack } from '../stack/index.ts';
 import { formatMac } from '../wire/mac.ts';
@@ -41,6 +42,7 @@ export function settingsOfDevice(dev: NetDevice): DeviceSettings {
   };
   const netem = netemConfigOf(dev);
   if (netem !== undefined) s.netem = netem;
+  if (dev.master !== null) s.master = dev.master.name;
   if (dev.mc.size > 0) s.multicast = [...dev.mc.values()].map((e) => ({ address: formatMac(e.addr), users: e.users }));
   if (dev.ops.setConfig !== undefined && Object.values(dev.map).some((v) => v !== 0)) {
     const m = dev.map;
@@ -89,6 +91,8 @@ function entryOf(dev: NetDevice, listed: ReadonlySet<NetDevice>): DeviceEntry | 
       if (dev.link === null || typeof info['id'] !== 'number') return null;
       return { kind: 'vlan', name: dev.name, link: dev.link.name, id: info['id'], ...settings };
     }
+    case 'bridge':
+      return { kind: 'bridge', name: dev.name, ageing_time: bridgeAgeing(dev), ...settings };
     case 'vxlan': {
       const info = describeDevice(dev).linkinfo.info_data ?? {};
       if (typeof info['id'] !== 'number') return null;

@@ -17,7 +17,7 @@ import { frameworkErrorProblem, installProblemHandlers } from './problem.ts';
 import { installBearerAuth } from './auth.ts';
 import { IfName, PROBLEM_CONTENT_TYPE, STREAM_DESCRIPTION, STREAM_PATH, StreamDropsMessage, StreamErrorMessage, StreamFrameMessage, StreamReadyMessage } from './schemas/index.ts';
 import healthRoutes from './routes/health.ts';
-import deviceRoutes from './routes/devices.ts';
+import deviceRoutes, { fdbRoutes } from './routes/devices.ts';
 import ioctlRoutes from './routes/ioctl.ts';
 import frameRoutes from './routes/frames.ts';
 import socketRoutes from './routes/sockets.ts';
@@ -249,6 +249,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(healthRoutes);
   await app.register(deviceRoutes, { stack });
+  await app.register(fdbRoutes, { stack });
   await app.register(ioctlRoutes, { stack });
   await app.register(frameRoutes, { stack });
   await app.register(socketRoutes, { stack });
