@@ -32,6 +32,7 @@ export interface DeviceJson {
   ifindex: number;
   ifname: string;
   link?: string | null;
+  master?: string;
   flags: string[];
   mtu: number;
   qdisc?: string;
@@ -74,3 +75,13 @@ export type DeviceOutFits = Fits<DeviceOut, DeviceJson>;
 export type SendResultFits = Fits<SendResultOut, SendResult>;
 export type StreamFrameFits = Fits<z.output<typeof StreamFrameMessage>, Extract<StreamMessage, { type: 'frame' }>>;
 export type StreamDropsFits = Fits<z.output<typeof StreamDropsMessage>, Extract<StreamMessage, { type: 'drops' }>>;
+
+/** One row of GET /v1/devices/{name}/fdb (`bridge -j fdb show`). */
+export interface FdbJson {
+  mac: string;
+  ifname: string;
+  dst?: string;
+  state: string;
+  flags: string[];
+  age_s?: number;
+}

@@ -15,6 +15,7 @@ type Command = (ctx: Context, args: string[]) => Promise<void>;
 // started once per command, so start-up time is most of a call).
 const OBJECTS: Record<string, () => Promise<Command>> = {
   link: async () => (await import('./commands/link.ts')).linkCommand,
+  bridge: async () => (await import('./commands/bridge.ts')).bridgeCommand,
   maddress: async () => (await import('./commands/maddr.ts')).maddrCommand,
   send: async () => (await import('./commands/send.ts')).sendCommand,
   capture: async () => (await import('./commands/capture.ts')).captureCommand,
