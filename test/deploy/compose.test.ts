@@ -562,7 +562,7 @@ test('Grafana dashboard: parses, identity, device variable', () => {
   assert.equal(device['type'], 'query');
   const q = device['query'];
   const query = typeof q === 'string' ? q : dict(q, 'device.query')['query'];
-  assert.equal(query, 'label_values(netstack_network_up, device)');
+  assert.equal(query, 'label_values(netstack_network_up{instance="$instance"}, device)');
 
   const ids = new Set<number>();
   for (const p of allPanels(d)) {
@@ -595,9 +595,9 @@ test('Grafana dashboard: every expression uses only DESIGN.md §3 metric names, 
     'every metric has a panel',
   );
   for (const needed of [
-    'rate(netstack_network_receive_packets_total{device=~"$device"}[1m])',
-    'sum by (reason) (rate(netstack_drops_total[1m]))',
-    'rate(netstack_softnet_dropped_total[1m])',
+    'rate(netstack_network_receive_packets_total{instance="$instance", device=~"$device"}[1m])',
+    'sum by (reason) (rate(netstack_drops_total{instance="$instance"}[1m]))',
+    'rate(netstack_softnet_dropped_total{instance="$instance"}[1m])',
   ]) {
     assert.ok(exprs.some((e) => e.expr === needed), `a panel queries ${needed}`);
   }
@@ -704,4 +704,22 @@ test('deploy/netstackd-*.json: the two instances are joined by vxlan devices poi
     ports('netstackd').some((p) => p.protocol === 'udp' && String(p.target) === va.local.split(':')[1]),
     'netstackd publishes its vxlan UDP port',
   );
+});
+
+test('dashboard: an $instance selector, used by every panel query and by $device, one instance at a time', () => {
+  const d = dashboard();
+  const vars = list(dict(d['templating'], 'templating')['list'], 'templating.list').map((v) => dict(v, 'variable'));
+  const instance = vars.find((v) => v['name'] === 'instance');
+  assert.ok(instance !== undefined, 'a variable named instance');
+  assert.equal(instance['type'], 'query');
+  assert.equal(instance['multi'], false, 'one instance at a time, so stat panels never add instances together');
+  assert.equal(instance['includeAll'], false);
+  assert.ok(vars.indexOf(instance) < vars.findIndex((v) => v['name'] === 'device'), '$instance comes before $device, which depends on it');
+  for (const e of expressions(d)) {
+    if (e.where === 'variable $instance') continue;
+    // Every selector of a netstack_ series is narrowed to the chosen instance.
+    for (const m of e.expr.matchAll(/\bnetstack_[a-z_]+(\{[^}]*\})?/g)) {
+      assert.match(m[1] ?? '', /instance="\$instance"/, `${e.where}: ${m[0]}`);
+    }
+  }
 });

@@ -94,6 +94,8 @@ test("the README's sh blocks run as pasted, twice, against a running service", {
     assert.match(outputs[0]!, /1 packet captured, 0 dropped by socket/);
     assert.match(outputs[1]!, /Who has 192\.0\.2\.2\? Tell 192\.0\.2\.1/);
     assert.match(all, /netstack_network_transmit_packets_total\{device="veth0"\} 1/);
+    // The bridge block: h0's address learned on p0 (bridge(8)'s line, no state word).
+    assert.match(all, /^02:00:00:00:00:01 dev p0 master br0$/m);
     assert.doesNotMatch(all, /EEXIST|File exists|Cannot find|netstackctl: /, `round ${round}`);
   }
 });
