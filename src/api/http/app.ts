@@ -15,6 +15,7 @@ import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, val
 import type { NetStack } from '../../stack/index.ts';
 import { frameworkErrorProblem, installProblemHandlers } from './problem.ts';
 import { installBearerAuth } from './auth.ts';
+import { OPERATION_IDS, QUERY_EXAMPLES, REQUEST_EXAMPLES, fallbackOperationId, nameExample, problemExample } from './doc-examples.ts';
 import { IfName, PROBLEM_CONTENT_TYPE, STREAM_DESCRIPTION, STREAM_PATH, StreamDropsMessage, StreamErrorMessage, StreamFrameMessage, StreamReadyMessage } from './schemas/index.ts';
 import healthRoutes from './routes/health.ts';
 import deviceRoutes, { fdbRoutes } from './routes/devices.ts';
@@ -175,11 +176,50 @@ const documentObject: SwaggerTransformObject = (input) => {
       op.responses = sortedByKey(op.responses);
     }
   }
+  for (const [path, item] of Object.entries(paths)) {
+    for (const [method, op] of Object.entries(item) as [string, OperationDoc][]) {
+      annotateOperation(method.toUpperCase(), path, op);
+    }
+  }
+  // The documentation routes are public too (auth.ts), like /healthz and /metrics.
+  for (const path of ['/healthz', '/openapi.json']) {
+    const get = paths[path]?.get as OperationDoc | undefined;
+    if (get !== undefined) get.security = [];
+  }
   doc.paths = sortedByKey(paths);
   pruneUnreferenced(doc);
   if (doc.components?.schemas !== undefined) doc.components.schemas = sortedByKey(doc.components.schemas);
   return doc;
 };
+
+interface OperationDoc {
+  operationId?: string;
+  security?: unknown[];
+  parameters?: { name: string; in: string; example?: unknown }[];
+  requestBody?: { content?: Record<string, { example?: unknown }> };
+  responses?: Record<string, { content?: Record<string, { example?: unknown }> }>;
+}
+
+/** operationId, request and parameter examples, and a problem example per error status (doc-examples.ts). */
+function annotateOperation(method: string, path: string, op: OperationDoc): void {
+  const key = `${method} ${path}`;
+  op.operationId ??= OPERATION_IDS[key] ?? fallbackOperationId(method, path);
+  const queryExamples = QUERY_EXAMPLES[key] ?? {};
+  for (const param of op.parameters ?? []) {
+    if (param.in === 'path' && param.name === 'name') param.example ??= nameExample(path);
+    else if (param.in === 'query' && param.name in queryExamples) param.example ??= queryExamples[param.name];
+  }
+  const examples = REQUEST_EXAMPLES[key];
+  for (const [type, media] of Object.entries(op.requestBody?.content ?? {})) {
+    const example = examples?.[type];
+    if (example !== undefined) media.example ??= example;
+  }
+  for (const [code, response] of Object.entries(op.responses ?? {})) {
+    const status = Number(code);
+    const media = response.content?.[PROBLEM_CONTENT_TYPE];
+    if (status >= 400 && media !== undefined) media.example ??= problemExample(status, path);
+  }
+}
 
 // ---- the app ----
 
