@@ -75,7 +75,15 @@ function run(block: string): { status: number | null; out: string } {
 test('the README has shell blocks, each either run here or named in SKIP', () => {
   const blocks = shellBlocks(readFileSync(path.join(root, 'README.md'), 'utf8'));
   assert.ok(blocks.length >= 3, `${blocks.length} sh blocks`);
-  assert.ok(!readFileSync(path.join(root, 'README.md'), 'utf8').includes('../shared'), 'no link outside the repository');
+  const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+  assert.ok(!readme.includes('../shared'), 'no link outside the repository');
+  // Every relative link names a file of the repository.
+  for (const m of readme.matchAll(/\]\(([^)#\s]+)\)/g)) {
+    const target = m[1]!;
+    if (/^[a-z]+:/.test(target)) continue;
+    assert.ok(existsSync(path.join(root, target)), `README links ${target}, which exists`);
+  }
+  assert.ok(existsSync(path.join(root, 'docs/architecture.md')));
 });
 
 test("the README's sh blocks run as pasted, twice, against a running service", { skip: missing.length > 0 ? `not installed: ${missing.join(', ')}` : false }, () => {
