@@ -15,6 +15,7 @@ import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, val
 import type { NetStack } from '../../stack/index.ts';
 import { frameworkErrorProblem, installProblemHandlers } from './problem.ts';
 import { installBearerAuth } from './auth.ts';
+import { describeFields } from './doc-fields.ts';
 import { OPERATION_IDS, QUERY_EXAMPLES, REQUEST_EXAMPLES, fallbackOperationId, nameExample, problemExample } from './doc-examples.ts';
 import { IfName, PROBLEM_CONTENT_TYPE, STREAM_DESCRIPTION, STREAM_PATH, StreamDropsMessage, StreamErrorMessage, StreamFrameMessage, StreamReadyMessage } from './schemas/index.ts';
 import healthRoutes from './routes/health.ts';
@@ -98,6 +99,12 @@ function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
 
 const problemRef = { $ref: '#/components/schemas/Problem' };
 
+/** A query parameter's description, also when .optional() wraps the described schema. */
+function descriptionOf(schema: z.ZodType): { description?: string } {
+  const text = schema.description ?? (schema instanceof z.ZodOptional ? (schema.unwrap() as z.ZodType).description : undefined);
+  return text === undefined ? {} : { description: text };
+}
+
 /** @fastify/websocket hides its routes from the document; the stream is described here instead. */
 function streamPathItem(): Record<string, unknown> {
   const problems = (description: string) => ({ description, content: { [PROBLEM_CONTENT_TYPE]: { schema: problemRef } } });
@@ -113,7 +120,7 @@ function streamPathItem(): Record<string, unknown> {
           in: 'query',
           required: false,
           schema: jsonSchemaOf(schema),
-          ...(schema.description === undefined ? {} : { description: schema.description }),
+          ...descriptionOf(schema),
         })),
       ],
       responses: {
@@ -185,6 +192,13 @@ const documentObject: SwaggerTransformObject = (input) => {
   for (const path of ['/healthz', '/openapi.json']) {
     const get = paths[path]?.get as OperationDoc | undefined;
     if (get !== undefined) get.security = [];
+  }
+  for (const [name, schema] of Object.entries(doc.components?.schemas ?? {})) describeFields(schema, name);
+  for (const item of Object.values(paths)) {
+    for (const op of Object.values(item) as { requestBody?: { content?: Record<string, { schema?: unknown }> }; responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }[]) {
+      for (const media of Object.values(op.requestBody?.content ?? {})) describeFields(media.schema, '');
+      for (const res of Object.values(op.responses ?? {})) for (const media of Object.values(res.content ?? {})) describeFields(media.schema, '');
+    }
   }
   doc.paths = sortedByKey(paths);
   pruneUnreferenced(doc);

@@ -95,3 +95,27 @@ describe('openapi examples', () => {
     }
   });
 });
+
+describe('openapi field descriptions', () => {
+  it('every field of every schema, request and response has a description', async () => {
+    const doc = JSON.parse(await renderOpenApi()) as Doc & { components: { schemas: Record<string, unknown> } };
+    const missing: string[] = [];
+    const walk = (s: unknown, where: string): void => {
+      if (typeof s !== 'object' || s === null) return;
+      const o = s as Record<string, unknown>;
+      for (const [name, sub] of Object.entries((o['properties'] ?? {}) as Record<string, Record<string, unknown>>)) {
+        if (sub['description'] === undefined && sub['$ref'] === undefined) missing.push(`${where}.${name}`);
+        walk(sub, `${where}.${name}`);
+      }
+      for (const key of ['items', 'additionalProperties']) walk(o[key], where);
+      for (const key of ['anyOf', 'oneOf', 'allOf']) for (const x of (o[key] as unknown[] | undefined) ?? []) walk(x, where);
+    };
+    for (const [name, s] of Object.entries(doc.components.schemas)) walk(s, name);
+    for (const [m, p, op] of ops(doc)) {
+      for (const media of Object.values(op.requestBody?.content ?? {})) walk((media as { schema?: unknown }).schema, `${m} ${p} body`);
+      for (const [code, res] of Object.entries(op.responses)) for (const media of Object.values(res.content ?? {})) walk((media as { schema?: unknown }).schema, `${m} ${p} ${code}`);
+      for (const prm of op.parameters ?? []) if ((prm as { description?: string }).description === undefined) missing.push(`${m} ${p} parameter ${prm.name}`);
+    }
+    assert.deepEqual(missing, []);
+  });
+});
