@@ -4,12 +4,14 @@
 
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ctl, startServer, type TestServer } from './harness.ts';
+import { ctl, ctlInProcess, startServer, type TestServer } from './harness.ts';
 import { formatMac } from '../../src/wire/mac.ts';
 
 let srv: TestServer;
 let url: string;
-const run = (...args: string[]) => ctl(args, { url });
+// In process (runCli), as the table-driven CLI tests do; one real process
+// below checks the exit status plumbing of the bridge object.
+const run = (...args: string[]) => ctlInProcess(args, { url });
 
 before(async () => {
   srv = await startServer();
@@ -63,7 +65,7 @@ it('builds a bridge with two ports, learns from traffic and shows the table as b
   assert.notEqual(r.code, 0);
   r = await run('bridge', 'fdb', 'add', 'zz', 'dev', 'p0');
   assert.equal(r.code, 255);
-  r = await run('bridge', 'fdb', 'show', 'dev', 'nosuch');
+  r = await ctl(['bridge', 'fdb', 'show', 'dev', 'nosuch'], { url });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /Cannot find device "nosuch"/);
 });

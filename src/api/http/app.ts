@@ -63,7 +63,7 @@ const API_VERSION: string = (createRequire(import.meta.url)('../../../package.js
 const DOC_DESCRIPTION =
   'A Linux-style network stack in user space: devices, queues, packet sockets and sk_buffs you can drive and watch. ' +
   'Errors are RFC 9457 problem details (application/problem+json) with the errno name in `errno`, e.g. ENODEV. ' +
-  'When the server has a token, send `Authorization: Bearer <token>` (not needed for /healthz and /metrics). ' +
+  'When the server has a token, send `Authorization: Bearer <token>` (not needed for /healthz, /metrics, /openapi.json and /docs). ' +
   `Live frames: WebSocket at GET ${STREAM_PATH} (see that path).`;
 
 // ---- the OpenAPI document ----
