@@ -81,6 +81,17 @@ function settingsOf(entry: DeviceEntry): DeviceSettings {
   return { up, mtu, address, txqlen, promisc, allmulti, flags, netem, multicast, map };
 }
 
+/**
+ * A veth peer without settings of its own takes the entry's, except what
+ * belongs to the named end alone: its address (veth_newlink gives the peer
+ * its own), its netem (`tc qdisc add dev veth0 netem` shapes veth0 only)
+ * and its bridge.
+ */
+function peerSettingsOf(own: DeviceSettings): DeviceSettings {
+  const { address: _a, netem: _n, master: _m, ...shared } = own;
+  return shared;
+}
+
 /** The loopback exists from the start: its entry renames (down, as rename requires) and configures it. */
 function configureLoopback(stack: NetStack, entry: Extract<DeviceEntry, { kind: 'loopback' }>): void {
   const lo = stack.lo;
@@ -104,7 +115,7 @@ export async function applyDeviceEntry(stack: NetStack, entry: DeviceEntry): Pro
   try {
     const own = settingsOf(entry);
     configureDevice(stack, made[0]!, own);
-    if (entry.kind === 'veth' && made[1] !== undefined) configureDevice(stack, made[1], entry.peer_settings ?? own);
+    if (entry.kind === 'veth' && made[1] !== undefined) configureDevice(stack, made[1], entry.peer_settings ?? peerSettingsOf(own));
   } catch (err) {
     if (made[0]!.registered) deleteDevice(stack, made[0]!.name);
     throw err;
@@ -129,13 +140,29 @@ export async function applySetup(stack: NetStack, setup: StackSetup, source: str
       throw new ConfigError(`${source}: sysctl: ${describeFailure(err)}`, 'sysctl');
     }
   }
+  const made: NetDevice[][] = [];
   for (const [i, entry] of setup.devices.entries()) {
     try {
-      await applyDeviceEntry(stack, entry);
+      made.push(await applyDeviceEntry(stack, entry));
     } catch (err) {
       const where = `devices[${i}]`;
       const label = entry.name ?? entry.kind;
       throw new ConfigError(`${source}: ${where} (${label}): ${describeFailure(err)}`, where);
+    }
+  }
+  // Ports join their bridges once every device exists: a bridge may be
+  // listed after its ports (a state file lists devices by ifindex).
+  for (const [i, entry] of setup.devices.entries()) {
+    const joins: [NetDevice | undefined, string | undefined][] = [[made[i]![0], entry.master]];
+    if (entry.kind === 'veth') joins.push([made[i]![1], entry.peer_settings?.master]);
+    for (const [dev, master] of joins) {
+      if (dev === undefined || master === undefined) continue;
+      try {
+        setLink(stack, dev.name, { master });
+      } catch (err) {
+        const where = `devices[${i}]`;
+        throw new ConfigError(`${source}: ${where} (${dev.name}): master ${master}: ${describeFailure(err)}`, where);
+      }
     }
   }
 }

@@ -87,6 +87,8 @@ function settingsShape(maxMtu: number) {
     multicast: z.array(multicastEntry).optional(),
     /** SIOCSIFMAP, for drivers that take it (dummy). */
     map: ifmapSchema.optional(),
+    /** The bridge this device is a port of (joined once every entry exists). */
+    master: deviceName.optional(),
   };
 }
 
@@ -121,9 +123,16 @@ const vxlanEntry = z.strictObject({
   ageing: u32.optional(),
   ...settingsShape(65535),
 });
+const bridgeEntry = z.strictObject({
+  kind: z.literal('bridge'),
+  name: deviceName.optional(),
+  /** Seconds a learned fdb entry lives; 0 = forever (default 300). */
+  ageing_time: z.number().int().min(0).max(1_000_000).optional(),
+  ...settingsShape(65535),
+});
 const loopbackEntry = z.strictObject({ kind: z.literal('loopback'), name: deviceName.optional(), ...settingsShape(65536) });
 
-export const deviceEntrySchema = z.discriminatedUnion('kind', [dummyEntry, vethEntry, vlanEntry, vxlanEntry, loopbackEntry]);
+export const deviceEntrySchema = z.discriminatedUnion('kind', [dummyEntry, vethEntry, vlanEntry, vxlanEntry, bridgeEntry, loopbackEntry]);
 export type DeviceEntry = z.infer<typeof deviceEntrySchema>;
 
 /**

@@ -30,6 +30,7 @@ export function settingsOfDevice(dev: NetDevice): DeviceSettings {
   };
   const netem = netemConfigOf(dev);
   if (netem !== undefined) s.netem = netem;
+  if (dev.master !== null) s.master = dev.master.name;
   if (dev.mc.size > 0) s.multicast = [...dev.mc.values()].map((e) => ({ address: formatMac(e.addr), users: e.users }));
   if (dev.ops.setConfig !== undefined && Object.values(dev.map).some((v) => v !== 0)) {
     const m = dev.map;

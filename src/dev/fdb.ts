@@ -18,6 +18,8 @@ export interface FdbView {
 
 export interface FdbAddRequest {
   mac: string;
+  /** bridge: the port that reaches `mac` (`bridge fdb add MAC dev PORT`). */
+  ifname?: string;
   /** vxlan: the peer, "host" or "host:port"; 00:00:00:00:00:00 with a dst appends a flooding remote. */
   dst?: string;
   state?: 'permanent' | 'static';

@@ -135,6 +135,8 @@ export class NetDevice {
   rxHandler: RxHandler | null = null;
   /** rx_handler_data: the upper layer's state for this device (a VLAN group, a bridge port). */
   rxHandlerData: unknown = null;
+  /** The bridge this device is a port of (netdev_master_upper_dev_get). */
+  master: NetDevice | null = null;
   qdisc: Qdisc | null = null;
   /** __QUEUE_STATE_DRV_XOFF: the driver asked to stop transmitting. */
   queueStopped = false;

@@ -3,6 +3,8 @@
 // (src/stack/) only counts.
 // Registers the vxlan device kind (it binds UDP sockets, so it lives apart from devices.ts).
 import './vxlan-kind.ts';
+// Registers the bridge device kind.
+import './bridge-kind.ts';
 export { createDevice, deleteDevice, registerDeviceKind, deviceKind, deviceKinds, type DeviceSpec, type DeviceKindName, type CommonSettings } from './devices.ts';
 export type { DeviceKind, MadeDevices } from './kind.ts';
 export { setLink, netemOf, type LinkChanges } from './link.ts';

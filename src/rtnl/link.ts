@@ -17,6 +17,7 @@ import {
 import { IFF } from '../dev/flags.ts';
 import { checkMtu, checkTxQueueLen } from '../dev/checks.ts';
 import { invalidNameReason } from '../dev/names.ts';
+import { brAddIf, brCheckAddIf, brDelIf } from '../dev/drivers/bridge.ts';
 import { attachNetem, checkNetemParams, detachNetem, getNetem, NETEM_DEFAULTS, type NetemParams } from '../dev/wrappers/netem.ts';
 import { isValidUnicastMac, parseMac } from '../wire/mac.ts';
 import type { NetStack } from '../stack/netstack.ts';
@@ -32,6 +33,8 @@ export interface LinkChanges {
   /** Replace the netem settings (unset fields take netem's defaults); null removes netem. */
   netem?: Partial<NetemParams> | null;
   multicast?: { add?: string[]; del?: string[] };
+  /** The bridge to join (`ip link set dev X master br0`); null leaves it (nomaster). */
+  master?: string | null;
 }
 
 interface CheckedChanges {
@@ -39,6 +42,8 @@ interface CheckedChanges {
   address?: Buffer;
   mcAdd: Buffer[];
   mcDel: Buffer[];
+  /** The bridge to join, found and checked; null: leave the current one. */
+  master?: NetDevice | null;
 }
 
 function parseMacOrThrow(text: string, what: string): Buffer {
@@ -77,6 +82,13 @@ export function checkLinkChanges(stack: NetStack, dev: NetDevice, changes: LinkC
     }
     out.mcAdd.push(mac);
   }
+  if (changes.master === null) out.master = null;
+  else if (changes.master !== undefined) {
+    const br = stack.devices.get(changes.master);
+    if (br === undefined) throw new NetError('ENODEV', `master device "${changes.master}" does not exist`);
+    brCheckAddIf(br, dev);
+    out.master = br;
+  }
   for (const m of changes.multicast?.del ?? []) {
     const mac = parseMacOrThrow(m, 'multicast address');
     const pendingAdds = out.mcAdd.filter((a) => a.equals(mac)).length;
@@ -95,6 +107,10 @@ export function applyLinkChanges(dev: NetDevice, checked: CheckedChanges, stack:
   if (c.txqlen !== undefined) devSetTxQueueLen(dev, c.txqlen);
   for (const m of checked.mcAdd) devMcAdd(dev, m);
   for (const m of checked.mcDel) devMcDel(dev, m);
+  if (checked.master !== undefined) {
+    if (dev.master !== null && dev.master !== checked.master) brDelIf(dev.master, dev);
+    if (checked.master !== null) brAddIf(checked.master, dev);
+  }
   if (c.netem === null) detachNetem(dev);
   else if (c.netem !== undefined) attachNetem(dev, c.netem);
   let flags = dev.gflags | (dev.flags & ~(IFF.PROMISC | IFF.ALLMULTI));

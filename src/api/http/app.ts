@@ -29,7 +29,7 @@ import {
   type EdgeLimits,
 } from './edge.ts';
 import healthRoutes from './routes/health.ts';
-import deviceRoutes from './routes/devices.ts';
+import deviceRoutes, { fdbRoutes } from './routes/devices.ts';
 import ioctlRoutes from './routes/ioctl.ts';
 import frameRoutes from './routes/frames.ts';
 import socketRoutes from './routes/sockets.ts';
@@ -81,7 +81,7 @@ const API_VERSION: string = (createRequire(import.meta.url)('../../../package.js
 const DOC_DESCRIPTION =
   'A Linux-style network stack in user space: devices, queues, packet sockets and sk_buffs you can drive and watch. ' +
   'Errors are RFC 9457 problem details (application/problem+json) with the errno name in `errno`, e.g. ENODEV. ' +
-  'When the server has a token, send `Authorization: Bearer <token>` (not needed for /healthz and /metrics), or log in with ' +
+  'When the server has a token, send `Authorization: Bearer <token>` (not needed for /healthz, /metrics, /openapi.json and /docs), or log in with ' +
   'POST /v1/session for a session cookie (browsers; the console at /console/ does). ' +
   `Live frames: WebSocket at GET ${STREAM_PATH}; changes and stats: WebSocket at GET /v1/events (see those paths).`;
 
@@ -176,6 +176,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(healthRoutes);
   await app.register(deviceRoutes, { stack });
+  await app.register(fdbRoutes, { stack });
   await app.register(ioctlRoutes, { stack });
   await app.register(frameRoutes, { stack });
   await app.register(socketRoutes, { stack });

@@ -5,9 +5,10 @@
 //   - on a WebSocket upgrade, the token as one of the Sec-WebSocket-Protocol
 //     values (a browser cannot set headers on a WebSocket; it offers
 //     ["netstackd", token] and the server selects "netstackd").
-// The health check, the Prometheus scrape, the session routes and the
-// console's static files are public: monitoring calls without credentials,
-// and the console must load to show its login form. The hook runs at
+// The health check, the Prometheus scrape, the session routes, the console's
+// static files and the API's own documentation (/openapi.json, /docs) are
+// public: monitoring calls without credentials, the console must load to show
+// its login form, and the documentation describes no data. The hook runs at
 // onRequest, before a WebSocket upgrade, so streams are covered too, and
 // before any body is read.
 
@@ -18,7 +19,12 @@ import { problem, sendProblem } from './problem.ts';
 import { readCookie, SESSION_COOKIE, type SessionStore } from './session.ts';
 
 /** Routes anyone may call. */
-export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/metrics', '/v1/session', '/console', '/console/', '/console/*']);
+export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/metrics', '/openapi.json', '/v1/session', '/console', '/console/', '/console/*']);
+
+/** /docs and everything under it (Swagger UI's page, assets and its copy of the document). */
+export function isPublicRoute(route: string): boolean {
+  return PUBLIC_ROUTES.has(route) || route === '/docs' || route.startsWith('/docs/');
+}
 
 // Comparing digests keeps the comparison constant-time whatever the lengths.
 function digest(text: string): Buffer {
@@ -61,7 +67,7 @@ export function installBearerAuth(app: FastifyInstance, token: string, sessions?
   const check = tokenChecker(token);
   app.addHook('onRequest', async (request, reply) => {
     const route = request.routeOptions.url;
-    if (route !== undefined && PUBLIC_ROUTES.has(route)) return;
+    if (route !== undefined && isPublicRoute(route)) return;
     if (accepts(request.headers.authorization)) return;
     if (sessions !== undefined && sessions.valid(readCookie(request.headers.cookie, SESSION_COOKIE))) return;
     const offered = request.headers['sec-websocket-protocol'];

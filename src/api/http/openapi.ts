@@ -7,7 +7,9 @@
 import type { SwaggerTransform, SwaggerTransformObject } from '@fastify/swagger';
 import { z } from 'zod';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
-import { IfName, PROBLEM_CONTENT_TYPE, STREAM_DESCRIPTION, STREAM_PATH, StreamDropsMessage, StreamErrorMessage, StreamFrameMessage } from './schemas/index.ts';
+import { describeFields } from './doc-fields.ts';
+import { OPERATION_IDS, QUERY_EXAMPLES, REQUEST_EXAMPLES, fallbackOperationId, nameExample, problemExample } from './doc-examples.ts';
+import { IfName, PROBLEM_CONTENT_TYPE, STREAM_DESCRIPTION, STREAM_PATH, StreamDropsMessage, StreamErrorMessage, StreamFrameMessage, StreamReadyMessage } from './schemas/index.ts';
 import { StreamQuerystring } from '../ws/stream.ts';
 import { eventsPathItem, EVENTS_PATH } from '../ws/events-doc.ts';
 
@@ -42,6 +44,12 @@ function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
 
 const problemRef = { $ref: '#/components/schemas/Problem' };
 
+/** A query parameter's description, also when .optional() wraps the described schema. */
+function descriptionOf(schema: z.ZodType): { description?: string } {
+  const text = schema.description ?? (schema instanceof z.ZodOptional ? (schema.unwrap() as z.ZodType).description : undefined);
+  return text === undefined ? {} : { description: text };
+}
+
 /** @fastify/websocket hides its routes from the document; the stream is described here instead. */
 function streamPathItem(): Record<string, unknown> {
   const problems = (description: string) => ({ description, content: { [PROBLEM_CONTENT_TYPE]: { schema: problemRef } } });
@@ -57,7 +65,7 @@ function streamPathItem(): Record<string, unknown> {
           in: 'query',
           required: false,
           schema: jsonSchemaOf(schema),
-          ...(schema.description === undefined ? {} : { description: schema.description }),
+          ...descriptionOf(schema),
         })),
       ],
       responses: {
@@ -65,7 +73,7 @@ function streamPathItem(): Record<string, unknown> {
           description: 'Switching Protocols: the WebSocket is open. Server messages are frames and drop reports (schemas below); client binary messages are frames to send.',
           content: {
             'application/json': {
-              schema: { oneOf: [jsonSchemaOf(StreamFrameMessage), jsonSchemaOf(StreamDropsMessage), jsonSchemaOf(StreamErrorMessage)] },
+              schema: { oneOf: [jsonSchemaOf(StreamReadyMessage), jsonSchemaOf(StreamFrameMessage), jsonSchemaOf(StreamDropsMessage), jsonSchemaOf(StreamErrorMessage)] },
             },
           },
         },
@@ -122,9 +130,55 @@ export const documentObject: SwaggerTransformObject = (input) => {
       op.responses = sortedByKey(op.responses);
     }
   }
+  for (const [path, item] of Object.entries(paths)) {
+    for (const [method, op] of Object.entries(item) as [string, OperationDoc][]) {
+      annotateOperation(method.toUpperCase(), path, op);
+    }
+  }
+  // The documentation routes are public too (auth.ts), like /healthz and /metrics.
+  for (const path of ['/healthz', '/openapi.json']) {
+    const get = paths[path]?.get as OperationDoc | undefined;
+    if (get !== undefined) get.security = [];
+  }
+  for (const [name, schema] of Object.entries(doc.components?.schemas ?? {})) describeFields(schema, name);
+  for (const item of Object.values(paths)) {
+    for (const op of Object.values(item) as { requestBody?: { content?: Record<string, { schema?: unknown }> }; responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }[]) {
+      for (const media of Object.values(op.requestBody?.content ?? {})) describeFields(media.schema, '');
+      for (const res of Object.values(op.responses ?? {})) for (const media of Object.values(res.content ?? {})) describeFields(media.schema, '');
+    }
+  }
   doc.paths = sortedByKey(paths);
   pruneUnreferenced(doc);
   if (doc.components?.schemas !== undefined) doc.components.schemas = sortedByKey(doc.components.schemas);
   return doc;
 };
 
+
+interface OperationDoc {
+  operationId?: string;
+  security?: unknown[];
+  parameters?: { name: string; in: string; example?: unknown }[];
+  requestBody?: { content?: Record<string, { example?: unknown }> };
+  responses?: Record<string, { content?: Record<string, { example?: unknown }> }>;
+}
+
+/** operationId, request and parameter examples, and a problem example per error status (doc-examples.ts). */
+function annotateOperation(method: string, path: string, op: OperationDoc): void {
+  const key = `${method} ${path}`;
+  op.operationId ??= OPERATION_IDS[key] ?? fallbackOperationId(method, path);
+  const queryExamples = QUERY_EXAMPLES[key] ?? {};
+  for (const param of op.parameters ?? []) {
+    if (param.in === 'path' && param.name === 'name') param.example ??= nameExample(path);
+    else if (param.in === 'query' && param.name in queryExamples) param.example ??= queryExamples[param.name];
+  }
+  const examples = REQUEST_EXAMPLES[key];
+  for (const [type, media] of Object.entries(op.requestBody?.content ?? {})) {
+    const example = examples?.[type];
+    if (example !== undefined) media.example ??= example;
+  }
+  for (const [code, response] of Object.entries(op.responses ?? {})) {
+    const status = Number(code);
+    const media = response.content?.[PROBLEM_CONTENT_TYPE];
+    if (status >= 400 && media !== undefined) media.example ??= problemExample(status, path);
+  }
+}

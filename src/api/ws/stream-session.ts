@@ -141,9 +141,14 @@ export class StreamSession {
     ws.on('message', this.onMessage);
     ws.on('pong', this.onPong);
     ws.on('close', this.onWsClose);
+    // The ready signal, sent once the socket is bound, before any frame: a
+    // client that starts traffic after it sees this misses nothing (the CLI
+    // prints "listening on ..." then). In pcap form the global header is it.
     if (this.pcap !== null) {
       this.pcap.writeHeader();
       this.send(this.pcap.take()!, true);
+    } else {
+      this.send(`{"type":"ready","ifname":${JSON.stringify(this.dev.name)},"socket":${this.socket.id}}`, false);
     }
     this.drain.kick();
   }

@@ -10,6 +10,7 @@ import { NetStack, createDevice, deleteDevice, setLink } from '../../../src/stac
 import type { NetDevice } from '../../../src/dev/netdevice.ts';
 import type { PacketSocket } from '../../../src/packet/socket.ts';
 import { parsePcap, PCAP_MAGIC_NS } from '../../../src/wire/pcap.ts';
+import { describeFrame } from '../../../src/wire/describe.ts';
 import { buildFrame, seqOf } from '../../helpers/frames.ts';
 import { startServer, type TestServer } from './server.ts';
 import { RefusedUpgrade, StreamClient, waitUntil } from './client.ts';
@@ -73,8 +74,30 @@ test('JSON: frames sent on veth0 arrive on a veth1 stream byte-exact, in order, 
     assert.equal(m.protocol, 0x88b5);
     assert.equal(m.pkt_type, i % 10 === 9 ? 1 : 0, 'host, or broadcast');
     assert.ok(m.ts >= before - 1 && m.ts <= after + 1, `ts ${m.ts} within ${before}..${after}`);
+    assert.equal(m.info, describeFrame(f), `frame ${i} info is the CLI's one-line decode`);
   });
   assert.deepEqual(c.drops, []);
+  await c.close();
+});
+
+test('JSON: the first message is ready, once the socket is bound; a frame sent right after it arrives', async (t) => {
+  const l = await lab(t);
+  const c = await StreamClient.open(streamUrl(l, 'veth1'));
+  await c.waitFor(() => c.ready !== null, 'ready message');
+  assert.equal(c.readyAfter, 0, 'ready comes before anything else');
+  assert.equal(c.ready!.ifname, 'veth1');
+  const sock = l.stack.sockets.get(c.ready!.socket);
+  assert.ok(sock !== undefined && String(sock.describe().owner).startsWith('ws '), 'ready names the stream\'s bound socket');
+  // No wait for the socket: the ready message is the signal.
+  const ipv6 = Buffer.from(
+    '333300000001020000000001' + '86dd' + '6000000000083aff' + 'fe800000000000000000000000000001' + 'ff020000000000000000000000000001' + '8000' + '0000' + '00010001',
+    'hex',
+  );
+  Buffer.from(l.veth1.devAddr).copy(ipv6, 0); // unicast to veth1: no multicast filter in the way
+  assert.equal(l.tx.send(ipv6), 'sent');
+  await c.waitFor(() => c.frames.length === 1, 'the frame');
+  assert.match(c.frames[0]!.info, /IPv6 \(0x86dd\)/);
+  assert.match(c.frames[0]!.info, /ICMP6, echo request/);
   await c.close();
 });
 

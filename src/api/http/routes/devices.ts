@@ -6,6 +6,8 @@ import type { z } from 'zod';
 import { netemParamsFromFields } from '../../../rtnl/netem-fields.ts';
 import { createDevice, deleteDevice, describeDevice, setLink, type DeviceSpec, type LinkChanges, type NetStack } from '../../../stack/index.ts';
 import type { NetDevice } from '../../../dev/netdevice.ts';
+import type { DeviceOps } from '../../../dev/ops.ts';
+import { NetError } from '../../../errno.ts';
 import {
   Device,
   DeviceCreate,
@@ -16,6 +18,9 @@ import {
   DeviceListQuery,
   DeviceParams,
   DevicePatch,
+  FdbAdd,
+  FdbDeleteQuery,
+  FdbList,
   problemResponses,
   type DeviceOut,
   type NetemSettingsBody,
@@ -189,6 +194,75 @@ const deviceRoutes: FastifyPluginAsyncZod<{ stack: NetStack }> = async function 
       },
     },
     async (request) => ({ deleted: deleteDevice(stack, request.params.name).map((dev) => dev.name) }),
+  );
+};
+
+/** The device's fdb method, or EOPNOTSUPP: only bridges and vxlan devices have a forwarding table. */
+function fdbOp<K extends 'fdbDump' | 'fdbAdd' | 'fdbDel'>(dev: NetDevice, op: K): NonNullable<DeviceOps[K]> {
+  const fn = dev.ops[op];
+  if (fn === undefined) throw new NetError('EOPNOTSUPP', `${dev.name} (${dev.kind}) has no forwarding table`);
+  return fn as NonNullable<DeviceOps[K]>;
+}
+
+/** /v1/devices/{name}/fdb: `bridge fdb show|add|del` through the device's ndo_fdb_* methods. */
+export const fdbRoutes: FastifyPluginAsyncZod<{ stack: NetStack }> = async function fdbRoutes(app, { stack }) {
+  app.get(
+    '/v1/devices/:name/fdb',
+    {
+      schema: {
+        summary: 'Show the forwarding table (bridge -j fdb show)',
+        description: 'A bridge\'s or a vxlan device\'s forwarding table. Other kinds: 400 EOPNOTSUPP.',
+        tags: ['fdb'],
+        params: DeviceParams,
+        response: { 200: FdbList, ...problemResponses(400, 404) },
+      },
+      config: { errnoStatus: { EOPNOTSUPP: 400 } },
+    },
+    async (request) => {
+      const dev = stack.devices.require(request.params.name);
+      return fdbOp(dev, 'fdbDump')(dev);
+    },
+  );
+
+  app.post(
+    '/v1/devices/:name/fdb',
+    {
+      schema: {
+        summary: 'Add a static entry (bridge fdb add MAC dev PORT)',
+        description: 'On a bridge, `ifname` names one of its ports. An address already in the table: 409 EEXIST (delete it first, as `bridge fdb add` does).',
+        tags: ['fdb'],
+        params: DeviceParams,
+        body: FdbAdd,
+        response: { 200: FdbList, ...problemResponses(400, 404, 409) },
+      },
+      config: { errnoStatus: { EOPNOTSUPP: 400 } },
+    },
+    async (request) => {
+      const dev = stack.devices.require(request.params.name);
+      const { state: _state, ...entry } = request.body;
+      fdbOp(dev, 'fdbAdd')(dev, entry);
+      return fdbOp(dev, 'fdbDump')(dev);
+    },
+  );
+
+  app.delete(
+    '/v1/devices/:name/fdb',
+    {
+      schema: {
+        summary: 'Remove an entry (bridge fdb del MAC dev X)',
+        description: 'No such entry: 404 ENOENT.',
+        tags: ['fdb'],
+        params: DeviceParams,
+        querystring: FdbDeleteQuery,
+        response: { 200: FdbList, ...problemResponses(400, 404) },
+      },
+      config: { errnoStatus: { EOPNOTSUPP: 400 } },
+    },
+    async (request) => {
+      const dev = stack.devices.require(request.params.name);
+      fdbOp(dev, 'fdbDel')(dev, request.query.mac, request.query.dst);
+      return fdbOp(dev, 'fdbDump')(dev);
+    },
   );
 };
 

@@ -85,6 +85,7 @@ export const Device = z
     ifindex: z.number().int().min(1),
     ifname: z.string(),
     link: z.string().optional().describe('The device this one sits on: the veth peer or the VLAN parent.'),
+    master: z.string().optional().describe('The bridge this device is a port of (`ip link set dev X master br0`).'),
     flags: z.array(z.string()).describe('As `ip -j link` prints them, e.g. ["BROADCAST","MULTICAST","UP","LOWER_UP"].'),
     mtu: z.number().int(),
     qdisc: z.string(),
@@ -198,8 +199,15 @@ export const VxlanCreate = z.strictObject({
   ...common,
 });
 
+export const BridgeCreate = z.strictObject({
+  kind: z.literal('bridge'),
+  name: IfName.optional().describe('Default br%d.'),
+  ageing_time: z.number().int().min(0).max(1_000_000).optional().describe('Seconds a learned address stays in the forwarding table without traffic from it; 0 = forever (default 300).'),
+  ...common,
+});
+
 export const DeviceCreate = z
-  .discriminatedUnion('kind', [DummyCreate, VethCreate, VlanCreate, VxlanCreate])
+  .discriminatedUnion('kind', [DummyCreate, VethCreate, VlanCreate, VxlanCreate, BridgeCreate])
   .describe('ip link add: the kind and its own fields, plus optional common settings.');
 
 export type DeviceCreateBody = z.input<typeof DeviceCreate>;
@@ -222,6 +230,7 @@ export const DevicePatch = z
       .strictObject({ add: z.array(MacAddress).max(4096).optional(), del: z.array(MacAddress).max(4096).optional() })
       .optional()
       .describe('Join or leave link-layer multicast groups.'),
+    master: IfName.nullable().optional().describe('Join this bridge as a port (`ip link set dev X master br0`); null leaves it (`nomaster`).'),
   })
   .describe('ip link set: every field is checked before any is applied, so a bad one changes nothing.');
 
@@ -232,3 +241,32 @@ export const DeviceDeleted = z
   .meta({ id: 'DeviceDeleted' });
 
 export type DeviceDeletedOut = z.output<typeof DeviceDeleted>;
+
+// ---- bridge fdb ----
+
+export const FdbEntry = z
+  .object({
+    mac: z.string().describe('The address, aa:bb:cc:dd:ee:ff.'),
+    ifname: z.string().describe('The port frames to this address leave by (a bridge), or the device itself (vxlan).'),
+    dst: z.string().optional().describe('vxlan: the remote host:port frames to this address are sent to.'),
+    state: z.enum(['permanent', 'static', 'learned']).describe('permanent: a device\'s own address (frames go up the stack); static: added by hand; learned: seen as a source.'),
+    flags: z.array(z.string()).describe('As `bridge -j fdb show` prints them; empty here.'),
+    age_s: z.number().int().optional().describe('Learned entries: seconds since a frame from this address was last seen.'),
+  })
+  .meta({ id: 'FdbEntry', description: 'One forwarding-table entry in the shape of `bridge -j fdb show`.' });
+
+export const FdbList = z.array(FdbEntry);
+
+export const FdbAdd = z
+  .strictObject({
+    mac: MacAddress.describe('The unicast address to add.'),
+    ifname: IfName.describe('The bridge port that reaches it (or the vxlan device itself).'),
+    dst: z.string().min(1).max(300).optional().describe('vxlan only: the remote host:port.'),
+    state: z.literal('static').optional().describe('Entries added by hand are static.'),
+  })
+  .describe('bridge fdb add MAC dev PORT [dst IP]: a static entry.');
+
+export const FdbDeleteQuery = z.object({
+  mac: MacAddress.describe('The address of the entry to remove.'),
+  dst: z.string().min(1).max(300).optional().describe('vxlan only: the remote of the entry.'),
+});
