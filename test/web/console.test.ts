@@ -112,7 +112,7 @@ describe('the console', { skip: skip ?? false, timeout: 180_000 }, () => {
     await page.getByTestId('frames-status').getByText(/^watching/).waitFor();
     // The API's own view of the same frame: a stream of cw1 with the sk_buff in each message.
     const ws = new WebSocket(`${service.url.replace('http', 'ws')}/v1/devices/cw1/stream?detail=1`, { headers: { authorization: `Bearer ${TOKEN}` } });
-    const seen: { summary: string; skb: { headroom: number; tailroom: number; truesize: number } }[] = [];
+    const seen: { info: string; skb: { headroom: number; tailroom: number; truesize: number } }[] = [];
     ws.on('message', (d: Buffer) => {
       const m = JSON.parse(d.toString()) as { type: string };
       if (m.type === 'frame') seen.push(m as never);
@@ -128,7 +128,7 @@ describe('the console', { skip: skip ?? false, timeout: 180_000 }, () => {
     assert.match((await row.textContent()) ?? '', /ARP/);
     await row.getByRole('button').click();
     await page.getByRole('heading', { name: /its sk_buff/ }).waitFor();
-    const api = seen.find((m) => m.summary.includes('who-has 192.0.2.3'))!;
+    const api = seen.find((m) => m.info.includes('who-has 192.0.2.3'))!;
     assert.equal(Number(await page.getByTestId('anatomy-headroom').textContent()), api.skb.headroom);
     assert.equal(Number(await page.getByTestId('anatomy-tailroom').textContent()), api.skb.tailroom);
     assert.equal(Number(await page.getByTestId('anatomy-truesize').textContent()), api.skb.truesize);

@@ -35,9 +35,8 @@ export class JsonFrameEncoder {
 }
 
 /**
- * With ?detail=1 the frame message also carries what the console draws:
- *   summary   the tcpdump-style line of src/wire/describe.ts (what
- *             `netstackctl capture` prints)
+ * With ?detail=1 the frame message also carries what the console draws
+ * (every frame message already has `info`, the line netstackctl capture prints):
  *   skb       the buffer as this stream's socket holds it: offsets into its
  *             data block (head, data, tail, end, mac/network/transport
  *             header, -1 when unset), len, truesize, users, cloned, and who
@@ -53,5 +52,5 @@ export function encodeFrameDetail(base: string, skb: SkBuff, socketId: number): 
     `"users":${skb.users},"cloned":${skb.cloned},"shared":${skb.block.dataref > 1},` +
     `"charged":${sk === null ? 'null' : `{"socket":${socketId},"kind":"rmem","bytes":${skb.truesize},"rmem":${sk.rmemAlloc},"rcvbuf":${sk.rcvbuf}}`}}`;
   const trace = skb.trace === null ? '' : `,"trace":${JSON.stringify(skb.trace)}`;
-  return `${base.slice(0, -1)},"summary":${JSON.stringify(describeFrame(skb.bytes))},"skb":${skbJson}${trace}}`;
+  return `${base.slice(0, -1)},"skb":${skbJson}${trace}}`;
 }

@@ -52,7 +52,7 @@ export interface StreamOptions {
   highWaterMark: number;
   /** For socket listings, e.g. "ws 127.0.0.1:51234". */
   owner: string;
-  /** JSON messages carry summary and skb (encodeFrameDetail). */
+  /** JSON messages also carry skb (encodeFrameDetail). */
   detail?: boolean;
   /** Trace the device's frames while the stream lasts; messages carry the trace. */
   trace?: boolean;

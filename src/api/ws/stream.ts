@@ -52,7 +52,7 @@ export const StreamQuerystring = z.object({
   rcvbuf: RcvbufParam.optional(),
   direction: DirectionParam.optional(),
   format: z.enum(['json', 'binary']).optional().describe('json (default): one message per frame; binary: pcap, the first message the global header.'),
-  detail: QueryBool.optional().describe('1: JSON frame messages also carry `summary` (the tcpdump-style line `netstackctl capture` prints) and `skb` (offsets, len, truesize, users, cloned, who is charged).'),
+  detail: QueryBool.optional().describe('1: JSON frame messages also carry `skb` (offsets, len, truesize, users, cloned, who is charged).'),
   trace: QueryBool.optional().describe('1: trace this device\'s frames while the stream lasts (implies detail): each JSON frame message carries `trace`, the sk_buff at every layer it passed.'),
 });
 

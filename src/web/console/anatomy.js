@@ -52,7 +52,7 @@ export function Anatomy({ frame }) {
   const charged = skb.charged ? `socket ${skb.charged.socket}: ${skb.charged.bytes} bytes of its rmem (${skb.charged.rmem} of rcvbuf ${skb.charged.rcvbuf} in use)` : 'nobody';
   return html`<section class="panel anatomy" aria-labelledby="anatomy-title">
     <h2 id="anatomy-title">Frame ${frame.no}: its sk_buff</h2>
-    <p class="summary">${frame.summary}</p>
+    <p class="summary">${frame.info}</p>
     <${Bar} segments=${frameSegments(skb, frame.headers)} total=${size} label=${`sk_buff of frame ${frame.no}: headroom ${skb.headroom}, len ${skb.len}, tailroom ${skb.tailroom} bytes`} />
     <dl class="facts">
       <dt>headroom</dt><dd data-testid="anatomy-headroom">${skb.headroom}</dd>

@@ -130,7 +130,7 @@ export function FramesView({ devices, selected, onSelect }) {
           ${shown.slice(-200).map((f) => html`<tr key=${f.no} class=${f.no === chosen ? 'selected' : ''} data-frame=${f.no}>
             <td><button type="button" class="link" aria-label=${`frame ${f.no}: show its anatomy`} onClick=${() => setChosen(f.no)}>${f.no}</button></td>
             <td>${fmtTime(f.ts)}</td><td>${f.src}</td><td>${f.dst}</td><td>${f.proto}</td><td>${f.len}</td>
-            <td class="info">${f.summary}</td>
+            <td class="info">${f.info}</td>
           </tr>`)}
         </tbody>
       </table>

@@ -158,9 +158,9 @@ describe('frame stream detail and trace', () => {
   });
   after(() => server.close());
 
-  it('?trace=1 traces the device while the stream lasts; each frame carries its summary, sk_buff and layers', async () => {
+  it('?trace=1 traces the device while the stream lasts; each frame carries its info line, sk_buff and layers', async () => {
     await server.request('POST', '/v1/devices', { body: { kind: 'veth', name: 'tr0', peer: 'tr1', up: true } });
-    const messages: { type: string; summary?: string; skb?: Record<string, number | boolean>; trace?: { layer: string }[] }[] = [];
+    const messages: { type: string; info?: string; skb?: Record<string, number | boolean>; trace?: { layer: string }[] }[] = [];
     const ws = new WebSocket(`${server.base.replace('http', 'ws')}/v1/devices/tr1/stream?trace=1`, { perMessageDeflate: false });
     ws.on('message', (d: Buffer) => messages.push(JSON.parse(d.toString())));
     await new Promise((resolve) => ws.once('open', resolve));
@@ -169,7 +169,7 @@ describe('frame stream detail and trace', () => {
     assert.equal((await server.request('POST', '/v1/devices/tr0/frames', { body: { frames: [frame] } })).status, 202);
     await until(() => messages.length >= 1, 'the frame');
     const m = messages[0]!;
-    assert.match(m.summary!, /Request who-has 192\.0\.2\.2 tell 192\.0\.2\.1/);
+    assert.match(m.info!, /Request who-has 192\.0\.2\.2 tell 192\.0\.2\.1/);
     assert.equal(m.skb!.len, 42);
     assert.equal(m.skb!.headroom, (m.skb!.data as number) - (m.skb!.head as number));
     assert.equal(m.skb!.tailroom, (m.skb!.end as number) - (m.skb!.tail as number));

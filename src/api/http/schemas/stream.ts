@@ -16,7 +16,6 @@ export const StreamFrameMessage = z
     len: z.number().int().describe('Length of the frame, bytes.'),
     info: z.string().describe('The one-line decode `netstackctl capture` prints (tcpdump -e -n words): addresses, ethertype, and ARP, IPv4, IPv6, ICMP, ICMPv6/ND, UDP, VLAN, VXLAN.'),
     data: z.string().describe('The frame, hex.'),
-    summary: z.string().optional().describe('With detail=1 or trace=1: the one-line decode netstackctl capture prints.'),
     skb: z
       .record(z.string(), z.unknown())
       .optional()
@@ -53,5 +52,5 @@ export const STREAM_DESCRIPTION =
   'to transmit on the device (`{type:"error", errno, detail}` if it cannot be). The query and the device are checked before the upgrade, ' +
   'so those errors are ordinary problem+json answers. Close codes: 4004 device deleted, 1001 server shutting down, 1013 try again later, ' +
   '1011 internal error. Bearer authentication applies to the upgrade request (or the session cookie, or the token offered as a ' +
-  'Sec-WebSocket-Protocol value next to `netstackd`). detail=1 adds each frame\'s decoded summary and sk_buff; trace=1 traces the device ' +
+  'Sec-WebSocket-Protocol value next to `netstackd`). detail=1 adds each frame\'s sk_buff; trace=1 traces the device ' +
   'while the stream is open and adds the layers each frame passed.';
