@@ -35,31 +35,65 @@ export function isSysctlName(name: string): name is SysctlName {
   return Object.hasOwn(SYSCTL_DEFAULTS, name);
 }
 
+/** A sysctl a protocol adds when it attaches (register_net_sysctl): default and accepted range. */
+export interface SysctlSpec {
+  default: number;
+  min: number;
+  max: number;
+}
+
 export class Sysctl {
-  readonly values: SysctlValues = { ...SYSCTL_DEFAULTS };
-  private listeners: ((changed: SysctlName[]) => void)[] = [];
+  /** net.core values, plus whatever protocols registered (by their full names). */
+  readonly values: SysctlValues & Record<string, number> = { ...SYSCTL_DEFAULTS };
+  private readonly ranges = new Map<string, readonly [number, number]>(Object.entries(SYSCTL_RANGE));
+  private listeners: ((changed: string[]) => void)[] = [];
 
   /** Be told after every successful set (state saving, logs). Returns the unsubscribe function. */
-  subscribe(fn: (changed: SysctlName[]) => void): () => void {
+  subscribe(fn: (changed: string[]) => void): () => void {
     this.listeners.push(fn);
     return () => {
       this.listeners = this.listeners.filter((l) => l !== fn);
     };
   }
 
-  get(name: SysctlName): number {
-    return this.values[name];
+  get(name: SysctlName): number;
+  get(name: string): number | undefined;
+  get(name: string): number | undefined {
+    return this.ranges.has(name) ? this.values[name] : undefined;
+  }
+
+  /** Whether `name` is a net.core sysctl or one a protocol registered. */
+  has(name: string): boolean {
+    return this.ranges.has(name);
+  }
+
+  /**
+   * Add a protocol's sysctls with their defaults. A name already known is
+   * EEXIST (two protocols must not share a knob), and nothing is added.
+   */
+  register(specs: Record<string, SysctlSpec>): void {
+    for (const [name, spec] of Object.entries(specs)) {
+      if (this.ranges.has(name)) throw new NetError('EEXIST', `sysctl "${name}" is already registered`);
+      if (!Number.isInteger(spec.default) || spec.default < spec.min || spec.default > spec.max) {
+        throw new NetError('EINVAL', `sysctl "${name}": default ${spec.default} is outside ${spec.min}..${spec.max}`);
+      }
+    }
+    for (const [name, spec] of Object.entries(specs)) {
+      this.ranges.set(name, [spec.min, spec.max]);
+      this.values[name] = spec.default;
+    }
   }
 
   /** Validate every change first, then apply them all, so a bad one changes nothing. */
   set(changes: Partial<Record<string, number>>): void {
-    const checked: [SysctlName, number][] = [];
+    const checked: [string, number][] = [];
     for (const [name, value] of Object.entries(changes)) {
-      if (!isSysctlName(name)) throw new NetError('ENOENT', `unknown sysctl "${name}"`);
+      const range = this.ranges.get(name);
+      if (range === undefined) throw new NetError('ENOENT', `unknown sysctl "${name}"`);
       if (typeof value !== 'number' || !Number.isInteger(value)) {
         throw new NetError('EINVAL', `${name} takes an integer`);
       }
-      const [min, max] = SYSCTL_RANGE[name];
+      const [min, max] = range;
       if (value < min || value > max) throw new NetError('EINVAL', `${name} must be within ${min}..${max}`);
       checked.push([name, value]);
     }
@@ -67,7 +101,7 @@ export class Sysctl {
     if (checked.length > 0) for (const fn of this.listeners) fn(checked.map(([name]) => name));
   }
 
-  snapshot(): SysctlValues {
+  snapshot(): SysctlValues & Record<string, number> {
     return { ...this.values };
   }
 }
