@@ -25,6 +25,15 @@ import stackRoutes from './routes/stack.ts';
 import captureRoutes from './routes/capture.ts';
 import metricsRoutes from './routes/metrics.ts';
 import streamRoutes, { StreamQuerystring } from '../ws/stream.ts';
+import { attachInet, inetOf } from '../../inet/control.ts';
+import addressRoutes from './routes/addresses.ts';
+import routeRoutes from './routes/routes.ts';
+import neighbourRoutes from './routes/neighbours.ts';
+import pingRoutes from './routes/ping.ts';
+import netstatRoutes from './routes/netstat.ts';
+import inetSocketRoutes from './routes/inet-sockets.ts';
+import socketStreamRoutes, { SocketStreams } from '../ws/inet-socket-stream.ts';
+import { SOCKET_STREAM_DESCRIPTION, SOCKET_STREAM_PATH, SocketDatagramMessage, SocketParams, SocketStreamSend } from './schemas/index.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -54,6 +63,12 @@ export interface AppOptions {
   /** When set, every route but /healthz and /metrics needs `Authorization: Bearer <token>`. */
   token?: string;
   limits?: AppLimits;
+  /**
+   * Called after every successful request that changed something (POST,
+   * PATCH, PUT, DELETE answered 2xx): state saving follows the internet
+   * layer's configuration through here, as it has no notifier of its own.
+   */
+  onChange?: () => void;
 }
 
 const API_VERSION: string = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
@@ -133,6 +148,32 @@ function streamPathItem(): Record<string, unknown> {
   };
 }
 
+/** The UDP socket stream, hidden like the frame stream, described here. */
+function socketStreamPathItem(): Record<string, unknown> {
+  const problems = (description: string) => ({ description, content: { [PROBLEM_CONTENT_TYPE]: { schema: problemRef } } });
+  return {
+    get: {
+      summary: 'Receive and send datagrams of a UDP socket (WebSocket)',
+      description: SOCKET_STREAM_DESCRIPTION,
+      tags: ['sockets'],
+      parameters: [{ name: 'id', in: 'path', required: true, schema: jsonSchemaOf(SocketParams.shape.id), description: 'The socket.' }],
+      responses: {
+        101: {
+          description: 'Switching Protocols: the WebSocket is open. Server messages below; client text messages are datagrams to send.',
+          content: {
+            'application/json': {
+              schema: { oneOf: [jsonSchemaOf(SocketDatagramMessage), jsonSchemaOf(StreamDropsMessage), jsonSchemaOf(StreamErrorMessage), jsonSchemaOf(SocketStreamSend)] },
+            },
+          },
+        },
+        400: problems('Invalid socket id (EINVAL)'),
+        404: problems('No such socket (ENOENT)'),
+        501: problems('A packet socket (EOPNOTSUPP): watch its device with the frame stream instead'),
+      },
+    },
+  };
+}
+
 function sortedByKey<T>(record: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
@@ -160,7 +201,11 @@ const documentObject: SwaggerTransformObject = (input) => {
     paths?: Record<string, Record<string, unknown>>;
     components?: { schemas?: Record<string, unknown> };
   } & Record<string, unknown>;
-  const paths: Record<string, Record<string, unknown>> = { ...doc.paths, [STREAM_PATH]: streamPathItem() };
+  const paths: Record<string, Record<string, unknown>> = {
+    ...doc.paths,
+    [STREAM_PATH]: streamPathItem(),
+    [SOCKET_STREAM_PATH]: socketStreamPathItem(),
+  };
   // /metrics is public, like /healthz.
   const metricsGet = paths['/metrics']?.get;
   if (typeof metricsGet === 'object' && metricsGet !== null) paths['/metrics'] = { ...paths['/metrics'], get: { ...metricsGet, security: [] } };
@@ -217,6 +262,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         { name: 'streams', description: 'Live frames over WebSocket' },
         { name: 'capture', description: 'pcap / pcapng downloads' },
         { name: 'stack', description: 'Sockets, sk_buffs, backlog, drops, sysctls' },
+        { name: 'inet', description: 'IPv4: ip addr, ip route, ip neigh, ping, netstat' },
+        { name: 'sockets', description: 'UDP sockets: open, send, receive (WebSocket), close' },
         { name: 'metrics', description: 'Prometheus' },
         { name: 'service', description: 'Health' },
       ],
@@ -251,7 +298,24 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(deviceRoutes, { stack });
   await app.register(ioctlRoutes, { stack });
   await app.register(frameRoutes, { stack });
-  await app.register(socketRoutes, { stack });
+  // The internet layer: the one the caller attached, or one attached now (a
+  // stack made without it, as tests and embedders do, still gets IPv4).
+  const inet = inetOf(stack) ?? attachInet(stack);
+  const socketStreams = new SocketStreams();
+  if (opts.onChange !== undefined) {
+    const onChange = opts.onChange;
+    app.addHook('onResponse', async (request, reply) => {
+      if (request.method !== 'GET' && request.method !== 'HEAD' && reply.statusCode < 300) onChange();
+    });
+  }
+  await app.register(socketRoutes, { stack, inet });
+  await app.register(inetSocketRoutes, { stack, inet, onClose: (id: number) => socketStreams.closeSocket(id) });
+  await app.register(socketStreamRoutes, { stack, inet, streams: socketStreams });
+  await app.register(addressRoutes, { inet });
+  await app.register(routeRoutes, { inet });
+  await app.register(neighbourRoutes, { inet });
+  await app.register(pingRoutes, { inet });
+  await app.register(netstatRoutes, { inet });
   await app.register(stackRoutes, { stack });
   await app.register(streamRoutes, { stack, maxClients: opts.limits?.maxWsClients });
   await app.register(captureRoutes, { stack });

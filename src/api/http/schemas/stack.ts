@@ -9,6 +9,13 @@ import { Count } from './common.ts';
 export const SocketView = z
   .object({
     id: z.number().int().min(1),
+    family: z.literal('packet'),
+    type: z.literal('raw'),
+    state: z.literal('UNCONN'),
+    local: z.string().describe('protocol:device, as ss -0 prints it (all:veth0, 0x0800:*).'),
+    peer: z.literal('*'),
+    recv_q: Count.describe('Bytes charged for reading (rmem), as ss shows for packet sockets.'),
+    send_q: Count.describe('Bytes charged for sending (wmem).'),
     device: z.string().nullable().describe('Bound device, or null for every device.'),
     protocol: z.string().describe('Ethertype as 0x0800, or "all" (ETH_P_ALL).'),
     direction: z.enum(['in', 'out', 'both']),
@@ -33,7 +40,10 @@ const sysctlShape = Object.fromEntries(
   Object.keys(SYSCTL_DEFAULTS).map((name) => [name, z.number().int()]),
 ) as Record<SysctlName, z.ZodNumber>;
 
-export const SysctlMap = z.object(sysctlShape).describe('Every net.core sysctl the stack reads.');
+export const SysctlMap = z
+  .object(sysctlShape)
+  .catchall(z.number().int())
+  .describe('Every sysctl the stack reads: net.core, and those its protocols registered (net.ipv4.*).');
 
 export type SysctlMapOut = z.output<typeof SysctlMap>;
 
