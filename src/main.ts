@@ -16,6 +16,7 @@ import { loadConfigFile, loadStateFile } from './config/load.ts';
 import { applySetup, type StackSetup } from './config/apply.ts';
 import { StateSaver } from './config/state-saver.ts';
 import { removeStaleTempFiles } from './config/atomic-write.ts';
+import { attachInet } from './inet/control.ts';
 
 const SHUTDOWN_TIMEOUT_MS = 5000;
 const EXIT_RUNTIME = 1;
@@ -68,6 +69,8 @@ async function main(): Promise<void> {
   if (opts.maxDevices !== undefined) limits.maxDevices = opts.maxDevices;
   if (opts.maxSockets !== undefined) limits.maxSockets = opts.maxSockets;
   const stack = new NetStack({ logger: log, limits });
+  // IPv4 before any setup: its sysctls (net.ipv4.*) and state live in it.
+  attachInet(stack);
 
   let saver: StateSaver | null = null;
   try {
@@ -99,6 +102,8 @@ async function main(): Promise<void> {
       loggerInstance: log,
       ...(opts.token === undefined ? {} : { token: opts.token }),
       limits: opts.maxWsClients === undefined ? {} : { maxWsClients: opts.maxWsClients },
+      // Addresses, routes, neighbours and sockets have no notifier: every change made over HTTP is saved.
+      ...(saver === null ? {} : { onChange: () => saver?.changed() }),
     });
     await app.listen({ host: opts.host, port: opts.port });
   } catch (err) {
