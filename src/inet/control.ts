@@ -6,6 +6,8 @@
 
 import { NetError } from '../errno.ts';
 import type { NetStack } from '../stack/netstack.ts';
+import { attachInetToStack } from './attach.ts';
+import type { InetStack } from './inet.ts';
 
 export interface AddrInfoView {
   family: 'inet';
@@ -166,43 +168,22 @@ export interface Inet {
   restore(s: InetState): void;
 }
 
-const attached = new WeakMap<NetStack, Inet>();
-
-function notYet(what: string): never {
-  throw new NetError('EOPNOTSUPP', `${what} is not implemented yet`);
-}
-
-/** Placeholder until each room is real; replaced method by method. */
-class InetStub implements Inet {
-  constructor(readonly stack: NetStack) {}
-  addrAdd(): AddrInfoView { return notYet('addrAdd'); }
-  addrDel(): void { notYet('addrDel'); }
-  addrList(): IfAddrView[] { return []; }
-  routeAdd(): RouteView { return notYet('routeAdd'); }
-  routeDel(): void { notYet('routeDel'); }
-  routeList(): RouteView[] { return []; }
-  routeGet(): RouteView { return notYet('routeGet'); }
-  neighList(): NeighView[] { return []; }
-  neighAdd(): NeighView { return notYet('neighAdd'); }
-  neighDel(): void { notYet('neighDel'); }
-  neighFlush(): number { return 0; }
-  ping(): Promise<PingResult> { return Promise.reject(new NetError('EOPNOTSUPP', 'ping is not implemented yet')); }
-  udpOpen(): UdpSocket { return notYet('udpOpen'); }
-  udpSockets(): UdpSocket[] { return []; }
-  netstat(): Record<string, Record<string, number>> { return {}; }
-  snapshot(): InetState { return { addresses: [], routes: [], neighbours: [], sockets: [] }; }
-  restore(): void {}
-}
+const attached = new WeakMap<NetStack, InetStack>();
 
 /** Attach IPv4 to a stack, once; lo gets 127.0.0.1/8. */
 export function attachInet(stack: NetStack, _opts: Record<string, never> = {}): Inet {
   if (attached.has(stack)) throw new NetError('EEXIST', 'inet is already attached to this stack');
-  const inet = new InetStub(stack);
+  const { inet } = attachInetToStack(stack);
   attached.set(stack, inet);
   return inet;
 }
 
 /** The instance attached to `stack`, if any. */
 export function inetOf(stack: NetStack): Inet | undefined {
+  return attached.get(stack);
+}
+
+/** The implementation behind the façade, for the core's own tests and benchmarks. */
+export function inetInternals(stack: NetStack): InetStack | undefined {
   return attached.get(stack);
 }
