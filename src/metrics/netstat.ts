@@ -62,7 +62,7 @@ const NUD_STATES = ['INCOMPLETE', 'REACHABLE', 'STALE', 'DELAY', 'PROBE', 'FAILE
  * Registers the families; returns the function that registers families for
  * fields first seen since (call it before each scrape).
  */
-export function registerNetstatMetrics(set: FamilySet, inet: Inet): () => void {
+export function registerNetstatMetrics(set: FamilySet, inet: Inet, frags?: { readonly mem: number; readonly queueCount: number }): () => void {
   const known = new Set<string>();
   const sync = (): void => {
     const stats = inet.netstat();
@@ -99,5 +99,19 @@ export function registerNetstatMetrics(set: FamilySet, inet: Inet): () => void {
       for (const [state, n] of counts) emit(stateLabels.get(state as (typeof NUD_STATES)[number]) ?? fixedLabels({ state: state.toLowerCase() }), n);
     },
   });
+  if (frags !== undefined) {
+    set.gauge({
+      name: 'netstack_ipv4_frag_memory_bytes',
+      help: 'Truesize of the IPv4 fragments waiting for reassembly now; never above net.ipv4.ipfrag_high_thresh.',
+      labelNames: NO_LABELS,
+      read: (emit) => emit(noLabels, frags.mem),
+    });
+    set.gauge({
+      name: 'netstack_ipv4_frag_queues',
+      help: 'IPv4 datagrams being reassembled now (one queue per source, destination, protocol and id).',
+      labelNames: NO_LABELS,
+      read: (emit) => emit(noLabels, frags.queueCount),
+    });
+  }
   return sync;
 }

@@ -13,7 +13,7 @@ import { registerSocketMetrics } from './socket.ts';
 import { registerSkbMetrics } from './skb.ts';
 import { registerDropMetrics } from './drops.ts';
 import { registerNetstatMetrics } from './netstat.ts';
-import { inetOf } from '../inet/control.ts';
+import { inetInternals, inetOf } from '../inet/control.ts';
 
 export interface StackMetrics {
   /**
@@ -42,7 +42,7 @@ export function createMetrics(stack: NetStack): StackMetrics {
   registerSkbMetrics(set, stack);
   registerDropMetrics(set, stack);
   const inet = inetOf(stack);
-  const syncNetstat = inet === undefined ? () => undefined : registerNetstatMetrics(set, inet);
+  const syncNetstat = inet === undefined ? () => undefined : registerNetstatMetrics(set, inet, inetInternals(stack)?.frags);
 
   async function metrics(): Promise<string> {
     // Ours first, in one synchronous pass, so every netstack_ number is from

@@ -51,6 +51,7 @@ describe('inet input validation', () => {
       ['POST', '/v1/devices/d0/addresses', { address: '198.51.100.1/24', broadcast: '300.0.0.0' }, 400, 'EINVAL'],
       ['POST', '/v1/devices/d0/addresses', ['198.51.100.1/24'], 400, 'EINVAL'],
       ['POST', '/v1/devices/bad%2Fname/addresses', { address: '198.51.100.1/24' }, 400, 'EINVAL'],
+      ['POST', '/v1/devices/nosuch0/addresses', { address: '198.51.100.1/24' }, 404, 'ENODEV'],
     ]);
   });
 
@@ -59,6 +60,9 @@ describe('inet input validation', () => {
       ['DELETE', '/v1/devices/d0/addresses/300.1.1.1', undefined, 400, 'EINVAL'],
       ['DELETE', '/v1/devices/d0/addresses/198.51.100.1%2F33', undefined, 400, 'EINVAL'],
       ['DELETE', '/v1/devices/d0/addresses/x', undefined, 400, 'EINVAL'],
+      ['DELETE', '/v1/devices/d0/addresses/198.51.100.77', undefined, 422, 'EADDRNOTAVAIL'],
+      ['DELETE', '/v1/devices/d0/addresses/198.51.100.77%2F24', undefined, 422, 'EADDRNOTAVAIL'],
+      ['DELETE', '/v1/devices/nosuch0/addresses/198.51.100.1%2F24', undefined, 404, 'ENODEV'],
     ]);
   });
 
@@ -70,10 +74,13 @@ describe('inet input validation', () => {
       ['POST', '/v1/routes', { dst: '203.0.113.0/24', dev: 'd0', metric: '1' }, 400, 'EINVAL'],
       ['POST', '/v1/routes', { dst: '203.0.113.0/24', dev: 'd0', src: '1.2.3' }, 400, 'EINVAL'],
       ['POST', '/v1/routes', { dst: '203.0.113.0/24', dev: 'd0', via: '198.51.100.1' }, 400, 'EINVAL'],
+      ['POST', '/v1/routes', { dst: '203.0.113.0/24', gateway: '192.0.2.1' }, 422, 'ENETUNREACH'],
+      ['POST', '/v1/routes', { dst: '203.0.113.0/24', dev: 'nosuch0' }, 404, 'ENODEV'],
       ['DELETE', '/v1/routes', undefined, 400, 'EINVAL'],
       ['DELETE', '/v1/routes?dst=300.1.1.0/24', undefined, 400, 'EINVAL'],
       ['DELETE', '/v1/routes?dst=203.0.113.0/33', undefined, 400, 'EINVAL'],
       ['DELETE', '/v1/routes?dst=203.0.113.0/24&gateway=x', undefined, 400, 'EINVAL'],
+      ['DELETE', '/v1/routes?dst=203.0.113.0/24', undefined, 404, 'ESRCH'],
       ['GET', '/v1/routes/get', undefined, 400, 'EINVAL'],
       ['GET', '/v1/routes/get?dst=300.1.1.1', undefined, 400, 'EINVAL'],
       ['GET', '/v1/routes/get?dst=203.0.113.0/24', undefined, 400, 'EINVAL'],
@@ -86,8 +93,11 @@ describe('inet input validation', () => {
       ['POST', '/v1/neighbours', { dst: '198.51.100.2', dev: 'd0', lladdr: '02:00:00:00:00' }, 400, 'EINVAL'],
       ['POST', '/v1/neighbours', { dst: '198.51.100.2', dev: 'd0' }, 400, 'EINVAL'],
       ['POST', '/v1/neighbours', { dst: '198.51.100.2', dev: 7, lladdr: '02:00:00:00:00:01' }, 400, 'EINVAL'],
+      ['POST', '/v1/neighbours', { dst: '198.51.100.2', dev: 'nosuch0', lladdr: '02:00:00:00:00:01' }, 404, 'ENODEV'],
       ['DELETE', '/v1/neighbours', undefined, 400, 'EINVAL'],
       ['DELETE', '/v1/neighbours?dev=d0&dst=1.2.3.400', undefined, 400, 'EINVAL'],
+      ['DELETE', '/v1/neighbours?dev=d0&dst=198.51.100.9', undefined, 404, 'ENOENT'],
+      ['DELETE', '/v1/neighbours?dev=nosuch0', undefined, 404, 'ENODEV'],
     ]);
   });
 
