@@ -39,7 +39,12 @@ export interface RouteResult {
   /** The source address to use. */
   src: number;
   route: FibRoute | null;
+  /** The path MTU: the device's, or less when an ICMP "fragmentation needed" said so. */
+  mtu: number;
 }
+
+/** ip_rt_mtu_expires: a learnt path MTU is forgotten after 10 minutes. */
+const PMTU_EXPIRES_MS = 600_000;
 
 export interface InetHooks {
   /** A socket id unique among all the stack's sockets. */
@@ -123,8 +128,28 @@ export class InetStack implements Inet {
     skb.free();
   }
 
-  /** Path MTU learnt from "fragmentation needed"; not kept (every route uses its device's MTU). */
-  learnPmtu(_dst: number, _mtu: number): void {}
+  /** Path MTUs learnt from "fragmentation needed" (the kernel keeps them in the route's exception). */
+  private readonly pmtu = new Map<number, { mtu: number; expires: number }>();
+
+  /** __ip_rt_update_pmtu: only a smaller MTU, never below the IPv4 minimum of 68. */
+  learnPmtu(dst: number, mtu: number): void {
+    if (mtu < 68) return;
+    const now = this.stack.clock.now();
+    const old = this.pmtu.get(dst);
+    if (old !== undefined && old.expires > now && old.mtu <= mtu) return;
+    if (this.pmtu.size >= 4096) this.pmtu.clear();
+    this.pmtu.set(dst, { mtu, expires: now + PMTU_EXPIRES_MS });
+  }
+
+  private pathMtu(dst: number, dev: NetDevice): number {
+    const p = this.pmtu.get(dst);
+    if (p === undefined) return dev.mtu;
+    if (p.expires <= this.stack.clock.now()) {
+      this.pmtu.delete(dst);
+      return dev.mtu;
+    }
+    return Math.min(p.mtu, dev.mtu);
+  }
 
   // ------------------------------------------------------------ routing
 
@@ -165,15 +190,15 @@ export class InetStack implements Inet {
       // The limited broadcast leaves by the device of the source address.
       const dev = src !== 0 ? this.devOfAddr(src) : null;
       if (dev === null || !dev.isUp()) return 'ENETUNREACH';
-      return { type: 'broadcast', dev, nexthop: dst, src, route: null };
+      return { type: 'broadcast', dev, nexthop: dst, src, route: null, mtu: dev.mtu };
     }
     const l = this.local.lookup(dst);
     if (l !== null && l.type === 'local') {
       // Our own address: out through lo and back in.
-      return { type: 'local', dev: this.stack.lo, nexthop: dst, src: src || dst, route: l };
+      return { type: 'local', dev: this.stack.lo, nexthop: dst, src: src || dst, route: l, mtu: this.stack.lo.mtu };
     }
     if (l !== null && l.type === 'broadcast' && l.dev.isUp()) {
-      return { type: 'broadcast', dev: l.dev, nexthop: dst, src: src || l.prefsrc || this.selectAddr(l.dev, dst, 'link'), route: l };
+      return { type: 'broadcast', dev: l.dev, nexthop: dst, src: src || l.prefsrc || this.selectAddr(l.dev, dst, 'link'), route: l, mtu: l.dev.mtu };
     }
     const r = this.main.lookup(dst, (x) => x.dev.isUp());
     if (r === null) return 'ENETUNREACH';
@@ -184,6 +209,7 @@ export class InetStack implements Inet {
       nexthop,
       src: src || r.prefsrc || this.selectAddr(r.dev, nexthop, r.scope === 'host' ? 'host' : 'link'),
       route: r,
+      mtu: this.pathMtu(dst, r.dev),
     };
   }
 
@@ -191,7 +217,7 @@ export class InetStack implements Inet {
   routeForward(dst: number): RouteResult | null {
     const r = this.main.lookup(dst, (x) => x.dev.isUp());
     if (r === null) return null;
-    return { type: 'unicast', dev: r.dev, nexthop: r.gateway !== 0 ? r.gateway : dst, src: r.prefsrc, route: r };
+    return { type: 'unicast', dev: r.dev, nexthop: r.gateway !== 0 ? r.gateway : dst, src: r.prefsrc, route: r, mtu: r.dev.mtu };
   }
 
   private devOfAddr(addr: number): NetDevice | null {
@@ -522,8 +548,9 @@ export class InetStack implements Inet {
     for (const r of s.routes) ignoreExists(() => this.routeAdd(r));
     for (const n of s.neighbours) this.neighAdd(n);
     for (const k of s.sockets) {
-      parseEndpoint(k.bind, 'bind');
-      this.udpOpen({ bind: k.bind, service: k.service });
+      const { addr, port } = parseEndpoint(k.bind, 'bind');
+      const same = [...this.udp.sockets.values()].some((u) => u.service === k.service && u.laddr === addr && u.lport === port);
+      if (!same) this.udpOpen({ bind: k.bind, service: k.service });
     }
   }
 

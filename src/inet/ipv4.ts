@@ -223,7 +223,7 @@ export class Ipv4 {
       inet.drop(skb, 'IP_INHDR');
       return;
     }
-    const mtu = rt.dev.mtu;
+    const mtu = rt.mtu;
     const frag = (b[nh + 6]! << 8) | b[nh + 7]!;
     if (skb.len > mtu && (frag & IP_DF) !== 0) {
       inet.mib.ip.FragFails++;
@@ -285,7 +285,7 @@ export class Ipv4 {
       inet.drop(skb, 'NOMEM');
       return 'ENOBUFS';
     }
-    const df = o.df ?? total <= rt.dev.mtu;
+    const df = o.df ?? total <= rt.mtu;
     const at = skb.push(IPV4_HLEN);
     writeHeader(skb.buf, at, {
       tos: o.tos ?? 0,
@@ -306,7 +306,7 @@ export class Ipv4 {
   /** ip_finish_output: fragment when too big for the route's MTU, unless DF says not to. */
   finishOutput(skb: SkBuff, rt: RouteResult): ErrnoName | null {
     const inet = this.inet;
-    const mtu = rt.dev.mtu;
+    const mtu = rt.mtu;
     if (skb.len > mtu) {
       const b = skb.buf;
       const nh = skb.networkHeader;

@@ -190,7 +190,7 @@ export class PingTable {
     if (err !== null) {
       const rt = inet.routeOutput(s.dst, src);
       const from = src !== 0 ? src : typeof rt === 'string' ? 0 : rt.src;
-      s.errors.push({ seq, from: formatIpv4(from), message: err === 'EMSGSIZE' ? `local error: message too long, mtu=${typeof rt === 'string' ? 0 : rt.dev.mtu}` : err });
+      s.errors.push({ seq, from: formatIpv4(from), message: err === 'EMSGSIZE' ? `local error: message too long, mtu=${typeof rt === 'string' ? 0 : rt.mtu}` : err });
     }
     void IPV4_HLEN;
   }

@@ -418,11 +418,14 @@ export class UdpSock implements UdpSocket {
   startService(service: UdpService): void {
     this.service = service;
     this.onReadable(() => {
-      for (let i = 0; i < 64; i++) {
+      // Read until empty: a pending error (a reply that could not be
+      // delivered) is taken and forgotten, as a service has no one to tell.
+      for (let guard = this.sk.receiveQueue.length + 2; guard > 0; guard--) {
         let d: Datagram | null;
         try {
           d = this.tryRecv(true);
-        } catch {
+        } catch (err) {
+          if (err instanceof NetError && err.errno !== 'EAGAIN' && err.errno !== 'EBADF') continue;
           return;
         }
         if (d === null) return;

@@ -70,3 +70,35 @@ export function cable(a: Host, b: Host, name = 'eth0', names: [string, string] =
   devOpen(db);
   return { da, db, cable: c };
 }
+
+/** Hand `frame` (a whole Ethernet frame) to `dev` as if it came off the wire. */
+export function injectFrame(h: Host, devName: string, frame: Uint8Array): void {
+  const dev = h.stack.getDevice(devName);
+  const skb = devAllocSkbFrom(h.stack.pool, frame.length);
+  if (skb === null) throw new Error('no memory for an injected frame');
+  skb.putData(frame);
+  skb.dev = dev;
+  h.stack.netifRx(skb);
+}
+
+/** An Ethernet frame to `dev`'s MAC carrying `ip`. */
+export function ethFor(dev: NetDevice, ip: Uint8Array, type = 0x0800): Buffer {
+  const f = Buffer.alloc(14 + ip.length);
+  dev.devAddr.copy(f, 0);
+  Buffer.from([0x02, 0x00, 0x5e, 0x00, 0x53, 0xee]).copy(f, 6);
+  f.writeUInt16BE(type, 12);
+  f.set(ip, 14);
+  return f;
+}
+
+/** Resolve a promise while the virtual clock runs. */
+export async function runFor<T>(clock: VirtualClock, p: Promise<T>): Promise<T> {
+  let done = false;
+  let value: T | undefined;
+  let error: unknown;
+  p.then((v) => { value = v; done = true; }, (e) => { error = e; done = true; });
+  await clock.runUntil(() => done);
+  if (!done) throw new Error('the promise never settled and no timer is left');
+  if (error !== undefined) throw error;
+  return value as T;
+}
