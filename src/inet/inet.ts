@@ -25,7 +25,7 @@ import { FibTable, prefixMask, type FibRoute, type RouteScope, type RouteType } 
 import { Icmp } from './icmp.ts';
 import { IpFrags } from './ipfrag.ts';
 import { Ipv4, readU32, type IcmpError } from './ipv4.ts';
-import { InetMib } from './mib.ts';
+import { InetMib, type InetSnmp } from './mib.ts';
 import { PingTable } from './ping.ts';
 import type { InetSysctlName } from './sysctl.ts';
 import { UdpTable } from './udp.ts';
@@ -495,7 +495,7 @@ export class InetStack implements Inet {
     return [...this.udp.sockets.values()];
   }
 
-  netstat(): Record<string, Record<string, number>> {
+  netstat(): InetSnmp {
     return this.mib.snapshot(this.sysctl('net.ipv4.ip_forward') === 1, this.sysctl('net.ipv4.ip_default_ttl'));
   }
 

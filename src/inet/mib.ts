@@ -36,6 +36,15 @@ export function udpMib() {
   };
 }
 
+/** netstat() by group, each field by its Linux name. */
+export type InetSnmp = {
+  Ip: { Forwarding: number; DefaultTTL: number } & ReturnType<typeof ipMib>;
+  Icmp: ReturnType<typeof icmpMib>;
+  IcmpMsg: Record<string, number>;
+  Udp: ReturnType<typeof udpMib>;
+  IpExt: ReturnType<typeof ipExtMib>;
+};
+
 export class InetMib {
   readonly ip = ipMib();
   readonly ipExt = ipExtMib();
@@ -73,7 +82,7 @@ export class InetMib {
     }
   }
 
-  snapshot(forwarding: boolean, defaultTtl: number): Record<string, Record<string, number>> {
+  snapshot(forwarding: boolean, defaultTtl: number): InetSnmp {
     const icmpMsg: Record<string, number> = {};
     for (let t = 0; t < 256; t++) if (this.icmpIn[t]! > 0) icmpMsg[`InType${t}`] = this.icmpIn[t]!;
     for (let t = 0; t < 256; t++) if (this.icmpOut[t]! > 0) icmpMsg[`OutType${t}`] = this.icmpOut[t]!;

@@ -98,7 +98,12 @@ test(`fuzz: ${N} random/mutated frames (seed ${SEED}): no throw, every buffer ac
     if (rand() < 0.1) frame.set([0xff, 0xff, 0xff, 0xff, 0xff, 0xff], 0);
     // Mutations: flipped bytes, truncation, extension, plain garbage.
     const m = rand();
-    if (m < 0.35) for (let k = 1 + int(3); k > 0; k--) frame[14 + int(frame.length - 14)] ^= 1 << int(8);
+    if (m < 0.35) {
+      for (let k = 1 + int(3); k > 0; k--) {
+        const at = 14 + int(frame.length - 14);
+        frame[at] = frame[at]! ^ (1 << int(8));
+      }
+    }
     else if (m < 0.5) frame = frame.subarray(0, 14 + int(frame.length - 13));
     else if (m < 0.55) frame = Buffer.concat([frame, Buffer.alloc(int(30), 0xee)]);
     else if (m < 0.6) for (let k = 14; k < frame.length; k++) frame[k] = int(256);
