@@ -6,7 +6,9 @@
 // reading stops until the bytes are written, the datagrams wait in the
 // socket's receive queue, and once rcvbuf is full the socket drops them
 // (RcvbufErrors, as any slow reader's socket does). The client is told with
-// {type:"drops", count, total}. A stalled client costs rcvbuf plus the mark.
+// {type:"drops", count, total}: count new since the last notice, total the
+// socket's own count (the first notice includes losses from before the
+// stream). A stalled client costs rcvbuf plus the mark.
 //
 // Client to server: a text message {to?, data} (hex or base64), or a binary
 // message (the payload, to the connected peer). A send that must wait for
@@ -40,7 +42,8 @@ export class SocketStreamSession {
   /** Datagrams handed to the client. */
   delivered = 0;
   private paused = false;
-  private reportedDrops: number;
+  /** The socket's drops already told; 0 at the start, so a client learns of losses before it attached too. */
+  private reportedDrops = 0;
   private readonly unsubscribe: () => void;
   private txBusy = false;
   private txPending: RawData[] = [];
@@ -52,7 +55,6 @@ export class SocketStreamSession {
     private readonly ws: WebSocket,
     private readonly hwm: number,
   ) {
-    this.reportedDrops = sock.describe().drops;
     this.unsubscribe = sock.onReadable(() => this.pump());
     ws.on('message', this.onMessage);
     ws.on('close', () => this.dispose());

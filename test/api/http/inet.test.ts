@@ -196,6 +196,33 @@ describe('UDP sockets', () => {
     assert.equal((await server.request('DELETE', `/v1/sockets/${echo.id}`)).status, 200);
   });
 
+  it('a reader that falls behind loses datagrams at its own socket, and the stream says how many', async () => {
+    const inet = inetOf(server.stack)!;
+    let r = await server.request('POST', '/v1/sockets', { body: { type: 'udp', bind: '127.0.0.1:0', rcvbuf: 2304 } });
+    assert.equal(r.status, 201, r.text);
+    const slow = r.json as { id: number; local: string; rcvbuf: number };
+    const sender = inet.udpOpen({ bind: '127.0.0.1:0' });
+    try {
+      const before = inet.netstat().Udp!.RcvbufErrors!;
+      for (let i = 0; i < 40; i++) {
+        const sent = sender.sendTo(Buffer.alloc(200, i), slow.local);
+        if (sent instanceof Promise) await sent;
+      }
+      await until(() => inet.netstat().Udp!.InDatagrams! + inet.netstat().Udp!.RcvbufErrors! - before >= 40, 'the 40 datagrams delivered or dropped');
+      const view = await json<{ drops: number; recv_q: number }>(`/v1/sockets/${slow.id}`);
+      assert.ok(view.drops > 0, 'the full socket dropped some');
+      assert.equal(inet.netstat().Udp!.RcvbufErrors! - before, view.drops, 'counted as Udp RcvbufErrors');
+
+      const { ws, messages } = await openStream(slow.id);
+      await until(() => messages.some((m) => m.type === 'drops') && messages.filter((m) => m.type === 'datagram').length === 40 - view.drops, 'the drops notice and what was queued');
+      assert.deepEqual(messages[0], { type: 'drops', count: view.drops, total: view.drops });
+      ws.close();
+      assert.equal((await server.request('DELETE', `/v1/sockets/${slow.id}`)).status, 200);
+    } finally {
+      sender.close();
+    }
+  });
+
   it('a packet socket is listed with the ss fields and cannot be closed over HTTP', async () => {
     const sock = server.stack.openPacketSocket({ owner: 'test' });
     try {

@@ -273,7 +273,7 @@ export const SocketStreamSend = z
 export const SOCKET_STREAM_DESCRIPTION =
   'WebSocket. UDP: every datagram the socket receives arrives as `{type:"datagram", from, len, data}` (data hex), read from the socket only ' +
   'while the client keeps up, so a slow client loses datagrams at the socket (counted as Udp RcvbufErrors) and `{type:"drops", count, total}` ' +
-  'tells it. The client sends `{to?, data}` as text (data hex or base64) or the payload as a binary message (to the connected peer). ' +
+  'tells it (total: the socket\'s drops, including those before the stream opened). The client sends `{to?, data}` as text (data hex or base64) or the payload as a binary message (to the connected peer). ' +
   'A datagram that cannot be sent answers `{type:"error", errno, detail}`; the stream stays open. Close codes: 4004 socket closed, ' +
   '1001 server shutting down.';
 
