@@ -113,23 +113,25 @@ describe('layouts against iproute2, ping and ss in a namespace', () => {
     }
   });
 
-  it('ss -u -a -n, from a socket socat holds', async (t) => {
+  it('ss -u -a [-n], from sockets socat holds (one bound, one connected)', async (t) => {
     if (usable !== null) return t.skip(usable);
-    let socat: ChildProcess | null = null;
+    const socats: ChildProcess[] = [];
     try {
-      socat = spawn('ip', ['netns', 'exec', ns, 'socat', '-u', 'UDP-RECV:7,bind=0.0.0.0', '-'], { stdio: 'ignore' });
+      socats.push(spawn('ip', ['netns', 'exec', ns, 'socat', '-u', 'UDP-RECV:7,bind=0.0.0.0', '-'], { stdio: 'ignore' }));
+      socats.push(spawn('ip', ['netns', 'exec', ns, 'socat', '-u', '-', 'UDP:198.51.100.2:9000,bind=198.51.100.1:52994'], { stdio: ['pipe', 'ignore', 'ignore'] }));
       let theirs = '';
       await until(() => {
         theirs = inNs('ss', '-u', '-a', '-n');
-        return theirs.includes(':7 ');
-      }, 'socat bound to port 7');
-      const sock: UdpSocketJson = { id: 1, family: 'inet', type: 'dgram', state: 'UNCONN', local: '0.0.0.0:7', peer: '0.0.0.0:*', recv_q: 0, send_q: 0 };
-      assert.equal(formatSs([sock], true, false), theirs);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return t.skip('needs socat');
-      throw err;
+        return theirs.includes(':7 ') && theirs.includes(':52994 ');
+      }, 'socat bound to port 7 and connected from 52994');
+      const sockets: UdpSocketJson[] = [
+        { id: 1, family: 'inet', type: 'dgram', state: 'UNCONN', local: '0.0.0.0:7', peer: '0.0.0.0:*', recv_q: 0, send_q: 0 },
+        { id: 2, family: 'inet', type: 'dgram', state: 'ESTAB', local: '198.51.100.1:52994', peer: '198.51.100.2:9000', recv_q: 0, send_q: 0 },
+      ];
+      assert.equal(formatSs(sockets, true, false), theirs);
+      assert.equal(formatSs(sockets, false, false), inNs('ss', '-u', '-a'));
     } finally {
-      socat?.kill();
+      for (const c of socats) c.kill();
     }
   });
 
