@@ -169,6 +169,7 @@ function socketStreamPathItem(): Record<string, unknown> {
         400: problems('Invalid socket id (EINVAL)'),
         404: problems('No such socket (ENOENT)'),
         501: problems('A packet socket (EOPNOTSUPP): watch its device with the frame stream instead'),
+        503: problems('As many socket streams are open as the server allows (EAGAIN); Retry-After is set'),
       },
     },
   };
@@ -310,7 +311,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   }
   await app.register(socketRoutes, { stack, inet });
   await app.register(inetSocketRoutes, { stack, inet, onClose: (id: number) => socketStreams.closeSocket(id) });
-  await app.register(socketStreamRoutes, { stack, inet, streams: socketStreams });
+  await app.register(socketStreamRoutes, { stack, inet, streams: socketStreams, maxClients: opts.limits?.maxWsClients });
   await app.register(addressRoutes, { inet });
   await app.register(routeRoutes, { inet });
   await app.register(neighbourRoutes, { inet });

@@ -17,6 +17,9 @@
 // (a pending ECONNREFUSED too); the stream stays open.
 //
 // Close codes: 4004 the socket was closed (DELETE), 1001 server shutdown.
+// At most maxClients streams (the frame streams' limit, counted apart);
+// past it the upgrade is refused with 503 EAGAIN. A ping every 30 s; a
+// client that did not answer the previous one is dropped.
 
 import type { RawData, WebSocket } from 'ws';
 import type { FastifyPluginAsync } from 'fastify';
@@ -25,7 +28,7 @@ import type { Inet, UdpSocket } from '../../inet/control.ts';
 import type { NetStack } from '../../stack/index.ts';
 import { decodePayload, SocketParams, SocketSendJson } from '../http/schemas/inet.ts';
 import { requireUdpSocket } from '../http/routes/inet-sockets.ts';
-import { DEFAULT_HIGH_WATER_MARK } from './stream.ts';
+import { DEFAULT_HIGH_WATER_MARK, DEFAULT_MAX_CLIENTS } from './stream.ts';
 
 export const SOCKET_CLOSE = { GOING_AWAY: 1001, SOCKET_GONE: 4004 } as const;
 
@@ -49,6 +52,8 @@ export class SocketStreamSession {
   private txPending: RawData[] = [];
   private txBinary: boolean[] = [];
   onClosed: ((s: SocketStreamSession) => void) | null = null;
+  /** Answered the last ping (heartbeat). */
+  private alive = true;
 
   constructor(
     readonly sock: UdpSocket,
@@ -57,8 +62,25 @@ export class SocketStreamSession {
   ) {
     this.unsubscribe = sock.onReadable(() => this.pump());
     ws.on('message', this.onMessage);
+    ws.on('pong', () => (this.alive = true));
     ws.on('close', () => this.dispose());
     this.pump();
+  }
+
+  /** Heartbeat: false when the last ping went unanswered (the caller terminates). */
+  ping(): boolean {
+    // While a send waits the client is not read, so its pong could not be seen.
+    if (this.txBusy) return true;
+    if (!this.alive) return false;
+    this.alive = false;
+    this.ws.ping();
+    return true;
+  }
+
+  /** Drop a dead client without a closing handshake. */
+  terminate(): void {
+    this.dispose();
+    this.ws.terminate();
   }
 
   close(code: number, reason: string): void {
@@ -204,6 +226,10 @@ export interface SocketStreamOptions {
   /** Shared with the DELETE route, which closes the streams of a socket it closes. */
   streams: SocketStreams;
   highWaterMark?: number;
+  /** Socket streams open at once; more are refused with 503 EAGAIN before the upgrade. Default 64. */
+  maxClients?: number;
+  /** Ping interval. Default 30 s. */
+  heartbeatMs?: number;
 }
 
 /** The open socket streams, so DELETE /v1/sockets/{id} and shutdown can close them. */
@@ -222,7 +248,13 @@ export class SocketStreams {
 const socketStreamRoutes: FastifyPluginAsync<SocketStreamOptions> = async function socketStreamRoutes(app, opts) {
   const { stack, inet, streams } = opts;
   const hwm = opts.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+  const maxClients = opts.maxClients ?? DEFAULT_MAX_CLIENTS;
+  const heartbeat = setInterval(() => {
+    for (const s of [...streams.sessions]) if (!s.ping()) s.terminate();
+  }, opts.heartbeatMs ?? 30_000);
+  heartbeat.unref();
   app.addHook('preClose', async () => streams.closeAll());
+  app.addHook('onClose', async () => clearInterval(heartbeat));
 
   app.get(
     '/v1/sockets/:id/stream',
@@ -232,6 +264,9 @@ const socketStreamRoutes: FastifyPluginAsync<SocketStreamOptions> = async functi
       preHandler: async (request) => {
         const { id } = request.params as { id: number };
         requireUdpSocket(stack, inet, id);
+        if (streams.sessions.size >= maxClients) {
+          throw new NetError('EAGAIN', `${maxClients} socket streams are open, the most this server allows; try again later`);
+        }
       },
     },
     (ws, request) => {

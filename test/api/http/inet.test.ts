@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { assertProblem, startServer, type TestServer } from './server.ts';
+import { assertProblem, startServer, upgradeStatus, type TestServer } from './server.ts';
 import { until } from '../../helpers/wait.ts';
 import { inetOf } from '../../../src/inet/control.ts';
 
@@ -220,6 +220,25 @@ describe('UDP sockets', () => {
       assert.equal((await server.request('DELETE', `/v1/sockets/${slow.id}`)).status, 200);
     } finally {
       sender.close();
+    }
+  });
+
+  it('socket streams: 404 for no socket, 501 for a packet socket, 503 EAGAIN past the limit', async () => {
+    const small = await startServer({ limits: { maxWsClients: 1 } });
+    try {
+      const r = await small.request('POST', '/v1/sockets', { body: { type: 'udp' } });
+      const id = (r.json as { id: number }).id;
+      const url = (n: number): string => `ws://127.0.0.1:${small.port}/v1/sockets/${n}/stream`;
+      assert.equal(await upgradeStatus(url(999)), 404);
+      const packet = small.stack.openPacketSocket({ owner: 'test' });
+      assert.equal(await upgradeStatus(url(packet.id)), 501);
+      packet.close();
+      const first = new WebSocket(url(id));
+      await new Promise((resolve, reject) => first.once('open', resolve).once('error', reject));
+      assert.equal(await upgradeStatus(url(id)), 503);
+      first.close();
+    } finally {
+      await small.close();
     }
   });
 
