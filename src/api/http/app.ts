@@ -39,6 +39,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route takes an application/octet-stream body (a Buffer); elsewhere that type is 415. */
     rawBody?: boolean;
+    /** A successful request changes what the state file holds of the internet layer (AppOptions.onChange). */
+    changesInetState?: boolean;
   }
 }
 
@@ -64,9 +66,9 @@ export interface AppOptions {
   token?: string;
   limits?: AppLimits;
   /**
-   * Called after every successful request that changed something (POST,
-   * PATCH, PUT, DELETE answered 2xx): state saving follows the internet
-   * layer's configuration through here, as it has no notifier of its own.
+   * Called after every successful request that changed the internet layer's
+   * configuration (addresses, routes, neighbours, sockets opened or closed):
+   * state saving follows it through here, as it has no notifier of its own.
    */
   onChange?: () => void;
 }
@@ -306,7 +308,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   if (opts.onChange !== undefined) {
     const onChange = opts.onChange;
     app.addHook('onResponse', async (request, reply) => {
-      if (request.method !== 'GET' && request.method !== 'HEAD' && reply.statusCode < 300) onChange();
+      if (request.routeOptions.config.changesInetState === true && reply.statusCode < 300) onChange();
     });
   }
   await app.register(socketRoutes, { stack, inet });

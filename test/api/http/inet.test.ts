@@ -280,3 +280,37 @@ describe('counters', () => {
     await server.request('DELETE', `/v1/sockets/${id}`);
   });
 });
+
+describe('state saving hook', () => {
+  it('onChange follows configuration changes only, not sends, pings or refused requests', async () => {
+    let changes = 0;
+    const s = await startServer({ onChange: () => changes++ });
+    try {
+      assert.equal((await s.request('POST', '/v1/devices', { body: { kind: 'dummy', name: 'd0', up: true } })).status, 201);
+      assert.equal(changes, 0, 'devices have the netdevice notifier');
+      assert.equal((await s.request('POST', '/v1/devices/d0/addresses', { body: { address: '198.51.100.1/24' } })).status, 201);
+      assert.equal(changes, 1);
+      assert.equal((await s.request('POST', '/v1/devices/d0/addresses', { body: { address: '198.51.100.1/24' } })).status, 409);
+      const r = await s.request('POST', '/v1/sockets', { body: { type: 'udp', bind: '127.0.0.1:0' } });
+      assert.equal(changes, 2);
+      const id = (r.json as { id: number }).id;
+      assert.equal((await s.request('POST', `/v1/sockets/${id}/send`, { body: { to: '127.0.0.1:9', data: '00' } })).status, 200);
+      assert.equal((await s.request('POST', '/v1/ping', { body: { dst: '127.0.0.1', count: 1 } })).status, 200);
+      assert.equal(changes, 2);
+      for (const [method, path, body] of [
+        ['POST', '/v1/routes', { dst: '203.0.113.0/24', gateway: '198.51.100.254' }],
+        ['DELETE', '/v1/routes?dst=203.0.113.0/24', undefined],
+        ['POST', '/v1/neighbours', { dst: '198.51.100.2', dev: 'd0', lladdr: '02:00:00:00:00:02' }],
+        ['DELETE', '/v1/neighbours?dst=198.51.100.2&dev=d0', undefined],
+        ['DELETE', `/v1/sockets/${id}`, undefined],
+        ['DELETE', '/v1/devices/d0/addresses/198.51.100.1%2F24', undefined],
+      ] as const) {
+        const res = await s.request(method, path, body === undefined ? {} : { body });
+        assert.ok(res.status < 300, `${method} ${path}: ${res.text}`);
+      }
+      assert.equal(changes, 8);
+    } finally {
+      await s.close();
+    }
+  });
+});

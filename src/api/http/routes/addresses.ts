@@ -23,6 +23,7 @@ const addressRoutes: FastifyPluginAsyncZod<{ inet: Inet }> = async function addr
   app.post(
     '/v1/devices/:name/addresses',
     {
+      config: { changesInetState: true },
       schema: {
         summary: 'Add an address (ip addr add A.B.C.D/N dev NAME)',
         description:
@@ -49,6 +50,7 @@ const addressRoutes: FastifyPluginAsyncZod<{ inet: Inet }> = async function addr
   app.delete(
     '/v1/devices/:name/addresses/:addr',
     {
+      config: { changesInetState: true },
       schema: {
         summary: 'Delete an address (ip addr del A.B.C.D/N dev NAME)',
         description:

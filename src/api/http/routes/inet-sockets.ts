@@ -81,6 +81,7 @@ const inetSocketRoutes: FastifyPluginAsyncZod<{ stack: NetStack; inet: Inet; onC
   app.post(
     '/v1/sockets',
     {
+      config: { changesInetState: true },
       schema: {
         summary: 'Open a socket (socket + bind + connect; optionally an echo/discard/chargen service)',
         description:
@@ -121,7 +122,7 @@ const inetSocketRoutes: FastifyPluginAsyncZod<{ stack: NetStack; inet: Inet; onC
   app.delete(
     '/v1/sockets/:id',
     {
-      config: { errnoStatus: { EOPNOTSUPP: 409 } },
+      config: { errnoStatus: { EOPNOTSUPP: 409 }, changesInetState: true },
       schema: {
         summary: 'Close a socket',
         description:

@@ -22,6 +22,7 @@ const neighbourRoutes: FastifyPluginAsyncZod<{ inet: Inet }> = async function ne
   app.post(
     '/v1/neighbours',
     {
+      config: { changesInetState: true },
       schema: {
         summary: 'Add a permanent neighbour (ip neigh replace A.B.C.D lladdr MAC dev NAME nud permanent)',
         description: 'Unknown device: 404 ENODEV; malformed address: 400 EINVAL.',
@@ -40,6 +41,7 @@ const neighbourRoutes: FastifyPluginAsyncZod<{ inet: Inet }> = async function ne
   app.delete(
     '/v1/neighbours',
     {
+      config: { changesInetState: true },
       schema: {
         summary: 'Delete a neighbour, or flush a device (ip neigh del | flush)',
         description: 'With dst: delete that entry (none: 404 ENOENT), answers 204. Without dst: flush the device, answers {flushed}.',

@@ -28,6 +28,7 @@ const routeRoutes: FastifyPluginAsyncZod<{ inet: Inet }> = async function routeR
   app.post(
     '/v1/routes',
     {
+      config: { changesInetState: true },
       schema: {
         summary: 'Add a route (ip route add DST [via GW] [dev NAME] [metric N] [src A])',
         description:
@@ -48,6 +49,7 @@ const routeRoutes: FastifyPluginAsyncZod<{ inet: Inet }> = async function routeR
   app.delete(
     '/v1/routes',
     {
+      config: { changesInetState: true },
       schema: {
         summary: 'Delete a route (ip route del DST [via GW] [dev NAME])',
         description: 'No such route: 404 ESRCH. Answers 204.',
