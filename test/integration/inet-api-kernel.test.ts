@@ -22,9 +22,9 @@ import { until } from '../helpers/wait.ts';
 
 const execFileAsync = promisify(execFile);
 const pid = process.pid;
-const NS = `inetk-${pid}`;
-const HOST_IF = `ikh${pid % 1_000_000}`;
-const NS_IF = `ikn${pid % 1_000_000}`;
+const NS = `iapi-${pid}`;
+const HOST_IF = `iah${pid % 1_000_000}`;
+const NS_IF = `ian${pid % 1_000_000}`;
 
 function run(cmd: string, args: string[]): string {
   try {
