@@ -16,7 +16,7 @@ import { NetError } from '../errno.ts';
 import { VXLAN_PORT } from '../wire/vxlan.ts';
 import { VXLAN_MAX_REMOTES, parseVxlanEndpoint } from '../stack/vxlan-kind.ts';
 import { INET_SYSCTLS } from '../inet/sysctl.ts';
-import { Ipv4Address, Ipv4Prefix, RouteDst, SocketAddress } from '../api/http/schemas/inet.ts';
+import { Ipv4Address, Ipv4Prefix, RouteDst, SocketAddress } from './inet-values.ts';
 
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 const mac = z.string().regex(MAC_RE, 'must be a MAC address like 02:00:00:00:00:01');
