@@ -142,3 +142,34 @@ describe('layouts against iproute2, ping and ss in a namespace', () => {
     assert.equal(formatNstat({ Ip: { InReceives: values.IpInReceives! }, Udp: { InDatagrams: values.UdpInDatagrams! } }, true), theirs);
   });
 });
+
+describe('ping layout without a namespace', () => {
+  it('errors and no reply: iputils 20221126 "From ..." lines, "+N errors", no rtt line', () => {
+    const res: PingResultJson = {
+      dst: '198.51.100.1',
+      transmitted: 2,
+      received: 0,
+      loss_percent: 100,
+      rtt_ms: null,
+      replies: [],
+      errors: [
+        { seq: 2, from: '198.51.100.2', message: 'Destination Host Unreachable' },
+        { seq: 1, from: '198.51.100.2', message: 'Destination Host Unreachable' },
+      ],
+    };
+    // As iputils printed it here (its ", pipe N" aside: the service does not report the pipe).
+    assert.equal(
+      formatPingHeader({ dst: '198.51.100.1', size: 56 }) + formatPingBody(res, 56, 203),
+      'PING 198.51.100.1 (198.51.100.1) 56(84) bytes of data.\n' +
+        'From 198.51.100.2 icmp_seq=1 Destination Host Unreachable\n' +
+        'From 198.51.100.2 icmp_seq=2 Destination Host Unreachable\n' +
+        '\n--- 198.51.100.1 ping statistics ---\n' +
+        '2 packets transmitted, 0 received, +2 errors, 100% packet loss, time 203ms\n' +
+        '\n',
+    );
+  });
+
+  it("reply times with iputils' precision", () => {
+    assert.deepEqual([0.0456, 1.234, 12.345, 123.4].map(pingTime), ['0.046', '1.23', '12.3', '123']);
+  });
+});

@@ -22,7 +22,6 @@ import {
   SocketSendQuery,
   SocketSent,
   UdpSocketView,
-  type SocketCreateBody,
 } from '../schemas/index.ts';
 import { AnySocket, socketOut } from './sockets.ts';
 
@@ -209,5 +208,3 @@ const inetSocketRoutes: FastifyPluginAsyncZod<{ stack: NetStack; inet: Inet; onC
 };
 
 export default inetSocketRoutes;
-
-export type { SocketCreateBody };
