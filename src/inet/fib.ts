@@ -33,6 +33,15 @@ export function prefixMask(plen: number): number {
   return plen === 0 ? 0 : (0xffffffff << (32 - plen)) >>> 0;
 }
 
+/**
+ * The key of a network within its length's map: the network number alone
+ * (dst >>> (32 - plen)), which stays below 2^30 for lengths up to 30, so V8
+ * keeps it a small integer and hashes it without boxing a double.
+ */
+function netKey(addr: number, plen: number): number {
+  return plen === 0 ? 0 : addr >>> (32 - plen);
+}
+
 export class FibTable {
   private readonly byLen: (Map<number, FibRoute[]> | undefined)[] = new Array(33);
   /** Prefix lengths that hold at least one route, longest first. */
@@ -41,7 +50,7 @@ export class FibTable {
 
   /** Routes for exactly this prefix, lowest metric first. */
   find(dst: number, plen: number): readonly FibRoute[] | undefined {
-    return this.byLen[plen]?.get(dst);
+    return this.byLen[plen]?.get(netKey(dst, plen));
   }
 
   insert(r: FibRoute): void {
@@ -52,8 +61,9 @@ export class FibTable {
       this.lens.push(r.plen);
       this.lens.sort((a, b) => b - a);
     }
-    const list = m.get(r.dst);
-    if (list === undefined) m.set(r.dst, [r]);
+    const key = netKey(r.dst, r.plen);
+    const list = m.get(key);
+    if (list === undefined) m.set(key, [r]);
     else {
       let i = 0;
       while (i < list.length && list[i]!.metric <= r.metric) i++;
@@ -64,13 +74,14 @@ export class FibTable {
 
   remove(r: FibRoute): boolean {
     const m = this.byLen[r.plen];
-    const list = m?.get(r.dst);
+    const key = netKey(r.dst, r.plen);
+    const list = m?.get(key);
     if (m === undefined || list === undefined) return false;
     const i = list.indexOf(r);
     if (i < 0) return false;
     list.splice(i, 1);
     if (list.length === 0) {
-      m.delete(r.dst);
+      m.delete(key);
       if (m.size === 0) {
         this.byLen[r.plen] = undefined;
         this.lens = this.lens.filter((l) => l !== r.plen);
@@ -93,7 +104,7 @@ export class FibTable {
     const lens = this.lens;
     for (let i = 0; i < lens.length; i++) {
       const plen = lens[i]!;
-      const list = this.byLen[plen]!.get(plen === 0 ? 0 : (addr & ((0xffffffff << (32 - plen)) >>> 0)) >>> 0);
+      const list = this.byLen[plen]!.get(plen === 0 ? 0 : addr >>> (32 - plen));
       if (list === undefined) continue;
       for (let j = 0; j < list.length; j++) {
         const r = list[j]!;
