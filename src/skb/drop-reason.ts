@@ -40,7 +40,6 @@ export const DROP_REASONS = [
   'NEIGH_QUEUEFULL',
   'NEIGH_DEAD',
   'FRAG_REASM_TIMEOUT',
-  'FRAG_TOO_FAR',
   'DUP_FRAG',
   'IP_INVALID_SOURCE',
 ] as const;
