@@ -116,7 +116,14 @@ function existingNotes(): string {
 }
 
 async function main(): Promise<number> {
-  const words = process.argv.slice(2).filter((a) => a.trim() !== '');
+  const args = process.argv.slice(2).filter((a) => a.trim() !== '');
+  if (args[0] === '--render') {
+    // Rewrite BENCHMARKS.md from bench/results.json without measuring (after merging two branches' results).
+    writeFileSync(mdPath, renderMarkdown(loadPrevious(), machineInfo(), existingNotes()));
+    log(`wrote BENCHMARKS.md from ${path.relative(repoRoot, resultsPath)}`);
+    return 0;
+  }
+  const words = args;
   const all = readdirSync(benchDir)
     .filter((f) => f.endsWith('.bench.ts'))
     .sort();

@@ -5,6 +5,7 @@
 export const ERRNO = {
   EPERM: { no: 1, text: 'Operation not permitted' },
   ENOENT: { no: 2, text: 'No such file or directory' },
+  ESRCH: { no: 3, text: 'No such process' },
   EINTR: { no: 4, text: 'Interrupted system call' },
   EIO: { no: 5, text: 'Input/output error' },
   ENXIO: { no: 6, text: 'No such device or address' },
@@ -24,6 +25,7 @@ export const ERRNO = {
   ENOSPC: { no: 28, text: 'No space left on device' },
   ENAMETOOLONG: { no: 36, text: 'File name too long' },
   EPROTO: { no: 71, text: 'Protocol error' },
+  EDESTADDRREQ: { no: 89, text: 'Destination address required' },
   EBADMSG: { no: 74, text: 'Bad message' },
   EMSGSIZE: { no: 90, text: 'Message too long' },
   EPROTONOSUPPORT: { no: 93, text: 'Protocol not supported' },

@@ -16,6 +16,7 @@ import { loadConfigFile, loadStateFile } from './config/load.ts';
 import { applySetup, type StackSetup } from './config/apply.ts';
 import { StateSaver } from './config/state-saver.ts';
 import { removeStaleTempFiles } from './config/atomic-write.ts';
+import { attachInet } from './inet/control.ts';
 
 const SHUTDOWN_TIMEOUT_MS = 5000;
 const EXIT_RUNTIME = 1;
@@ -76,6 +77,8 @@ async function main(): Promise<void> {
   if (opts.maxDevices !== undefined) limits.maxDevices = opts.maxDevices;
   if (opts.maxSockets !== undefined) limits.maxSockets = opts.maxSockets;
   const stack = new NetStack({ logger: log, limits });
+  // IPv4 before any setup: its sysctls (net.ipv4.*) and state live in it.
+  attachInet(stack);
 
   let saver: StateSaver | null = null;
   try {
@@ -116,6 +119,8 @@ async function main(): Promise<void> {
         maxConnectionsPerAddress: opts.maxConnectionsPerAddress,
         requestTimeoutMs: opts.requestTimeoutMs,
       }),
+      // Addresses, routes, neighbours and sockets have no notifier: every change made over HTTP marks the state dirty.
+      ...(saver === null ? {} : { onChange: () => saver?.changed() }),
     });
     await app.listen({ host: opts.host, port: opts.port });
   } catch (err) {

@@ -45,6 +45,13 @@ export function isSysctlName(name: string): name is SysctlName {
   return Object.hasOwn(SYSCTL_DEFAULTS, name);
 }
 
+/** A sysctl a protocol adds when it attaches (register_net_sysctl): default and accepted range. */
+export interface SysctlSpec {
+  default: number;
+  min: number;
+  max: number;
+}
+
 export class Sysctl {
   readonly values: SysctlValues & Record<string, number> = { ...SYSCTL_DEFAULTS };
   private readonly ranges = new Map<string, readonly [number, number]>(Object.entries(SYSCTL_RANGE));

@@ -5,7 +5,17 @@
 // schemas (erased at run time), to check that the two still agree.
 
 import type { z } from 'zod';
-import type { DeviceOut, SendResultOut, StreamDropsMessage, StreamFrameMessage } from '../api/http/schemas/index.ts';
+import type {
+  DeviceOut,
+  IfAddrOut,
+  NeighbourOut,
+  PingResultOut,
+  RouteOut,
+  SendResultOut,
+  StreamDropsMessage,
+  StreamFrameMessage,
+  UdpSocketOut,
+} from '../api/http/schemas/index.ts';
 
 export interface DeviceStats64 {
   rx: {
@@ -68,6 +78,66 @@ export type StreamMessage =
   | { type: 'drops'; count: number; total: number }
   | { type: 'error'; errno: string; detail: string };
 
+/** One element of `GET /v1/addresses` (`ip -j addr`). */
+export interface IfAddrJson {
+  ifindex: number;
+  ifname: string;
+  flags: string[];
+  mtu: number;
+  operstate: string;
+  address: string;
+  addr_info: { family: string; local: string; prefixlen: number; broadcast?: string; scope: string; label: string; secondary?: boolean }[];
+}
+
+/** One element of `GET /v1/routes` (`ip -j route`). */
+export interface RouteJson {
+  dst: string;
+  gateway?: string;
+  dev: string;
+  protocol?: string;
+  scope?: string;
+  prefsrc?: string;
+  metric?: number;
+  flags?: string[];
+  type?: string;
+}
+
+/** One element of `GET /v1/neighbours` (`ip -j neigh`). */
+export interface NeighJson {
+  dst: string;
+  dev: string;
+  lladdr?: string;
+  state: string[];
+}
+
+/** `POST /v1/ping`. */
+export interface PingResultJson {
+  dst: string;
+  transmitted: number;
+  received: number;
+  loss_percent: number;
+  rtt_ms: { min: number; avg: number; max: number; mdev: number } | null;
+  replies: { seq: number; from: string; ttl: number; time_ms: number }[];
+  errors: { seq: number; from: string; message: string }[];
+}
+
+/** A UDP socket of `GET /v1/sockets` (`ss -u -a`). */
+export interface UdpSocketJson {
+  id: number;
+  family: 'inet';
+  type: string;
+  state: string;
+  local: string;
+  peer: string;
+  recv_q: number;
+  send_q: number;
+  rmem?: number;
+  rcvbuf?: number;
+  wmem?: number;
+  sndbuf?: number;
+  drops?: number;
+}
+
 // The service's own body types must still fit what the CLI reads: a change
 // to the API that would break the CLI fails the type check here.
 type Fits<T extends U, U> = T;
@@ -85,3 +155,8 @@ export interface FdbJson {
   flags: string[];
   age_s?: number;
 }
+export type IfAddrFits = Fits<IfAddrOut, IfAddrJson>;
+export type RouteFits = Fits<RouteOut, RouteJson>;
+export type NeighFits = Fits<NeighbourOut, NeighJson>;
+export type PingResultFits = Fits<PingResultOut, PingResultJson>;
+export type UdpSocketFits = Fits<UdpSocketOut, UdpSocketJson>;

@@ -24,14 +24,28 @@ const OBJECTS: Record<string, () => Promise<Command>> = {
   ioctl: async () => (await import('./commands/ioctl.ts')).ioctlCommand,
   sockets: async () => (await import('./commands/sockets.ts')).socketsCommand,
   monitor: async () => (await import('./commands/monitor.ts')).monitorCommand,
+  address: async () => (await import('./commands/addr.ts')).addrCommand,
+  route: async () => (await import('./commands/route.ts')).routeCommand,
+  neighbour: async () => (await import('./commands/neigh.ts')).neighCommand,
+  ping: async () => (await import('./commands/ping.ts')).pingCommand,
+  ss: async () => (await import('./commands/ss.ts')).ssCommand,
+  nstat: async () => (await import('./commands/nstat.ts')).nstatCommand,
 };
+
+/** ip's own short forms, which a prefix alone would not reach (`a` is also a prefix of nothing else, `n` of nstat too). */
+const ALIASES: Record<string, string> = {
+  maddr: 'maddress', a: 'address', addr: 'address', r: 'route', ro: 'route', n: 'neighbour', neigh: 'neighbour', neighbor: 'neighbour',
+};
+
+/** The help topic (and error hint) of an object whose name differs from it. */
+const TOPICS: Record<string, string> = { maddress: 'maddr', address: 'addr', neighbour: 'neigh' };
 
 /** Commands that watch for Ctrl-C themselves. */
 const INTERRUPTIBLE = new Set(['send', 'capture', 'monitor']);
 
 /** Objects by name or by a prefix that names only one, as ip takes `l` for link. */
 function findObject(word: string): string | undefined {
-  if (word === 'maddr') return 'maddress';
+  if (Object.hasOwn(ALIASES, word)) return ALIASES[word];
   if (Object.hasOwn(OBJECTS, word)) return word;
   const matches = Object.keys(OBJECTS).filter((k) => k.startsWith(word));
   return matches.length === 1 ? matches[0] : undefined;
@@ -79,7 +93,7 @@ export async function runCli(
     }
     objectName = findObject(first);
     if (objectName === undefined) throw new UnknownObjectError(first);
-    topic = objectName === 'maddress' ? 'maddr' : objectName;
+    topic = TOPICS[objectName] ?? objectName;
     if (options.help) {
       print(ctx, helpFor(topic));
       return EXIT_OK;
@@ -101,7 +115,8 @@ function report(io: CliIo, err: unknown, topic: string | null): number {
     return err.exitCode;
   }
   if (err instanceof CliError) {
-    io.stderr.write(err.message + '\n');
+    // An empty message is an exit status alone (ping without a reply has said everything on stdout).
+    if (err.message !== '') io.stderr.write(err.message + '\n');
     return err.exitCode;
   }
   const message = err instanceof Error ? err.message : String(err);

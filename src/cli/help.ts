@@ -4,7 +4,8 @@
 import { MONITOR_HELP } from './commands/monitor.ts';
 
 export const MAIN_HELP = `Usage: netstackctl [ OPTIONS ] OBJECT { COMMAND | help }
-where  OBJECT := { link | bridge | maddr | send | capture | stats | sysctl | ioctl | sockets | monitor }
+where  OBJECT := { link | addr | route | neigh | bridge | maddr | send | capture | stats | sysctl | ioctl |
+                  sockets | ping | ss | nstat | monitor }
        OPTIONS := { --server URL | --token TOKEN | -j[son] | -p[retty] | -s[tats] (repeat for more) |
                     -d[etails] | -br[ief] | -h[elp] | --version }
 
@@ -105,6 +106,48 @@ The stack's packet sockets, as ss -0: Recv-Q/Send-Q are the bytes charged to eac
 (rmem/wmem), then its buffer sizes, queued frames, drops, frames received and sent, and owner.
 `;
 
+export const ADDR_HELP = `Usage: netstackctl addr show [ [ dev ] NAME ]
+       netstackctl addr add IFADDR dev NAME [ brd ADDR ] [ label LABEL ]
+       netstackctl addr { del | delete } IFADDR dev NAME
+IFADDR := A.B.C.D[/N] (no /N means /32)
+IPv4 addresses, as ip addr: adding one adds its local and connected routes, deleting it removes them.
+The same address twice: "RTNETLINK answers: File exists"; one the device lacks: "Cannot assign requested address".
+`;
+
+export const ROUTE_HELP = `Usage: netstackctl route show [ dev NAME ]
+       netstackctl route add { default | PREFIX } [ via GATEWAY ] [ dev NAME ] [ metric N ] [ src ADDR ]
+       netstackctl route { del | delete } { default | PREFIX } [ via GATEWAY ] [ dev NAME ]
+       netstackctl route get ADDR
+The main IPv4 table, as ip route. A gateway must be on a connected network ("Network is unreachable"
+otherwise); a route that is not there answers "No such process". "route get" prints the route an
+address takes, with the device and source address (ip's "uid N" is left out).
+`;
+
+export const NEIGH_HELP = `Usage: netstackctl neigh show [ [ dev ] NAME ]
+       netstackctl neigh { add | replace } ADDR lladdr LLADDR dev NAME [ nud permanent ]
+       netstackctl neigh { del | delete } ADDR dev NAME
+       netstackctl neigh flush dev NAME
+The ARP table, as ip neigh; entries added here are PERMANENT.
+`;
+
+export const PING_HELP = `Usage: netstackctl ping [ -c COUNT ] [ -i INTERVAL ] [ -s SIZE ] [ -t TTL ] [ -W TIMEOUT ] [ -I SRC ] DESTINATION
+The stack sends ICMP echo requests, and the replies print as iputils ping prints them.
+INTERVAL and TIMEOUT are seconds (0.2 allowed). COUNT defaults to 4 (the service answers when done,
+so there is no endless ping). Exit status: 0 some reply, 1 no reply, 2 an error (no route, bad argument).
+`;
+
+export const SS_HELP = `Usage: netstackctl ss -u [ -a | -l ] [ -n ] [ -m ]
+The stack's UDP sockets, in ss's layout. -a (or -l) includes unconnected sockets, -n prints port numbers
+instead of service names, -m adds the skmem line (r rmem, rb rcvbuf, t wmem, tb sndbuf, d drops).
+Packet sockets: "netstackctl sockets".
+`;
+
+export const NSTAT_HELP = `Usage: netstackctl nstat [ -a ] [ -z ] [ PATTERN... ]
+The stack's /proc/net/snmp and /proc/net/netstat counters in nstat's layout (IpInReceives, UdpNoPorts, ...).
+Always the absolute values (nstat -a): there is no history file. -z shows zero counters too.
+PATTERN is a glob on the name (Udp*). -j prints {"kernel": {...}} as nstat -j does.
+`;
+
 /** Help for an object, or undefined when there is no such object. */
 export function helpFor(topic: string | null): string {
   switch (topic) {
@@ -118,6 +161,12 @@ export function helpFor(topic: string | null): string {
     case 'ioctl': return IOCTL_HELP;
     case 'sockets': return SOCKETS_HELP;
     case 'monitor': return MONITOR_HELP;
+    case 'address': case 'addr': return ADDR_HELP;
+    case 'route': return ROUTE_HELP;
+    case 'neighbour': case 'neigh': return NEIGH_HELP;
+    case 'ping': return PING_HELP;
+    case 'ss': return SS_HELP;
+    case 'nstat': return NSTAT_HELP;
     default: return MAIN_HELP;
   }
 }

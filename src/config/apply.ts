@@ -10,12 +10,26 @@ import type { NetDevice } from '../dev/netdevice.ts';
 import type { NetemParams } from '../dev/wrappers/netem.ts';
 import { createDevice, deleteDevice, devIoctl, setLink, type DeviceSpec, type LinkChanges, type NetStack } from '../stack/index.ts';
 import { netemParamsFromFields } from '../rtnl/netem-fields.ts';
+import { attachInet, inetOf, type Inet, type UdpOpenOptions } from '../inet/control.ts';
 import { ConfigError } from './errors.ts';
-import { OTHER_USER_FLAGS, type DeviceEntry, type DeviceSettings, type NetemConfig } from './schema.ts';
+import {
+  OTHER_USER_FLAGS,
+  type AddressEntry,
+  type DeviceEntry,
+  type DeviceSettings,
+  type NeighbourEntry,
+  type NetemConfig,
+  type RouteEntry,
+  type SocketEntry,
+} from './schema.ts';
 
 export interface StackSetup {
   devices: readonly DeviceEntry[];
   sysctl?: Readonly<Record<string, number>> | undefined;
+  addresses?: readonly AddressEntry[] | undefined;
+  routes?: readonly RouteEntry[] | undefined;
+  neighbours?: readonly NeighbourEntry[] | undefined;
+  sockets?: readonly SocketEntry[] | undefined;
 }
 
 const OTHER_FLAGS_MASK = flagsFromNames(OTHER_USER_FLAGS) ?? 0;
@@ -128,11 +142,49 @@ function describeFailure(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+function defined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/**
+ * The internet layer's part, after the devices (which are up by now, as a
+ * gateway must be reachable): addresses (each bringing its connected route),
+ * then static routes, permanent neighbours, service sockets. Each goes
+ * through the same operation the API uses, so a file is refused exactly
+ * where a request would be, and the error names the entry.
+ */
+function applyInet(inet: Inet, setup: StackSetup, source: string): void {
+  const step = <E>(list: readonly E[] | undefined, key: string, label: (e: E) => string, fn: (e: E) => void): void => {
+    for (const [i, e] of (list ?? []).entries()) {
+      try {
+        fn(e);
+      } catch (err) {
+        throw new ConfigError(`${source}: ${key}[${i}] (${label(e)}): ${describeFailure(err)}`, `${key}[${i}]`);
+      }
+    }
+  };
+  step(setup.addresses, 'addresses', (a) => `${a.address} dev ${a.dev}`, (a) => {
+    inet.addrAdd(a.dev, a.address.includes('/') ? a.address : `${a.address}/32`, defined({ broadcast: a.broadcast, label: a.label }));
+  });
+  step(setup.routes, 'routes', (r) => r.dst, (r) => {
+    inet.routeAdd(defined({ dst: r.dst, gateway: r.gateway, dev: r.dev, metric: r.metric, src: r.src }));
+  });
+  step(setup.neighbours, 'neighbours', (n) => `${n.dst} dev ${n.dev}`, (n) => {
+    inet.neighAdd({ dst: n.dst, dev: n.dev, lladdr: n.lladdr });
+  });
+  step(setup.sockets, 'sockets', (s) => `udp ${s.bind} ${s.service}`, (s) => {
+    const opts: UdpOpenOptions = defined({ bind: s.bind, connect: s.connect, service: s.service, rcvbuf: s.rcvbuf, sndbuf: s.sndbuf });
+    inet.udpOpen(opts);
+  });
+}
+
 /**
  * Apply a whole setup. `source` names the file in errors, e.g.
  * `config deploy/a.json: devices[0] (vxlan0): EADDRINUSE: ...`.
  */
 export async function applySetup(stack: NetStack, setup: StackSetup, source: string): Promise<void> {
+  // IPv4 first: its net.ipv4 sysctls exist once it is attached.
+  const inet = inetOf(stack) ?? attachInet(stack);
   if (setup.sysctl !== undefined) {
     try {
       stack.sysctl.set(setup.sysctl);
@@ -165,4 +217,5 @@ export async function applySetup(stack: NetStack, setup: StackSetup, source: str
       }
     }
   }
+  applyInet(inet, setup, source);
 }

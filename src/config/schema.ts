@@ -15,6 +15,8 @@ import { Sysctl } from '../sysctl.ts';
 import { NetError } from '../errno.ts';
 import { VXLAN_PORT } from '../wire/vxlan.ts';
 import { VXLAN_MAX_REMOTES, parseVxlanEndpoint } from '../rtnl/vxlan-kind.ts';
+import { INET_SYSCTLS } from '../inet/sysctl.ts';
+import { Ipv4Address, Ipv4Prefix, RouteDst, SocketAddress } from './inet-values.ts';
 
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 const mac = z.string().regex(MAC_RE, 'must be a MAC address like 02:00:00:00:00:01');
@@ -135,19 +137,18 @@ const loopbackEntry = z.strictObject({ kind: z.literal('loopback'), name: device
 export const deviceEntrySchema = z.discriminatedUnion('kind', [dummyEntry, vethEntry, vlanEntry, vxlanEntry, bridgeEntry, loopbackEntry]);
 export type DeviceEntry = z.infer<typeof deviceEntrySchema>;
 
-/**
- * Sysctls: net.core.* names are known here and checked against the kernel's
- * bounds by the Sysctl table itself; a name a protocol registers when it is
- * attached is checked when the stack applies the file (config/apply.ts).
- */
+/** A sysctl table that knows every name a stack with IPv4 has: net.core and net.ipv4. */
+function fullSysctlTable(): Sysctl {
+  const t = new Sysctl();
+  t.register(INET_SYSCTLS);
+  return t;
+}
+
+/** net.core.* and net.ipv4.* sysctls: known names, values within the kernel's bounds (checked by the Sysctl table itself). */
 const sysctlSchema = z.record(z.string(), z.number()).superRefine((values, ctx) => {
   for (const [name, value] of Object.entries(values)) {
-    if (!name.startsWith('net.core.')) {
-      if (!Number.isInteger(value)) ctx.addIssue({ code: 'custom', path: [name], message: 'takes an integer' });
-      continue;
-    }
     try {
-      new Sysctl().set({ [name]: value });
+      fullSysctlTable().set({ [name]: value });
     } catch (err) {
       if (!(err instanceof NetError)) throw err;
       ctx.addIssue({ code: 'custom', path: [name], message: err.message.replace(`${name} `, '') });
@@ -162,10 +163,58 @@ const devicesSchema = z.array(deviceEntrySchema).superRefine((devices, ctx) => {
   }
 });
 
+// ---- the internet layer: what `ip addr add`, `ip route add`, `ip neigh add
+// ... nud permanent` and a service socket would set up, in that order ----
+
+/** `ip addr add ADDRESS dev DEV [broadcast B] [label L]`. */
+export const addressEntrySchema = z.strictObject({
+  dev: deviceName,
+  address: Ipv4Prefix,
+  broadcast: Ipv4Address.optional(),
+  label: z.string().min(1).max(15).optional(),
+});
+export type AddressEntry = z.infer<typeof addressEntrySchema>;
+
+/** `ip route add DST [via GATEWAY] [dev DEV] [metric N] [src A]`: static routes only (kernel routes follow the addresses). */
+export const routeEntrySchema = z.strictObject({
+  dst: RouteDst,
+  gateway: Ipv4Address.optional(),
+  dev: deviceName.optional(),
+  metric: u32.optional(),
+  src: Ipv4Address.optional(),
+});
+export type RouteEntry = z.infer<typeof routeEntrySchema>;
+
+/** `ip neigh replace DST lladdr MAC dev DEV nud permanent`. */
+export const neighbourEntrySchema = z.strictObject({ dst: Ipv4Address, dev: deviceName, lladdr: mac });
+export type NeighbourEntry = z.infer<typeof neighbourEntrySchema>;
+
+/**
+ * A UDP socket running a built-in service (RFC 862/863/864). Only service
+ * sockets are configuration: a plain socket has no reader after a restart.
+ */
+export const socketEntrySchema = z.strictObject({
+  type: z.literal('udp').default('udp'),
+  bind: SocketAddress,
+  connect: SocketAddress.optional(),
+  service: z.enum(['echo', 'discard', 'chargen']),
+  rcvbuf: z.number().int().min(0).max(2147483647).optional(),
+  sndbuf: z.number().int().min(0).max(2147483647).optional(),
+});
+export type SocketEntry = z.infer<typeof socketEntrySchema>;
+
+const inetShape = {
+  addresses: z.array(addressEntrySchema).optional(),
+  routes: z.array(routeEntrySchema).optional(),
+  neighbours: z.array(neighbourEntrySchema).optional(),
+  sockets: z.array(socketEntrySchema).optional(),
+};
+
 /** `--config FILE`: the initial setup, applied once at start when there is no state yet. */
 export const configFileSchema = z.strictObject({
   devices: devicesSchema.default([]),
   sysctl: sysctlSchema.optional(),
+  ...inetShape,
 });
 export type ConfigFile = z.infer<typeof configFileSchema>;
 
@@ -177,5 +226,6 @@ export const stateFileSchema = z.strictObject({
   saved_at: z.string(),
   sysctl: sysctlSchema,
   devices: devicesSchema,
+  ...inetShape,
 });
 export type StateFile = z.infer<typeof stateFileSchema>;

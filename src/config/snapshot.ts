@@ -9,6 +9,7 @@ import type { NetDevice } from '../dev/netdevice.ts';
 import { deviceKind, netemOf, type NetStack } from '../stack/index.ts';
 import { formatMac } from '../wire/mac.ts';
 import { netemFieldsOf } from '../rtnl/netem-fields.ts';
+import { inetOf } from '../inet/control.ts';
 import { OTHER_USER_FLAGS, STATE_VERSION, type DeviceEntry, type DeviceSettings, type NetemConfig, type StateFile } from './schema.ts';
 
 function netemConfigOf(dev: NetDevice): NetemConfig | undefined {
@@ -68,6 +69,11 @@ function entryOf(stack: NetStack, dev: NetDevice, listed: ReadonlySet<NetDevice>
   }
 }
 
+/** `{key: value}`, or nothing when the value is absent (the state file leaves out what was not set). */
+function opt<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
 export interface Snapshot {
   state: StateFile;
   /** Devices of kinds the state file cannot describe (none today); the caller logs them. */
@@ -84,8 +90,28 @@ export function snapshotStack(stack: NetStack, now: Date = new Date()): Snapshot
     if (entry !== null) devices.push(entry);
     else if (!(dev.kind === 'veth' && dev.link !== null && listed.has(dev.link))) skipped.push(dev.name);
   }
-  return {
-    state: { version: STATE_VERSION, saved_at: now.toISOString(), sysctl: stack.sysctl.snapshot(), devices },
-    skipped,
-  };
+  const state: StateFile = { version: STATE_VERSION, saved_at: now.toISOString(), sysctl: stack.sysctl.snapshot(), devices };
+  const inet = inetOf(stack);
+  if (inet !== undefined) {
+    // What a user configured (addresses, static routes, permanent neighbours, service sockets), never what was learnt.
+    const s = inet.snapshot();
+    state.addresses = s.addresses.map((a) => ({ dev: a.ifname, address: a.cidr, ...opt('broadcast', a.broadcast), ...opt('label', a.label) }));
+    state.routes = s.routes.map((r) => ({
+      dst: r.dst,
+      ...opt('gateway', r.gateway),
+      ...opt('dev', r.dev),
+      ...opt('metric', r.metric),
+      ...opt('src', r.src),
+    }));
+    state.neighbours = s.neighbours.map((n) => ({ dst: n.dst, dev: n.dev, lladdr: n.lladdr }));
+    state.sockets = s.sockets.map((k) => ({
+      type: 'udp' as const,
+      bind: k.bind,
+      ...opt('connect', k.connect),
+      service: k.service,
+      ...opt('rcvbuf', k.rcvbuf),
+      ...opt('sndbuf', k.sndbuf),
+    }));
+  }
+  return { state, skipped };
 }

@@ -12,6 +12,8 @@ import { registerSoftnetMetrics } from './softnet.ts';
 import { registerSocketMetrics } from './socket.ts';
 import { registerSkbMetrics } from './skb.ts';
 import { registerDropMetrics } from './drops.ts';
+import { registerNetstatMetrics } from './netstat.ts';
+import { inetInternals, inetOf } from '../inet/control.ts';
 
 export interface StackMetrics {
   /**
@@ -45,10 +47,13 @@ export function createMetrics(stack: NetStack): StackMetrics {
   registerSocketMetrics(set, stack);
   registerSkbMetrics(set, stack);
   registerDropMetrics(set, stack);
+  const inet = inetOf(stack);
+  const syncNetstat = inet === undefined ? () => undefined : registerNetstatMetrics(set, inet, inetInternals(stack)?.frags);
 
   async function metrics(): Promise<string> {
     // Ours first, in one synchronous pass, so every netstack_ number is from
     // the same instant; the process metrics may await.
+    syncNetstat();
     const ours = writeFamilies(set.families);
     const others = registry.getMetricsAsArray().filter((m) => !set.names.has(m.name));
     const texts = await Promise.all(others.map((m) => registry.getSingleMetricAsString(m.name)));

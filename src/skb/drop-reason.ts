@@ -26,6 +26,22 @@ export const DROP_REASONS = [
   'MAC_INVALID_SOURCE',
   'VLAN_FILTER',
   'IP_OUTNOROUTES',
+  // The internet layer (net/ipv4, net/core/neighbour.c).
+  'NO_SOCKET',
+  'IP_CSUM',
+  'IP_INHDR',
+  'IP_NOPROTO',
+  'IP_INADDRERRORS',
+  'IP_INNOROUTES',
+  'ICMP_CSUM',
+  'UDP_CSUM',
+  'NEIGH_CREATEFAIL',
+  'NEIGH_FAILED',
+  'NEIGH_QUEUEFULL',
+  'NEIGH_DEAD',
+  'FRAG_REASM_TIMEOUT',
+  'DUP_FRAG',
+  'IP_INVALID_SOURCE',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

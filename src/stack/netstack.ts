@@ -122,11 +122,15 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
     this.lo = createLoopback(this);
     registerNetdevice(this.devices, this.lo, 'lo');
     devOpen(this.lo);
-    for (const p of opts.protocols ?? defaultProtocols()) {
-      if (this.protocol(p.name) !== undefined) throw new NetError('EEXIST', `protocol "${p.name}" is attached twice`);
-      p.attach(this);
-      this.protocols.push(p);
-    }
+    for (const p of opts.protocols ?? defaultProtocols()) this.attachProtocol(p);
+  }
+
+  /** Attach a protocol (at construction, or later for one a stack was made without); EEXIST for a name already attached. */
+  attachProtocol(p: NetProtocol): void {
+    if (this.closed) throw new NetError('ESHUTDOWN', 'the stack is shutting down');
+    if (this.protocol(p.name) !== undefined) throw new NetError('EEXIST', `protocol "${p.name}" is attached twice`);
+    p.attach(this);
+    this.protocols.push(p);
   }
 
   /** An attached protocol by name. */

@@ -3,7 +3,7 @@
 // the kernel side lives in a network namespace of its own, joined to this one
 // by a veth pair with addresses that exist only on that pair:
 //
-//   this process: netstack vxlan 10.250.X.1:4789 --- veth --- 10.250.X.2 [netns] kernel vx0 (VNI 42)
+//   this process: netstack vxlan 198.51.100.X:4789 --- veth --- 198.51.100.X+1 [netns] kernel vx0 (VNI 42)
 //
 // (a) frames sent through the netstack device appear on the kernel's vx0:
 //     its rx counters move by exactly that many, and a tcpdump capture on vx0
@@ -16,7 +16,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -27,6 +27,7 @@ import { ETH_P_ARP } from '../../src/wire/eth.ts';
 import type { PacketSocket } from '../../src/packet/socket.ts';
 import { buildFrame } from '../helpers/frames.ts';
 import { until } from '../helpers/wait.ts';
+import { cannotRun, kernelVxlan, removeStale, run, tryRun } from '../helpers/netns.ts';
 
 const PREFIX = 'vxk-';
 const pid = process.pid;
@@ -36,74 +37,8 @@ const NS_IF = `vxn${pid % 1_000_000}`;
 const KERNEL_MAC = '02:00:00:00:42:02';
 const STACK_MAC = '02:00:00:00:42:01';
 
-function run(cmd: string, args: string[]): string {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`${cmd} ${args.join(' ')}: ${(e.stderr ?? '').trim() || e.message}`);
-  }
-}
-
-function tryRun(cmd: string, args: string[]): void {
-  try {
-    run(cmd, args);
-  } catch {
-    // Cleanup of something that may already be gone.
-  }
-}
-
-function hasTool(name: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore', env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function pidAlive(p: number): boolean {
-  try {
-    process.kill(p, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Namespaces and host links from earlier runs that were killed before their cleanup. */
-function removeStale(): void {
-  let names: string[] = [];
-  try {
-    names = run('ip', ['netns', 'list']).split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(PREFIX));
-  } catch {
-    return;
-  }
-  for (const n of names) {
-    const owner = Number(n.slice(PREFIX.length));
-    if (Number.isInteger(owner) && owner !== pid && !pidAlive(owner)) {
-      tryRun('ip', ['netns', 'del', n]);
-      tryRun('ip', ['link', 'del', `vxh${owner % 1_000_000}`]);
-    }
-  }
-}
-
-/** A /30 in 10.250.0.0/16 that no interface here uses yet. */
-function pickSubnet(): number {
-  const used = run('ip', ['-4', '-o', 'addr', 'show']);
-  for (let i = 0; i < 250; i++) {
-    const x = (pid + i) % 250;
-    if (!used.includes(` 10.250.${x}.`)) return x;
-  }
-  throw new Error('no free 10.250.X.0/30 found');
-}
-
-/** Why this machine cannot run the test, or null. */
-function cannotRun(): string | null {
-  if (process.platform !== 'linux') return 'needs Linux network namespaces';
-  if (process.getuid?.() !== 0) return 'needs root to create a network namespace';
-  for (const tool of ['ip', 'tcpdump', 'arping']) if (!hasTool(tool)) return `${tool} is not installed`;
-  return null;
+function cannotRunHere(): string | null {
+  return cannotRun(['tcpdump', 'arping']);
 }
 
 /** tcpdump inside the namespace; resolves once it is listening. */
@@ -147,47 +82,29 @@ function waitFor(cond: () => boolean, what: string): Promise<void> {
 }
 
 test('netstack vxlan and a Linux kernel vxlan exchange frames both ways, byte-exact', async (t) => {
-  const why = cannotRun();
+  const why = cannotRunHere();
   if (why !== null) {
     console.log(`# vxlan-kernel: skipped: ${why}`);
     t.skip(why);
     return;
   }
-  removeStale();
-  try {
-    run('ip', ['netns', 'add', NS]);
-  } catch (err) {
-    const reason = `cannot create a network namespace: ${(err as Error).message}`;
-    console.log(`# vxlan-kernel: skipped: ${reason}`);
-    t.skip(reason);
-    return;
-  }
+  removeStale(PREFIX, (p) => [`vxh${p % 1_000_000}`]);
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'vxlan-kernel-'));
   const stack = new NetStack();
   const captures: ChildProcess[] = [];
   let sock: PacketSocket | null = null;
   try {
-    const x = pickSubnet();
-    const hostAddr = `10.250.${x}.1`;
-    const nsAddr = `10.250.${x}.2`;
-    run('ip', ['link', 'add', HOST_IF, 'type', 'veth', 'peer', 'name', NS_IF, 'netns', NS]);
-    run('ip', ['addr', 'add', `${hostAddr}/30`, 'dev', HOST_IF]);
-    run('ip', ['link', 'set', HOST_IF, 'up']);
-    run('ip', ['-n', NS, 'addr', 'add', `${nsAddr}/30`, 'dev', NS_IF]);
-    run('ip', ['-n', NS, 'link', 'set', NS_IF, 'up']);
-    run('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
+    let k;
     try {
-      run('ip', ['-n', NS, 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '42', 'dstport', '4789', 'remote', hostAddr, 'local', nsAddr, 'nolearning']);
+      k = kernelVxlan({ ns: NS, hostIf: HOST_IF, nsIf: NS_IF, vni: 42, mac: KERNEL_MAC, cidr: '192.0.2.2/24' });
     } catch (err) {
-      const reason = `the kernel cannot create a vxlan device: ${(err as Error).message}`;
+      const reason = `cannot build the namespace and its kernel vxlan: ${(err as Error).message}`;
       console.log(`# vxlan-kernel: skipped: ${reason}`);
       t.skip(reason);
       return;
     }
-    run('ip', ['-n', NS, 'link', 'set', 'vx0', 'address', KERNEL_MAC]);
-    run('ip', ['netns', 'exec', NS, 'sysctl', '-qw', 'net.ipv6.conf.vx0.disable_ipv6=1']);
-    run('ip', ['-n', NS, 'addr', 'add', '192.168.250.2/24', 'dev', 'vx0']);
-    run('ip', ['-n', NS, 'link', 'set', 'vx0', 'up']);
+    const hostAddr = k.host;
+    const nsAddr = k.nsAddr;
 
     const [dev] = await createDevice(stack, {
       kind: 'vxlan',
@@ -227,9 +144,9 @@ test('netstack vxlan and a Linux kernel vxlan exchange frames both ways, byte-ex
     const capB = await startCapture(bFile, 3, ['arp']);
     captures.push(capB);
     try {
-      run('ip', ['netns', 'exec', NS, 'arping', '-c', '3', '-w', '5', '-I', 'vx0', '192.168.250.1']);
+      run('ip', ['netns', 'exec', NS, 'arping', '-c', '3', '-w', '5', '-I', 'vx0', '192.0.2.1']);
     } catch {
-      // No one answers ARP for 192.168.250.1 (netstack has no ARP), so arping exits non-zero.
+      // No one answers ARP for 192.0.2.1 (this stack has no inet attached), so arping exits non-zero.
     }
     await captureDone(capB, "arping's 3 requests");
     const sentByKernel = readCapture(bFile);

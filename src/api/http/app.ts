@@ -41,11 +41,21 @@ import eventsRoutes from '../ws/events.ts';
 import sessionRoutes from './routes/session.ts';
 import consoleRoutes from '../../web/serve.ts';
 import { wsErrorHandler } from '../ws/ws-errors.ts';
+import { attachInet, inetOf } from '../../inet/control.ts';
+import addressRoutes from './routes/addresses.ts';
+import routeRoutes from './routes/routes.ts';
+import neighbourRoutes from './routes/neighbours.ts';
+import pingRoutes from './routes/ping.ts';
+import netstatRoutes from './routes/netstat.ts';
+import inetSocketRoutes from './routes/inet-sockets.ts';
+import socketStreamRoutes, { SocketStreams } from '../ws/inet-socket-stream.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route takes an application/octet-stream body (a Buffer); elsewhere that type is 415. */
     rawBody?: boolean;
+    /** A successful request changes what the state file holds of the internet layer (AppOptions.onChange). */
+    changesInetState?: boolean;
   }
 }
 
@@ -74,6 +84,12 @@ export interface AppOptions {
   limits?: AppLimits;
   /** When set, a change is answered 2xx only once this resolves (the state file holds it): durable.ts. */
   commit?: CommitBarrier;
+  /**
+   * Called after every successful request that changed the internet layer's
+   * configuration (addresses, routes, neighbours, sockets opened or closed):
+   * state saving follows it through here, as it has no notifier of its own.
+   */
+  onChange?: () => void;
 }
 
 const API_VERSION: string = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
@@ -116,6 +132,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installProblemHandlers(app);
+  if (opts.onChange !== undefined) {
+    // Before the durable ack below: the change must be marked before the commit that covers it.
+    const onChange = opts.onChange;
+    app.addHook('onSend', async (request, reply, payload) => {
+      if (request.routeOptions.config?.changesInetState === true && reply.statusCode < 300) onChange();
+      return payload;
+    });
+  }
   if (opts.commit !== undefined) installDurableAcks(app, opts.commit);
 
   // Bodies are JSON, and raw frames on the one route that asks for them; nothing else.
@@ -135,6 +159,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         { name: 'streams', description: 'Live frames over WebSocket' },
         { name: 'capture', description: 'pcap / pcapng downloads' },
         { name: 'stack', description: 'Sockets, sk_buffs, backlog, drops, sysctls' },
+        { name: 'inet', description: 'IPv4: ip addr, ip route, ip neigh, ping, netstat' },
+        { name: 'sockets', description: 'UDP sockets: open, send, receive (WebSocket), close' },
         { name: 'metrics', description: 'Prometheus' },
         { name: 'service', description: 'Health' },
       ],
@@ -179,7 +205,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(fdbRoutes, { stack });
   await app.register(ioctlRoutes, { stack });
   await app.register(frameRoutes, { stack });
-  await app.register(socketRoutes, { stack });
+  // The internet layer: the one the caller attached, or one attached now (a
+  // stack made without it, as tests and embedders do, still gets IPv4).
+  const inet = inetOf(stack) ?? attachInet(stack);
+  const socketStreams = new SocketStreams();
+  await app.register(socketRoutes, { stack, inet });
+  await app.register(inetSocketRoutes, { stack, inet, onClose: (id: number) => socketStreams.closeSocket(id) });
+  await app.register(socketStreamRoutes, { stack, inet, streams: socketStreams, maxClients: opts.limits?.maxWsClients });
+  await app.register(addressRoutes, { inet });
+  await app.register(routeRoutes, { inet });
+  await app.register(neighbourRoutes, { inet });
+  await app.register(pingRoutes, { inet });
+  await app.register(netstatRoutes, { inet });
   await app.register(stackRoutes, { stack });
   await app.register(streamRoutes, { stack, maxClients: opts.limits?.maxWsClients });
   await app.register(eventsRoutes, { stack, maxClients: opts.limits?.maxWsClients });

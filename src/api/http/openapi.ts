@@ -10,6 +10,7 @@ import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-pro
 import { describeFields } from './doc-fields.ts';
 import { OPERATION_IDS, QUERY_EXAMPLES, REQUEST_EXAMPLES, fallbackOperationId, nameExample, problemExample } from './doc-examples.ts';
 import { IfName, PROBLEM_CONTENT_TYPE, STREAM_DESCRIPTION, STREAM_PATH, StreamDropsMessage, StreamErrorMessage, StreamFrameMessage, StreamReadyMessage } from './schemas/index.ts';
+import { SOCKET_STREAM_DESCRIPTION, SOCKET_STREAM_PATH, SocketDatagramMessage, SocketParams, SocketStreamSend } from './schemas/index.ts';
 import { StreamQuerystring } from '../ws/stream.ts';
 import { eventsPathItem, EVENTS_PATH } from '../ws/events-doc.ts';
 
@@ -88,6 +89,34 @@ function streamPathItem(): Record<string, unknown> {
   };
 }
 
+/** The UDP socket stream, hidden like the frame stream, described here. */
+function socketStreamPathItem(): Record<string, unknown> {
+  const problems = (description: string) => ({ description, content: { [PROBLEM_CONTENT_TYPE]: { schema: problemRef } } });
+  return {
+    get: {
+      summary: 'Receive and send datagrams of a UDP socket (WebSocket)',
+      description: SOCKET_STREAM_DESCRIPTION,
+      tags: ['sockets'],
+      parameters: [{ name: 'id', in: 'path', required: true, schema: jsonSchemaOf(SocketParams.shape.id), description: 'The socket.' }],
+      responses: {
+        101: {
+          description: 'Switching Protocols: the WebSocket is open. Server messages below; client text messages are datagrams to send.',
+          content: {
+            'application/json': {
+              schema: { oneOf: [jsonSchemaOf(SocketDatagramMessage), jsonSchemaOf(StreamDropsMessage), jsonSchemaOf(StreamErrorMessage), jsonSchemaOf(SocketStreamSend)] },
+            },
+          },
+        },
+        400: problems('Invalid socket id (EINVAL)'),
+        404: problems('No such socket (ENOENT)'),
+        426: problems('A plain GET that asks for no WebSocket upgrade (EPROTO)'),
+        501: problems('A packet socket (EOPNOTSUPP): watch its device with the frame stream instead'),
+        503: problems('As many socket streams are open as the server allows (EAGAIN); Retry-After is set'),
+      },
+    },
+  };
+}
+
 function sortedByKey<T>(record: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
@@ -115,7 +144,7 @@ export const documentObject: SwaggerTransformObject = (input) => {
     paths?: Record<string, Record<string, unknown>>;
     components?: { schemas?: Record<string, unknown> };
   } & Record<string, unknown>;
-  const paths: Record<string, Record<string, unknown>> = { ...doc.paths, [STREAM_PATH]: streamPathItem(), [EVENTS_PATH]: eventsPathItem() };
+  const paths: Record<string, Record<string, unknown>> = { ...doc.paths, [STREAM_PATH]: streamPathItem(), [SOCKET_STREAM_PATH]: socketStreamPathItem(), [EVENTS_PATH]: eventsPathItem() };
   // /metrics is public, like /healthz.
   const metricsGet = paths['/metrics']?.get;
   if (typeof metricsGet === 'object' && metricsGet !== null) paths['/metrics'] = { ...paths['/metrics'], get: { ...metricsGet, security: [] } };

@@ -34,6 +34,7 @@ declare module 'fastify' {
 export const ERRNO_STATUS: Readonly<Record<ErrnoName, number>> = {
   EPERM: 403,
   ENOENT: 404,
+  ESRCH: 404,
   EINTR: 503,
   EIO: 500,
   ENXIO: 404,
@@ -53,6 +54,7 @@ export const ERRNO_STATUS: Readonly<Record<ErrnoName, number>> = {
   ENOSPC: 429,
   ENAMETOOLONG: 400,
   EPROTO: 400,
+  EDESTADDRREQ: 400,
   EBADMSG: 400,
   EMSGSIZE: 413,
   EPROTONOSUPPORT: 400,

@@ -17,7 +17,9 @@ export async function socketsCommand(ctx: Context, args: string[]): Promise<void
     return;
   }
   if (args.length > 0) throw new ArgError(`"sockets" takes no arguments, got "${args[0]}"`, 'sockets');
-  const sockets = await ctx.client.get<SocketOut[]>('/v1/sockets');
+  // Packet sockets only (ss -0); `ss -u -a` lists the UDP ones. Older servers send no family.
+  const all = await ctx.client.get<(SocketOut | { family: string })[]>('/v1/sockets');
+  const sockets = all.filter((s): s is SocketOut => s.family === 'packet' || s.family === undefined);
   if (ctx.opts.json) printJson(ctx, sockets);
   else print(ctx, formatSockets(sockets));
 }

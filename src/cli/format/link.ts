@@ -12,7 +12,7 @@ export interface LinkFormatOptions {
 }
 
 /** `<BROADCAST,MULTICAST,UP,LOWER_UP>`, with M-DOWN when the device this one sits on is down. */
-function flagList(dev: DeviceJson, byName: ReadonlyMap<string, DeviceJson>): string {
+export function flagList(dev: DeviceJson, byName: ReadonlyMap<string, DeviceJson>): string {
   const flags = [...dev.flags];
   if (dev.link && !flags.includes('M-DOWN')) {
     const lower = byName.get(dev.link);
@@ -21,7 +21,7 @@ function flagList(dev: DeviceJson, byName: ReadonlyMap<string, DeviceJson>): str
   return `<${flags.join(',')}>`;
 }
 
-function nameWithLink(dev: DeviceJson): string {
+export function nameWithLink(dev: DeviceJson): string {
   return dev.link ? `${dev.ifname}@${dev.link}` : dev.ifname;
 }
 

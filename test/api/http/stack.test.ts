@@ -4,7 +4,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DROP_REASONS } from '../../../src/skb/drop-reason.ts';
-import { SYSCTL_DEFAULTS } from '../../../src/sysctl.ts';
+import { SYSCTL_DEFAULTS as CORE_DEFAULTS } from '../../../src/sysctl.ts';
+import { INET_SYSCTLS } from '../../../src/inet/sysctl.ts';
+
+/** net.core, and net.ipv4 which the app's IPv4 registers. */
+const SYSCTL_DEFAULTS: Record<string, number> = {
+  ...CORE_DEFAULTS,
+  ...Object.fromEntries(Object.entries(INET_SYSCTLS).map(([name, spec]) => [name, spec.default])),
+};
 import { assertProblem, assertRejectedWithoutChange, startServer, testFrame, type TestServer } from './server.ts';
 
 interface StackJson {
@@ -127,11 +134,11 @@ describe('stack, sysctl, sockets, health', () => {
   it('refuses unknown sysctls (404 ENOENT) and bad values (400 EINVAL), setting none of the batch', async () => {
     await assertRejectedWithoutChange(server, async () => {
       const unknown = assertProblem(
-        await server.request('PATCH', '/v1/stack/sysctl', { body: { 'net.core.rmem_default': 4096, 'net.ipv4.ip_forward': 1 } }),
+        await server.request('PATCH', '/v1/stack/sysctl', { body: { 'net.core.rmem_default': 4096, 'net.ipv4.no_such_knob': 1 } }),
         404,
         'ENOENT',
       );
-      assert.match(unknown.detail, /net\.ipv4\.ip_forward/);
+      assert.match(unknown.detail, /net\.ipv4\.no_such_knob/);
       assertProblem(await server.request('PATCH', '/v1/stack/sysctl', { body: { 'net.core.rmem_default': 4096, 'net.core.rmem_max': 1 } }), 400, 'EINVAL');
       assertProblem(await server.request('PATCH', '/v1/stack/sysctl', { body: { 'net.core.rmem_default': 1.5 } }), 400, 'EINVAL');
       assertProblem(await server.request('PATCH', '/v1/stack/sysctl', { body: { 'net.core.rmem_default': '4096' } }), 400, 'EINVAL');

@@ -2,10 +2,12 @@
 // (packet sockets as `ss -0`), with the memory each has charged: where a
 // slow reader or a slow device shows. Each family describes its own.
 
+import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { NetStack } from '../../../stack/index.ts';
 import type { StackSocket } from '../../../sock/table.ts';
-import { SocketList, type SocketOut } from '../schemas/index.ts';
+import type { Inet } from '../../../inet/control.ts';
+import { SocketView, UdpSocketView, type SocketOut, type UdpSocketOut } from '../schemas/index.ts';
 
 export { protocolName } from '../../../packet/socket.ts';
 
@@ -13,17 +15,29 @@ export function socketOut(sock: StackSocket): SocketOut {
   return sock.describe() as SocketOut;
 }
 
-const socketRoutes: FastifyPluginAsyncZod<{ stack: NetStack }> = async function socketRoutes(app, { stack }) {
+export const AnySocket = z.union([SocketView, UdpSocketView]);
+export type AnySocketOut = SocketOut | UdpSocketOut;
+
+/** Every socket of the stack, by id. */
+export function allSockets(stack: NetStack, inet: Inet | undefined): AnySocketOut[] {
+  const out: AnySocketOut[] = [...stack.sockets.values()].map(socketOut);
+  if (inet !== undefined) for (const s of inet.udpSockets()) out.push(s.describe());
+  return out.sort((a, b) => a.id - b.id);
+}
+
+const socketRoutes: FastifyPluginAsyncZod<{ stack: NetStack; inet?: Inet }> = async function socketRoutes(app, { stack, inet }) {
   app.get(
     '/v1/sockets',
     {
       schema: {
-        summary: 'List sockets (ss -a; packet sockets as ss -0)',
+        summary: 'List sockets (ss -a: packet, UDP)',
+        description:
+          'Every socket: `family` "packet" (ss -0; with the packet socket’s own fields) or "inet" (UDP). recv_q/send_q, rmem/wmem are bytes charged.',
         tags: ['stack'],
-        response: { 200: SocketList },
+        response: { 200: z.array(AnySocket) },
       },
     },
-    async () => [...stack.sockets.values()].sort((a, b) => a.id - b.id).map(socketOut),
+    async () => allSockets(stack, inet),
   );
 };
 

@@ -12,6 +12,7 @@ export * from './ioctl.ts';
 export * from './frames.ts';
 export * from './stack.ts';
 export * from './stream.ts';
+export * from './inet.ts';
 
 export const Health = z.object({ status: z.literal('ok') });
 export type HealthOut = z.output<typeof Health>;

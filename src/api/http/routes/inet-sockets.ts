@@ -1,0 +1,210 @@
+// /v1/sockets for the internet family: socket() + bind() + connect() in one
+// POST, one socket's `ss` line, close, and sendto(). Sockets made here belong
+// to the stack, like devices made over HTTP: they outlive the request (and a
+// service socket is saved with the state); DELETE closes them. Packet
+// sockets appear under the same ids but belong to the stream or capture that
+// opened them, so DELETE refuses them (EBUSY).
+
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { FastifyReply } from 'fastify';
+import { NetError } from '../../../errno.ts';
+import type { NetStack } from '../../../stack/index.ts';
+import type { Inet, UdpOpenOptions, UdpSendOptions, UdpSocket } from '../../../inet/control.ts';
+import {
+  decodePayload,
+  problemResponses,
+  SocketClosed,
+  SocketCreate,
+  SocketDeleteQuery,
+  SocketParams,
+  SocketSendJson,
+  SocketSendQuery,
+  SocketSent,
+  UdpSocketView,
+} from '../schemas/index.ts';
+import { AnySocket, socketOut } from './sockets.ts';
+
+// TCP is a request this build cannot serve (501 EOPNOTSUPP); TCP-only fields on a UDP socket are bad arguments (400 EINVAL).
+
+export function findUdpSocket(inet: Inet, id: number): UdpSocket | undefined {
+  for (const s of inet.udpSockets()) if (s.id === id) return s;
+  return undefined;
+}
+
+/** A UDP socket by id, or ENOENT (EBADF would be the syscall's word, but 404 is what a client looks for). */
+export function requireUdpSocket(stack: NetStack, inet: Inet, id: number): UdpSocket {
+  const s = findUdpSocket(inet, id);
+  if (s !== undefined) return s;
+  if (stack.sockets.has(id)) throw new NetError('EOPNOTSUPP', `socket ${id} is a packet socket; only inet sockets take this operation`);
+  throw new NetError('ENOENT', `no socket ${id}`);
+}
+
+function openOptions(body: z.output<typeof SocketCreate>): UdpOpenOptions {
+  if (body.type === 'tcp') throw new NetError('EOPNOTSUPP', 'TCP sockets are not available yet; only type "udp"');
+  for (const key of ['listen', 'nodelay', 'timeout_ms'] as const) {
+    if (body[key] !== undefined) throw new NetError('EINVAL', `"${key}" applies to TCP sockets only`);
+  }
+  const opts: UdpOpenOptions = {};
+  if (body.bind !== undefined) opts.bind = body.bind;
+  if (body.connect !== undefined) opts.connect = body.connect;
+  if (body.rcvbuf !== undefined) opts.rcvbuf = body.rcvbuf;
+  if (body.sndbuf !== undefined) opts.sndbuf = body.sndbuf;
+  if (body.service !== undefined) opts.service = body.service;
+  return opts;
+}
+
+const SendBytes = z.instanceof(Buffer).meta({ type: 'string', format: 'binary', description: 'The datagram payload.' });
+
+/** Aborts a wait when the client goes away. */
+function abortOnDisconnect(reply: FastifyReply): { signal: AbortSignal; done(): void } {
+  const ac = new AbortController();
+  const onClose = (): void => {
+    if (!reply.raw.writableEnded) ac.abort();
+  };
+  reply.raw.once('close', onClose);
+  if (reply.raw.socket === null || reply.raw.socket.destroyed) ac.abort();
+  return { signal: ac.signal, done: () => reply.raw.off('close', onClose) };
+}
+
+const inetSocketRoutes: FastifyPluginAsyncZod<{ stack: NetStack; inet: Inet; onClose?: (id: number) => void }> = async function inetSocketRoutes(
+  app,
+  { stack, inet, onClose },
+) {
+  // A send waiting for buffer space must not hold up shutdown.
+  const waits = new Set<AbortController>();
+  app.addHook('preClose', async () => {
+    for (const ac of waits) ac.abort();
+  });
+
+  app.post(
+    '/v1/sockets',
+    {
+      config: { changesInetState: true },
+      schema: {
+        summary: 'Open a socket (socket + bind + connect; optionally an echo/discard/chargen service)',
+        description:
+          'UDP: bind defaults to 0.0.0.0:0 (an ephemeral port from net.ipv4.ip_local_port_range). Port in use: 409 EADDRINUSE; ' +
+          'a bind address that is not ours: 422 EADDRNOTAVAIL. type "tcp": 501 EOPNOTSUPP until TCP lands. Location names the socket.',
+        tags: ['sockets'],
+        body: SocketCreate,
+        response: { 201: UdpSocketView, ...problemResponses(400, 409, 415, 422, 429, 501) },
+      },
+    },
+    async (request, reply) => {
+      const sock = inet.udpOpen(openOptions(request.body));
+      reply.code(201).header('location', `/v1/sockets/${sock.id}`);
+      return sock.describe();
+    },
+  );
+
+  app.get(
+    '/v1/sockets/:id',
+    {
+      schema: {
+        summary: 'One socket (its ss line)',
+        tags: ['sockets'],
+        params: SocketParams,
+        response: { 200: AnySocket, ...problemResponses(400, 404) },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const packet = stack.sockets.get(id);
+      if (packet !== undefined) return socketOut(packet);
+      const udp = findUdpSocket(inet, id);
+      if (udp === undefined) throw new NetError('ENOENT', `no socket ${id}`);
+      return udp.describe();
+    },
+  );
+
+  app.delete(
+    '/v1/sockets/:id',
+    {
+      config: { errnoStatus: { EOPNOTSUPP: 409 }, changesInetState: true },
+      schema: {
+        summary: 'Close a socket',
+        description:
+          'Closes an inet socket (what it had queued is freed). No such socket: 404 ENOENT; a packet socket (it belongs to a stream or capture): 409 EOPNOTSUPP.',
+        tags: ['sockets'],
+        params: SocketParams,
+        querystring: SocketDeleteQuery,
+        response: { 200: SocketClosed, ...problemResponses(400, 404, 409) },
+      },
+    },
+    async (request) => {
+      const sock = requireUdpSocket(stack, inet, request.params.id);
+      sock.close();
+      onClose?.(sock.id);
+      return { closed: sock.id };
+    },
+  );
+
+  app.post(
+    '/v1/sockets/:id/send',
+    {
+      logLevel: 'warn',
+      config: { rawBody: true, errnoStatus: { EOPNOTSUPP: 409 } },
+      schema: {
+        summary: 'Send a datagram (sendto)',
+        description:
+          'application/json {to?, data} (data hex or base64), or application/octet-stream with ?to=. Without `to` the socket must be connected. ' +
+          'Waits for send-buffer space like sendto(); nonblock=1: 503 EAGAIN. ' +
+          'Larger than 65507 bytes: 413 EMSGSIZE; no route: 422 ENETUNREACH; a connected peer that answered port unreachable: 502 ECONNREFUSED.',
+        tags: ['sockets'],
+        params: SocketParams,
+        querystring: SocketSendQuery,
+        body: {
+          content: {
+            'application/octet-stream': { schema: SendBytes },
+            'application/json': { schema: SocketSendJson },
+          },
+        },
+        response: { 200: SocketSent, ...problemResponses(400, 404, 409, 413, 415, 422, 503) },
+      },
+    },
+    async (request, reply) => {
+      const sock = requireUdpSocket(stack, inet, request.params.id);
+      const body = request.body as Buffer | z.output<typeof SocketSendJson> | undefined;
+      let data: Buffer;
+      let to = request.query.to;
+      if (Buffer.isBuffer(body)) {
+        data = body;
+      } else if (body !== undefined && body !== null && typeof body.data === 'string') {
+        const decoded = decodePayload(body.data);
+        if (decoded === undefined) throw new NetError('EINVAL', 'data: hex (an even number of hex digits) or padded base64');
+        data = decoded;
+        if (body.to !== undefined) {
+          if (to !== undefined && to !== body.to) throw new NetError('EINVAL', 'two different destinations: ?to= and the body\'s "to"');
+          to = body.to;
+        }
+      } else {
+        throw new NetError('EINVAL', 'no datagram: send {"data": ...} as application/json or the payload as application/octet-stream');
+      }
+      const { nonblock, timeout_ms: timeoutMs } = request.query;
+      const opts: UdpSendOptions = {};
+      if (nonblock !== undefined) opts.nonblock = nonblock;
+      if (timeoutMs !== undefined) opts.timeoutMs = timeoutMs;
+      // The signal costs little next to an HTTP request, and a send that must wait for buffer
+      // space (sock_alloc_send_skb) then stops when the client goes away or the server shuts down.
+      const wait = abortOnDisconnect(reply);
+      const ac = new AbortController();
+      const abort = (): void => ac.abort();
+      wait.signal.addEventListener('abort', abort, { once: true });
+      if (wait.signal.aborted) ac.abort();
+      waits.add(ac);
+      let r: number;
+      try {
+        const pending = sock.sendTo(data, to, { ...opts, signal: ac.signal });
+        r = pending instanceof Promise ? await pending : pending;
+      } finally {
+        waits.delete(ac);
+        wait.signal.removeEventListener('abort', abort);
+        wait.done();
+      }
+      return { sent: r };
+    },
+  );
+};
+
+export default inetSocketRoutes;
