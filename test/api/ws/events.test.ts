@@ -167,8 +167,9 @@ describe('frame stream detail and trace', () => {
     assert.equal(server.stack.traceNeeded, 1);
     const frame = 'ffffffffffff02000000000a0806' + '0001080006040001' + '02000000000a' + 'c0000201' + '000000000000' + 'c0000202';
     assert.equal((await server.request('POST', '/v1/devices/tr0/frames', { body: { frames: [frame] } })).status, 202);
-    await until(() => messages.length >= 1, 'the frame');
-    const m = messages[0]!;
+    // The stream's first message is {type:"ready"}; the frame follows it.
+    await until(() => messages.some((x) => x.type === 'frame'), 'the frame');
+    const m = messages.find((x) => x.type === 'frame')!;
     assert.match(m.info!, /Request who-has 192\.0\.2\.2 tell 192\.0\.2\.1/);
     assert.equal(m.skb!.len, 42);
     assert.equal(m.skb!.headroom, (m.skb!.data as number) - (m.skb!.head as number));
