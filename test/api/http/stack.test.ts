@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { DROP_REASONS } from '../../../src/skb/drop-reason.ts';
 import { SYSCTL_DEFAULTS } from '../../../src/sysctl.ts';
 import { assertProblem, assertRejectedWithoutChange, startServer, testFrame, type TestServer } from './server.ts';
+import { defaultProtocols, type NetProtocol } from '../../../src/stack/index.ts';
 
 interface StackJson {
   skb: Record<string, number>;
@@ -138,5 +139,27 @@ describe('stack, sysctl, sockets, health', () => {
       assertProblem(await server.request('PATCH', '/v1/stack/sysctl', { body: { 'net.core.rmem_default': 1e300 } }), 400, 'EINVAL');
       assertProblem(await server.request('PATCH', '/v1/stack/sysctl', { body: [1] }), 400, 'EINVAL');
     });
+  });
+});
+
+describe('sysctls a protocol registers', () => {
+  it('are shown by GET /v1/stack and set by PATCH /v1/stack/sysctl, within their bounds', async () => {
+    const knob: NetProtocol = {
+      name: 'knob',
+      attach: (stack) => stack.sysctl.register({ 'net.knob.level': { default: 3, min: 1, max: 9 } }),
+    };
+    const server = await startServer({ stackOptions: { protocols: [...defaultProtocols(), knob] } });
+    try {
+      const s = (await server.request('GET', '/v1/stack')).json as StackJson & { sysctl: Record<string, number> };
+      assert.equal(s.sysctl['net.knob.level'], 3);
+      const r = await server.request('PATCH', '/v1/stack/sysctl', { body: { 'net.knob.level': 7 } });
+      assert.equal(r.status, 200, r.text);
+      assert.equal((r.json as Record<string, number>)['net.knob.level'], 7);
+      assertProblem(await server.request('PATCH', '/v1/stack/sysctl', { body: { 'net.knob.level': 10 } }), 400, 'EINVAL');
+      const after = (await server.request('GET', '/v1/stack')).json as { sysctl: Record<string, number> };
+      assert.equal(after.sysctl['net.knob.level'], 7);
+    } finally {
+      await server.close();
+    }
   });
 });
