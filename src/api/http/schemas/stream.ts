@@ -31,6 +31,6 @@ export const STREAM_DESCRIPTION =
   'stream\'s own: with format=json one message `{type:"frame", ts, ifname, protocol, pkt_type, len, data}` per frame (data hex); with ' +
   'format=binary pcap, the first message the global header and each later one whole records, so the messages appended are a pcap file. ' +
   '`{type:"drops", count, total}` reports frames lost because the client read too slowly. A binary message from the client is one frame ' +
-  'to transmit on the device (`{type:"error", errno, detail}` if it cannot be). The query and the device are checked before the upgrade, ' +
+  'to transmit on the device (`{type:"error", errno, detail}` if it cannot be; `errno: "ENETDOWN"` also when the device goes down). The query and the device are checked before the upgrade, ' +
   'so those errors are ordinary problem+json answers. Close codes: 4004 device deleted, 1001 server shutting down, 1013 try again later, ' +
   '1011 internal error. Bearer authentication applies to the upgrade request.';
