@@ -44,7 +44,7 @@ export interface VxlanSpec extends CommonSettings {
   /** host:port to bind; default 0.0.0.0:4789. */
   local?: string;
   /** host:port peers (the all-zeros fdb entries). */
-  remote?: string[];
+  remote?: string | string[];
   learning?: boolean;
   /** UDP port peers listen on (default 4789). */
   dstport?: number;

@@ -60,11 +60,14 @@ test('a protocol attaches its sysctls, listener and handler; the stack finds it 
   assert.equal(proto.closed, 1);
 });
 
-test('the default stack has the built-in protocols; a protocol listed twice is EEXIST', () => {
+test('the default stack has the built-in protocols; a protocol listed twice is EEXIST; no packet protocol, no AF_PACKET', () => {
   const stack = new NetStack();
   assert.ok(stack.protocol('vlan') !== undefined);
   stack.close();
   throwsErrno(() => new NetStack({ protocols: [new TestProto(), new TestProto()] }), 'EEXIST');
+  const bare = new NetStack({ protocols: [] });
+  throwsErrno(() => bare.openPacketSocket(), 'EAFNOSUPPORT');
+  bare.close();
 });
 
 test('rx handler: CONSUMED takes the frame, PASS leaves it to the protocols; the hook is one per device', async () => {

@@ -13,6 +13,7 @@ const SYSCTL_DEFAULTS: Record<string, number> = {
   ...Object.fromEntries(Object.entries(INET_SYSCTLS).map(([name, spec]) => [name, spec.default])),
 };
 import { assertProblem, assertRejectedWithoutChange, startServer, testFrame, type TestServer } from './server.ts';
+import { defaultProtocols, type NetProtocol } from '../../../src/stack/index.ts';
 
 interface StackJson {
   skb: Record<string, number>;
@@ -145,5 +146,27 @@ describe('stack, sysctl, sockets, health', () => {
       assertProblem(await server.request('PATCH', '/v1/stack/sysctl', { body: { 'net.core.rmem_default': 1e300 } }), 400, 'EINVAL');
       assertProblem(await server.request('PATCH', '/v1/stack/sysctl', { body: [1] }), 400, 'EINVAL');
     });
+  });
+});
+
+describe('sysctls a protocol registers', () => {
+  it('are shown by GET /v1/stack and set by PATCH /v1/stack/sysctl, within their bounds', async () => {
+    const knob: NetProtocol = {
+      name: 'knob',
+      attach: (stack) => stack.sysctl.register({ 'net.knob.level': { default: 3, min: 1, max: 9 } }),
+    };
+    const server = await startServer({ stackOptions: { protocols: [...defaultProtocols(), knob] } });
+    try {
+      const s = (await server.request('GET', '/v1/stack')).json as StackJson & { sysctl: Record<string, number> };
+      assert.equal(s.sysctl['net.knob.level'], 3);
+      const r = await server.request('PATCH', '/v1/stack/sysctl', { body: { 'net.knob.level': 7 } });
+      assert.equal(r.status, 200, r.text);
+      assert.equal((r.json as Record<string, number>)['net.knob.level'], 7);
+      assertProblem(await server.request('PATCH', '/v1/stack/sysctl', { body: { 'net.knob.level': 10 } }), 400, 'EINVAL');
+      const after = (await server.request('GET', '/v1/stack')).json as { sysctl: Record<string, number> };
+      assert.equal(after.sysctl['net.knob.level'], 7);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -61,16 +61,9 @@ function netemIn(n: NetemSettingsBody | null | undefined): LinkChanges['netem'] 
   return netemParamsFromFields(n);
 }
 
+/** The body is the kind's spec (rtnl/kind.ts: same field names); only netem is spelled differently. */
 function specOf(body: z.output<typeof DeviceCreate>): DeviceSpec {
-  const netem = netemIn(body.netem);
-  switch (body.kind) {
-    case 'vxlan': {
-      const { remote, ...rest } = body;
-      return { ...rest, netem, remote: remote === undefined ? undefined : Array.isArray(remote) ? remote : [remote] };
-    }
-    default:
-      return { ...body, netem };
-  }
+  return { ...body, netem: netemIn(body.netem) } as DeviceSpec;
 }
 
 /** Index of the first device whose ifindex is above `ifindex` in a list in ifindex order (binary search). */

@@ -57,7 +57,7 @@ const stackRoutes: FastifyPluginAsyncZod<{ stack: NetStack }> = async function s
     '/v1/stack/sysctl',
     {
       schema: {
-        summary: 'Set net.core sysctls',
+        summary: 'Set sysctls (net.core and those the protocols registered)',
         description: 'All values are checked before any is set. Unknown name: 404 ENOENT; value out of range: 400 EINVAL. Answers the whole map.',
         tags: ['stack'],
         body: SysctlPatch,

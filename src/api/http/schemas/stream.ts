@@ -49,7 +49,7 @@ export const STREAM_DESCRIPTION =
   '`{type:"frame", ts, ifname, protocol, pkt_type, len, info, data}` per frame (info the one-line decode, data hex); with ' +
   'format=binary pcap, the first message the global header (sent once the socket is bound) and each later one whole records, so the messages appended are a pcap file. ' +
   '`{type:"drops", count, total}` reports frames lost because the client read too slowly. A binary message from the client is one frame ' +
-  'to transmit on the device (`{type:"error", errno, detail}` if it cannot be). The query and the device are checked before the upgrade, ' +
+  'to transmit on the device (`{type:"error", errno, detail}` if it cannot be; `errno: "ENETDOWN"` also when the device goes down). The query and the device are checked before the upgrade, ' +
   'so those errors are ordinary problem+json answers. Close codes: 4004 device deleted, 1001 server shutting down, 1013 try again later, ' +
   '1011 internal error. Bearer authentication applies to the upgrade request (or the session cookie, or the token offered as a ' +
   'Sec-WebSocket-Protocol value next to `netstackd`). detail=1 adds each frame\'s sk_buff; trace=1 traces the device ' +
