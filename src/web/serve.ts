@@ -57,7 +57,8 @@ function rewriteBareImports(text: string): string {
 
 export function loadConsoleAssets(): Map<string, Asset> {
   const assets = new Map<string, Asset>();
-  const dir = join(here, 'console');
+  // The page's files are not compiled: from src/web/ and from dist/web/ alike they are <root>/src/web/console/.
+  const dir = join(here, '..', '..', 'src', 'web', 'console');
   for (const name of readdirSync(dir)) {
     const type = TYPES[extname(name)];
     if (type !== undefined) assets.set(name, { body: readFileSync(join(dir, name)), type });
