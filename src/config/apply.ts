@@ -35,9 +35,13 @@ export function netemParamsOf(c: NetemConfig): Partial<NetemParams> {
   return p;
 }
 
-/** Each address as many times as it has users: SIOCADDMULTI counts them. */
+/**
+ * Each address once: the user's SIOCADDMULTI is one global use whatever its
+ * count (__hw_addr_add_ex with global), so `users` in a saved state records
+ * the kernel's own uses and is not replayed.
+ */
 function multicastAdds(list: NonNullable<DeviceSettings['multicast']>): string[] {
-  return list.flatMap((m) => (typeof m === 'string' ? [m] : Array<string>(m.users).fill(m.address)));
+  return list.map((m) => (typeof m === 'string' ? m : m.address));
 }
 
 /** What `ip link add` needs: the entry without its settings. */

@@ -60,7 +60,10 @@ export interface IfMap {
 
 export interface MulticastEntry {
   addr: Buffer;
+  /** References (netdev_hw_addr.refcount): the user's one plus the kernel's own. */
   users: number;
+  /** Held by the user (SIOCADDMULTI, `ip maddr add`): at most one such use (global_use). */
+  global: boolean;
 }
 
 export interface DeviceSetup {

@@ -86,9 +86,12 @@ export function checkLinkChanges(stack: NetStack, dev: NetDevice, changes: LinkC
   }
   for (const m of changes.multicast?.del ?? []) {
     const mac = parseMacOrThrow(m, 'multicast address');
-    const pendingAdds = out.mcAdd.filter((a) => a.equals(mac)).length;
-    const key = [...dev.mc.values()].find((e) => e.addr.equals(mac));
-    if ((key?.users ?? 0) + pendingAdds < 1) throw new NetError('ENOENT', `${m} is not on ${dev.name}'s multicast list`);
+    // The user's use of an address is one (global_use): present if held or
+    // added in this same change, and gone after its first delete.
+    const pendingAdd = out.mcAdd.some((a) => a.equals(mac));
+    const held = [...dev.mc.values()].some((e) => e.global && e.addr.equals(mac));
+    const deleted = out.mcDel.some((a) => a.equals(mac));
+    if ((!held && !pendingAdd) || deleted) throw new NetError('ENOENT', `${m} is not on ${dev.name}'s multicast list`);
     out.mcDel.push(mac);
   }
   return out;

@@ -114,7 +114,7 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
     this.softnet.scheduleTx(dev);
   }
 
-  /** dev_queue_xmit_nit: a clone of an outgoing frame to every tap that asked. */
+  /** dev_queue_xmit_nit: a clone of an outgoing frame to every ETH_P_ALL tap that asked. */
   xmitNit(dev: NetDevice, skb: SkBuff): void {
     const taps = this.ptypes.outgoing;
     const b = skb.buf;
@@ -123,7 +123,6 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
     for (let i = 0; i < taps.length; i++) {
       const pt = taps[i]!;
       if (pt.dev !== null && pt.dev !== dev) continue;
-      if (pt.type !== 0x0003 && pt.type !== type) continue;
       // A socket does not hear its own transmissions (skb_loop_sk).
       if (pt.owner !== undefined && pt.owner === skb.sk) continue;
       const c = skb.clone();

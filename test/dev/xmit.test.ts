@@ -45,17 +45,22 @@ test('pfifo_fast: three bands by priority (TC_PRIO map), FIFO within a band', ()
   assert.equal(pool.stats.inUse, 0);
 });
 
-test('pfifo_fast: the limit is tx_queue_len, read live; over it enqueue refuses and counts', () => {
+test('pfifo_fast: each band holds tx_queue_len (read live); a full band drops with no overlimit', () => {
   const pool = new SkbPool();
   let limit = 3;
   const q = new PfifoFast(() => limit);
+  // Band 1 (priority 0) fills up; band 0 (priority 6) still has its own room.
   for (let i = 0; i < 3; i++) assert.equal(q.enqueue(skbWith(pool, 0, i)), true);
-  const x = skbWith(pool, 6, 9);
-  assert.equal(q.enqueue(x), false, 'even the highest band is refused: the limit is for all');
+  const y = skbWith(pool, 0, 8);
+  assert.equal(q.enqueue(y), false, 'band 1 is full');
   assert.equal(q.stats.drops, 1);
-  assert.equal(q.stats.overlimits, 1);
+  assert.equal(q.stats.overlimits, 0, 'qdisc_drop counts no overlimit');
+  const x = skbWith(pool, 6, 9);
+  assert.equal(q.enqueue(x), true, 'band 0 has a ring of its own (pfifo_fast_init)');
+  for (let i = 0; i < 3; i++) assert.equal(q.enqueue(skbWith(pool, 1, 10 + i)), true, 'and so has band 2');
+  assert.equal(q.length, 7, 'more than tx_queue_len in all');
   limit = 4;
-  assert.equal(q.enqueue(x), true);
+  assert.equal(q.enqueue(y), true);
   // requeue puts a frame back at the head of its band and undoes its count.
   const first = q.dequeue()!;
   assert.equal(first, x);
@@ -64,7 +69,7 @@ test('pfifo_fast: the limit is tx_queue_len, read live; over it enqueue refuses 
   assert.equal(q.stats.packets, 0);
   assert.equal(q.dequeue(), x);
   x.free();
-  assert.equal(q.reset((s) => s.free()), 3);
+  assert.equal(q.reset((s) => s.free()), 7);
   assert.equal(q.length, 0);
   assert.equal(pool.stats.inUse, 0);
 });
@@ -147,7 +152,7 @@ test('over tx_queue_len the frame is dropped as QDISC_DROP and send says so', as
   closeAndAssertQuiet(stack, [s]);
 });
 
-test('the watchdog recovers a queue stopped too long and counts txTimeouts', async () => {
+test('the watchdog tells the driver (tx_timeout) of a queue stopped too long and counts txTimeouts', async () => {
   const { stack, clock } = virtualStack();
   const drv = new TestDriver(stack, { neverReady: true, watchdogTimeoMs: 5000 });
   const s = stack.openPacketSocket({ dev: drv.dev });
@@ -162,7 +167,7 @@ test('the watchdog recovers a queue stopped too long and counts txTimeouts', asy
   assert.equal(drv.dev.stats.txTimeouts, 1);
   assert.equal(drv.timeouts, 1, 'the driver\'s tx_timeout ran');
   assert.equal(describeDevice(drv.dev).stats64.tx.timeouts, 1);
-  // Woken, the queue ran, the driver is still busy: stopped again, and the watchdog re-armed.
+  // The driver's reset woke the queue, it ran, the driver is still busy: stopped again, the watchdog re-armed.
   assert.equal(drv.dev.queueStopped, true);
   assert.equal(drv.dev.qdisc!.length, 3, 'nothing was lost');
   await clock.advance(5000);
@@ -171,6 +176,29 @@ test('the watchdog recovers a queue stopped too long and counts txTimeouts', asy
   assert.equal(clock.pending, 0, 'no watchdog left behind');
   ledger.assertConserved({ sent: 3, delivered: 0 });
   assert.deepEqual(ledger.drops(), { QUEUE_PURGE: 3 });
+  closeAndAssertQuiet(stack, [s]);
+});
+
+test('no watchdog for a driver without tx_timeout, and the core never wakes a stopped queue by force', async () => {
+  const { stack, clock } = virtualStack();
+  const drv = new TestDriver(stack, { ring: 1, noTxTimeout: true, watchdogTimeoMs: 1000 });
+  const s = stack.openPacketSocket({ dev: drv.dev });
+  const ledger = new Ledger(stack);
+  for (let i = 0; i < 3; i++) assert.equal(s.send(buildFrame({ dst: '02:00:00:00:00:01', seq: i })), 'sent');
+  assert.equal(drv.dev.queueStopped, true);
+  assert.equal(clock.pending, 0, 'no watchdog timer armed');
+  await clock.advance(60_000);
+  assert.equal(drv.dev.queueStopped, true, 'still stopped: only the driver wakes it');
+  assert.equal(drv.dev.stats.txTimeouts, 0);
+  assert.equal(drv.dev.qdisc!.length, 2);
+  drv.complete();
+  await settle();
+  assert.equal(drv.inRing.length, 1, 'woken by the driver, the queue ran');
+  drv.complete();
+  await settle();
+  drv.complete();
+  assert.equal(drv.transmitted.length, 3);
+  ledger.assertConserved({ sent: 3, delivered: 3 });
   closeAndAssertQuiet(stack, [s]);
 });
 

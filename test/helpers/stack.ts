@@ -74,22 +74,39 @@ export class TestDriver {
 
   constructor(
     stack: NetStack,
-    readonly opts: { ring?: number; neverReady?: boolean; name?: string; watchdogTimeoMs?: number } = {},
+    readonly opts: {
+      ring?: number;
+      /** Busy for every frame: it stops its queue and only a reset (tx_timeout) wakes it. */
+      neverReady?: boolean;
+      name?: string;
+      watchdogTimeoMs?: number;
+      /** Give the driver no tx_timeout method (most virtual drivers have none). */
+      noTxTimeout?: boolean;
+    } = {},
   ) {
     const ring = opts.ring ?? Infinity;
     this.dev = new NetDevice(stack, {
       kind: 'testdrv',
       ops: etherOps({
         hardStartXmit: (dev, skb): NetdevTx => {
-          if (opts.neverReady) return NETDEV_TX_BUSY;
+          if (opts.neverReady) {
+            netifStopQueue(dev);
+            return NETDEV_TX_BUSY;
+          }
           if (this.inRing.length >= ring) return NETDEV_TX_BUSY;
           this.inRing.push(skb);
           if (this.inRing.length >= ring) netifStopQueue(dev);
           return NETDEV_TX_OK;
         },
-        txTimeout: () => {
-          this.timeouts++;
-        },
+        ...(opts.noTxTimeout
+          ? {}
+          : {
+              // A reset: the hardware is told to try again, and the queue runs.
+              txTimeout: (dev: NetDevice) => {
+                this.timeouts++;
+                netifWakeQueue(dev);
+              },
+            }),
         // Bringing the device down drops what the hardware had not sent yet.
         stop: (dev) => {
           for (const skb of this.inRing.splice(0)) dev.core.kfreeSkb(skb, 'QUEUE_PURGE');

@@ -183,6 +183,20 @@ test('outgoing frames reach sockets with direction both or out, as PACKET_OUTGOI
   closeAndAssertQuiet(stack, [tx, rx, both, out, inOnly, onPeer]);
 });
 
+test('outgoing frames reach ETH_P_ALL taps only (dev_queue_xmit_nit), not a socket bound to the frame\'s ethertype', async () => {
+  const stack = new NetStack();
+  const { a, b, tx, rx } = await vethWithSockets(stack);
+  const typed = stack.openPacketSocket({ dev: a, protocol: ETH_P_TEST, direction: 'both' });
+  const tap = stack.openPacketSocket({ dev: a, direction: 'out' });
+  sendNow(tx, buildFrame({ dst: b, src: a, seq: 1 }));
+  await settle();
+  assert.equal(typed.recvFrame(), null, 'a socket of one ethertype hears only what arrives');
+  assert.equal(drainSocket(tap).length, 1);
+  assert.equal(drainSocket(rx).length, 1);
+  assert.equal(stack.outgoingTaps, 2, 'tx and tap; the typed socket is not on the outgoing list');
+  closeAndAssertQuiet(stack, [tx, rx, typed, tap]);
+});
+
 test('a socket does not see its own transmissions', async () => {
   const stack = new NetStack();
   const { a, b, tx, rx } = await vethWithSockets(stack);

@@ -1,6 +1,8 @@
 // pfifo_fast (net/sched/sch_generic.c): three FIFO bands served in strict
-// priority, band chosen from skb->priority by the TC_PRIO map, total limit
-// tx_queue_len frames, tail drop beyond it.
+// priority, band chosen from skb->priority by the TC_PRIO map. Each band is
+// its own ring of tx_queue_len frames (pfifo_fast_init sizes every
+// skb_array to it), so the qdisc can hold three times that; a full band
+// tail-drops with qdisc_drop, which counts a drop and no overlimit.
 
 import { SkbQueue } from '../../skb/queue.ts';
 import type { SkBuff } from '../../skb/skbuff.ts';
@@ -25,12 +27,12 @@ export class PfifoFast implements Qdisc {
   }
 
   enqueue(skb: SkBuff): boolean {
-    if (this.length >= this.limit()) {
+    const band = this.bands[PRIO2BAND[skb.priority & 15]!];
+    if (band.length >= this.limit()) {
       this.stats.drops++;
-      this.stats.overlimits++;
       return false;
     }
-    return this.bands[PRIO2BAND[skb.priority & 15]!].queueTail(skb);
+    return band.queueTail(skb);
   }
 
   dequeue(): SkBuff | null {

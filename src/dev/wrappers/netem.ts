@@ -125,7 +125,8 @@ export class Netem {
     }
     if (p.corrupt > 0 && this.random() * 100 < p.corrupt && skb.len > 0 && skb.cow(0)) {
       const i = skb.data + Math.floor(this.random() * skb.len);
-      skb.buf[i] = skb.buf[i]! ^ (1 << Math.floor(this.random() * 8));
+      const buf = skb.writable();
+      buf[i] = buf[i]! ^ (1 << Math.floor(this.random() * 8));
       this.stats.corrupted++;
     }
     this.hold(skb);
