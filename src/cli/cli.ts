@@ -12,6 +12,7 @@ import { captureCommand } from './commands/capture.ts';
 import { ioctlCommand } from './commands/ioctl.ts';
 import { linkCommand } from './commands/link.ts';
 import { maddrCommand } from './commands/maddr.ts';
+import { qdiscCommand } from './commands/qdisc.ts';
 import { sendCommand } from './commands/send.ts';
 import { socketsCommand } from './commands/sockets.ts';
 import { statsCommand } from './commands/stats.ts';
@@ -28,6 +29,7 @@ const OBJECTS: Record<string, Command> = {
   sysctl: sysctlCommand,
   ioctl: ioctlCommand,
   sockets: socketsCommand,
+  qdisc: qdiscCommand,
 };
 
 /** Commands that watch for Ctrl-C themselves. */

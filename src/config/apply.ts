@@ -88,6 +88,8 @@ export function configureDevice(stack: NetStack, dev: NetDevice, s: DeviceSettin
   if (s.promisc !== undefined) changes.promisc = s.promisc;
   if (s.allmulti !== undefined) changes.allmulti = s.allmulti;
   if (s.netem !== undefined) changes.netem = netemParamsOf(s.netem);
+  if (s.speed_mbps !== undefined) changes.speed_mbps = s.speed_mbps;
+  if (s.tx_ring !== undefined) changes.tx_ring = s.tx_ring;
   if (Object.keys(changes).length > 0) setLink(stack, dev.name, changes);
   const wanted = s.flags === undefined ? undefined : (flagsFromNames(s.flags) ?? 0);
   const adds = s.multicast === undefined ? [] : multicastAdds(s.multicast);

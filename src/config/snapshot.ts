@@ -6,6 +6,7 @@
 import { isIPv6 } from 'node:net';
 import { IFF } from '../dev/flags.ts';
 import { vxlanOf } from '../dev/drivers/vxlan.ts';
+import { DEFAULT_TX_RING } from '../dev/drivers/wire.ts';
 import type { NetDevice } from '../dev/netdevice.ts';
 import { describeDevice, netemOf, type NetStack } from '../stack/index.ts';
 import { formatMac } from '../wire/mac.ts';
@@ -41,6 +42,11 @@ export function settingsOfDevice(dev: NetDevice): DeviceSettings {
   };
   const netem = netemConfigOf(dev);
   if (netem !== undefined) s.netem = netem;
+  const link = dev.ops.getLinkSettings?.(dev);
+  if (link !== undefined && (link.speedMbps !== 0 || link.txRing !== DEFAULT_TX_RING)) {
+    s.speed_mbps = link.speedMbps;
+    s.tx_ring = link.txRing;
+  }
   if (dev.mc.size > 0) s.multicast = [...dev.mc.values()].map((e) => ({ address: formatMac(e.addr), users: e.users }));
   if (dev.ops.setConfig !== undefined && Object.values(dev.map).some((v) => v !== 0)) {
     const m = dev.map;

@@ -135,7 +135,7 @@ export function devSetTxQueueLen(dev: NetDevice, len: number): void {
   if (len === dev.txQueueLen) return;
   dev.txQueueLen = len;
   // Going to or from 0 switches between noqueue and pfifo_fast, as dev_activate would.
-  if (dev.isUp()) {
+  if (dev.isUp() && !dev.qdiscPinned) {
     const wasNoQueue = dev.qdisc?.kind === 'noqueue';
     if (wasNoQueue !== (dev.noQueue || len === 0)) {
       devDeactivate(dev);

@@ -42,7 +42,7 @@ export function devQueueXmit(skb: SkBuff): number {
   }
   // TCQ_F_CAN_BYPASS: an empty work-conserving queue on a running device
   // hands the frame straight to the driver, as sch_direct_xmit does.
-  if (q.length === 0 && !dev.queueStopped && !dev.txScheduled) {
+  if (q.qlen === 0 && !dev.queueStopped && !dev.txScheduled) {
     const len = skb.len;
     if (xmitOne(dev, skb) !== NETDEV_TX_BUSY) {
       q.stats.packets++;
@@ -141,10 +141,14 @@ function devWatchdog(dev: NetDevice): void {
   if (dev.queueStopped && dev.watchdog === null) armWatchdog(dev);
 }
 
-/** dev_activate: choose the qdisc when the device comes up (noqueue for txqlen 0). */
+/**
+ * dev_activate: choose the default qdisc when the device comes up (noqueue
+ * for IFF_NO_QUEUE devices and txqlen 0, else pfifo_fast). A root qdisc the
+ * user attached (`tc qdisc replace`) stays, as it does in Linux.
+ */
 export function devActivate(dev: NetDevice): void {
   const wantNoQueue = dev.noQueue || dev.txQueueLen === 0;
-  if (dev.qdisc === null || (dev.qdisc.kind === 'noqueue') !== wantNoQueue) {
+  if (!dev.qdiscPinned && (dev.qdisc === null || (dev.qdisc.kind === 'noqueue') !== wantNoQueue)) {
     dev.qdisc = wantNoQueue ? new NoQueue() : new PfifoFast(() => dev.txQueueLen);
   }
   dev.queueStopped = false;

@@ -8,3 +8,4 @@ export { setLink, netemOf, type LinkChanges } from './link.ts';
 export { devIoctl, IOCTL_REQUESTS, IOCTL_NUMBERS, type IoctlRequest, type IfreqIn, type IfreqOut } from './ioctl.ts';
 export { emptyDropCounts, totalDrops, type DropCounts } from './drops.ts';
 export { describeDevice, type DeviceView } from './describe.ts';
+export { qdiscReplace, qdiscView, QDISC_KINDS, type QdiscSpec, type QdiscView } from './qdisc.ts';

@@ -18,6 +18,8 @@ import { IFF } from '../dev/flags.ts';
 import { invalidNameReason } from '../dev/names.ts';
 import { attachNetem, checkNetemParams, detachNetem, getNetem, NETEM_DEFAULTS, type NetemParams } from '../dev/wrappers/netem.ts';
 import { isValidUnicastMac, parseMac } from '../wire/mac.ts';
+import type { LinkSettings } from '../dev/ops.ts';
+import { checkLinkSettings } from '../dev/drivers/wire.ts';
 import type { NetStack } from './netstack.ts';
 
 export interface LinkChanges {
@@ -31,6 +33,10 @@ export interface LinkChanges {
   /** Replace the netem settings (unset fields take netem's defaults); null removes netem. */
   netem?: Partial<NetemParams> | null;
   multicast?: { add?: string[]; del?: string[] };
+  /** ethtool -s X speed N: the link's speed in Mbit/s (veth, dummy); 0 takes no wire time. */
+  speed_mbps?: number;
+  /** ethtool -G X tx N: TX ring descriptors (veth, dummy). */
+  tx_ring?: number;
 }
 
 interface CheckedChanges {
@@ -75,6 +81,10 @@ export function checkLinkChanges(stack: NetStack, dev: NetDevice, changes: LinkC
   if (changes.netem !== undefined && changes.netem !== null) {
     checkNetemParams({ ...NETEM_DEFAULTS, ...changes.netem });
   }
+  if (changes.speed_mbps !== undefined || changes.tx_ring !== undefined) {
+    if (dev.ops.setLinkSettings === undefined) throw new NetError('EOPNOTSUPP', `${dev.name} (${dev.kind}) has no link speed or TX ring to set`);
+    checkLinkSettings(linkSettingsOf(changes));
+  }
   for (const m of changes.multicast?.add ?? []) {
     const mac = parseMacOrThrow(m, 'multicast address');
     if ((mac[0]! & 1) === 0) throw new NetError('EINVAL', `${m} is not a multicast address`);
@@ -97,6 +107,13 @@ export function checkLinkChanges(stack: NetStack, dev: NetDevice, changes: LinkC
   return out;
 }
 
+function linkSettingsOf(c: LinkChanges): Partial<LinkSettings> {
+  const ls: Partial<LinkSettings> = {};
+  if (c.speed_mbps !== undefined) ls.speedMbps = c.speed_mbps;
+  if (c.tx_ring !== undefined) ls.txRing = c.tx_ring;
+  return ls;
+}
+
 export function applyLinkChanges(dev: NetDevice, checked: CheckedChanges, stack: NetStack): void {
   const c = checked.changes;
   if (checked.address !== undefined) devSetMacAddress(dev, checked.address);
@@ -105,6 +122,7 @@ export function applyLinkChanges(dev: NetDevice, checked: CheckedChanges, stack:
   if (c.txqlen !== undefined) devSetTxQueueLen(dev, c.txqlen);
   for (const m of checked.mcAdd) devMcAdd(dev, m);
   for (const m of checked.mcDel) devMcDel(dev, m);
+  if (c.speed_mbps !== undefined || c.tx_ring !== undefined) dev.ops.setLinkSettings?.(dev, linkSettingsOf(c));
   if (c.netem === null) detachNetem(dev);
   else if (c.netem !== undefined) attachNetem(dev, c.netem);
   let flags = dev.gflags | (dev.flags & ~(IFF.PROMISC | IFF.ALLMULTI));

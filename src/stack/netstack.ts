@@ -55,6 +55,8 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
   readonly lo: NetDevice;
   netstampNeeded = 0;
   private nextSocketId = 1;
+  /** tc's automatic qdisc handles: 8001:, 8002:, ... per network namespace. */
+  private qdiscHandles = 0x8000;
   private closed = false;
 
   constructor(opts: NetStackOptions = {}) {
@@ -138,6 +140,12 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
       c.dev = dev;
       pt.func(c, dev, pt, dev);
     }
+  }
+
+  /** The next automatic qdisc handle major (qdisc_alloc_handle). */
+  nextQdiscHandle(): number {
+    this.qdiscHandles = this.qdiscHandles >= 0xffff ? 0x8001 : this.qdiscHandles + 1;
+    return this.qdiscHandles;
   }
 
   // ---- sockets ----

@@ -1,9 +1,12 @@
 // netif_receive_skb: what the bottom half does with each frame. Find the
-// protocol and the packet type, apply the device's address filter (as a NIC
-// does: frames for other hosts only in promiscuous mode), hand the frame to
-// the taps, to a VLAN channel if it is tagged for one, then to the handlers
-// of its protocol. Every handler but the last gets a clone; the last gets the
-// original. A frame nobody takes is dropped as UNHANDLED_PROTO.
+// protocol and the packet type, apply the device's hardware address filter
+// if it has one (a NIC's: frames for other hosts only in promiscuous mode;
+// software devices have none, so their taps see frames for other hosts as
+// pkt_type otherhost), hand the frame to the taps, to a VLAN channel if it
+// is tagged for one, then to the handlers of its protocol. Every handler but
+// the last gets a clone; the last gets the original. A frame nobody takes is
+// dropped as OTHERHOST if it was for another host (where ip_rcv drops it in
+// Linux), else as UNHANDLED_PROTO.
 
 import { PacketType, type SkBuff } from '../skb/skbuff.ts';
 import type { NetDevice } from '../dev/netdevice.ts';
@@ -45,9 +48,13 @@ export function netifReceiveSkb(ctx: ReceiveContext, skb: SkBuff): void {
     return;
   }
   let proto = ethTypeTrans(skb, dev);
-  if (!passesAddressFilter(skb, dev)) {
-    ctx.kfreeSkb(skb, 'OTHERHOST');
-    return;
+  if (dev.hwAddrFilter) {
+    if (!passesAddressFilter(skb, dev)) {
+      ctx.kfreeSkb(skb, 'OTHERHOST');
+      return;
+    }
+  } else if (skb.pktType === PacketType.MULTICAST) {
+    dev.stats.multicast++;
   }
   let prev: PacketHandler | null = null;
   for (;;) {
@@ -103,6 +110,12 @@ export function netifReceiveSkb(ctx: ReceiveContext, skb: SkBuff): void {
   }
   if (prev !== null) {
     prev.func(skb, dev, prev, orig);
+    return;
+  }
+  // A frame for another host that no tap wanted: the protocol layer would
+  // drop it (ip_rcv_core: SKB_DROP_REASON_OTHERHOST), not count it lost.
+  if (skb.pktType === PacketType.OTHERHOST) {
+    ctx.kfreeSkb(skb, 'OTHERHOST');
     return;
   }
   // Linux counts rx_nohandler only for exact-match delivery; a frame of a

@@ -45,7 +45,8 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'netstackctl-capture-'));
   [ca] = (await createDevice(srv.stack, { kind: 'veth', name: 'ca', peer: 'cb', up: true })) as [NetDevice, NetDevice];
   setLink(srv.stack, 'cb', { up: true });
-  tx = srv.stack.openPacketSocket({ dev: ca, owner: 'capture test' });
+  // Room for a whole burst of 300 small frames (768 bytes of truesize each) in the send buffer.
+  tx = srv.stack.openPacketSocket({ dev: ca, owner: 'capture test', sndbuf: 1 << 20 });
   streamRoute = srv.app.hasRoute({ method: 'GET', url: '/v1/devices/:name/stream' });
 });
 after(async () => {

@@ -17,7 +17,7 @@ function freshStack(): NetStack {
 /** A device's configuration as `ip -d link` shows it: no counters, no ifindex, no netem statistics. */
 function configView(v: DeviceView): Omit<DeviceView, 'ifindex' | 'stats64' | 'queue'> {
   const { ifindex: _i, stats64: _s, queue: _q, ...rest } = v;
-  return { ...rest, netem: v.netem === null ? null : { ...v.netem, stats: { held: 0, sent: 0, lost: 0, duplicated: 0, corrupted: 0, reordered: 0 } } };
+  return { ...rest, netem: v.netem === null ? null : { ...v.netem, stats: { held: 0, sent: 0, dropped: 0, lost: 0, duplicated: 0, corrupted: 0, reordered: 0 } } };
 }
 
 function views(stack: NetStack): ReturnType<typeof configView>[] {

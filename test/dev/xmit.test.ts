@@ -26,8 +26,8 @@ test('pfifo_fast: three bands by priority (TC_PRIO map), FIFO within a band', ()
   const q = new PfifoFast(() => 100);
   const prios = [0, 1, 6, 2, 4, 7, 3, 5, 8, 15, 6];
   prios.forEach((p, i) => assert.equal(q.enqueue(skbWith(pool, p, i)), true));
-  assert.equal(q.length, prios.length);
-  assert.equal(q.bytes, prios.length * 60);
+  assert.equal(q.qlen, prios.length);
+  assert.equal(q.backlog, prios.length * 60);
   const order: number[] = [];
   for (let s = q.dequeue(); s !== null; s = q.dequeue()) {
     order.push(prios[s.cb]!);
@@ -58,7 +58,7 @@ test('pfifo_fast: each band holds tx_queue_len (read live); a full band drops wi
   const x = skbWith(pool, 6, 9);
   assert.equal(q.enqueue(x), true, 'band 0 has a ring of its own (pfifo_fast_init)');
   for (let i = 0; i < 3; i++) assert.equal(q.enqueue(skbWith(pool, 1, 10 + i)), true, 'and so has band 2');
-  assert.equal(q.length, 7, 'more than tx_queue_len in all');
+  assert.equal(q.qlen, 7, 'more than tx_queue_len in all');
   limit = 4;
   assert.equal(q.enqueue(y), true);
   // requeue puts a frame back at the head of its band and undoes its count.
@@ -70,7 +70,7 @@ test('pfifo_fast: each band holds tx_queue_len (read live); a full band drops wi
   assert.equal(q.dequeue(), x);
   x.free();
   assert.equal(q.reset((s) => s.free()), 7);
-  assert.equal(q.length, 0);
+  assert.equal(q.qlen, 0);
   assert.equal(pool.stats.inUse, 0);
 });
 
@@ -80,27 +80,30 @@ test('noqueue takes nothing', () => {
   const s = skbWith(pool, 0, 0);
   assert.equal(q.enqueue(s), false);
   assert.equal(q.dequeue(), null);
-  assert.equal(q.length, 0);
+  assert.equal(q.qlen, 0);
   s.free();
 });
 
 test('txqueuelen 0 means noqueue; back to non-zero means pfifo_fast, up or down', async () => {
   const stack = new NetStack();
-  const [a] = await createDevice(stack, { kind: 'veth', up: true });
-  assert.equal(describeDevice(a!).qdisc, 'pfifo_fast');
-  assert.equal(a!.qdisc?.kind, 'pfifo_fast');
-  setLink(stack, a!.name, { txqlen: 0 });
-  assert.equal(a!.qdisc?.kind, 'noqueue');
-  assert.equal(describeDevice(a!).qdisc, 'noqueue');
-  assert.equal(describeDevice(a!).txqlen, 0);
-  setLink(stack, a!.name, { txqlen: 500 });
-  assert.equal(a!.qdisc?.kind, 'pfifo_fast');
-  setLink(stack, a!.name, { up: false, txqlen: 0 });
-  setLink(stack, a!.name, { up: true });
-  assert.equal(a!.qdisc?.kind, 'noqueue');
-  // dummy and lo never queue.
+  const a = new TestDriver(stack).dev;
+  assert.equal(describeDevice(a).qdisc, 'pfifo_fast');
+  assert.equal(a.qdisc?.kind, 'pfifo_fast');
+  setLink(stack, a.name, { txqlen: 0 });
+  assert.equal(a.qdisc?.kind, 'noqueue');
+  assert.equal(describeDevice(a).qdisc, 'noqueue');
+  assert.equal(describeDevice(a).txqlen, 0);
+  setLink(stack, a.name, { txqlen: 500 });
+  assert.equal(a.qdisc?.kind, 'pfifo_fast');
+  setLink(stack, a.name, { up: false, txqlen: 0 });
+  setLink(stack, a.name, { up: true });
+  assert.equal(a.qdisc?.kind, 'noqueue');
+  // dummy, veth (IFF_NO_QUEUE, as every virtual device in Linux) and lo never queue by default.
   const [d] = await createDevice(stack, { kind: 'dummy', up: true });
   assert.equal(describeDevice(d!).qdisc, 'noqueue');
+  const [v] = await createDevice(stack, { kind: 'veth', up: true });
+  assert.equal(describeDevice(v!).qdisc, 'noqueue');
+  assert.equal(describeDevice(v!).txqlen, 1000);
   assert.equal(describeDevice(stack.lo).qdisc, 'noqueue');
   stack.close();
 });
@@ -116,16 +119,16 @@ test('a busy driver stops the queue; frames wait in the qdisc; completion wakes 
   // Stopped: these wait in pfifo_fast.
   const prios = [0, 6, 2, 7];
   prios.forEach((p, i) => assert.equal(s.send(buildFrame({ dst, seq: i + 1 }), { priority: p }), 'sent'));
-  assert.equal(drv.dev.qdisc!.length, 4);
+  assert.equal(drv.dev.qdisc!.qlen, 4);
   assert.equal(describeDevice(drv.dev).queue.stopped, true);
-  assert.equal(describeDevice(drv.dev).queue.length, 4);
+  assert.equal(describeDevice(drv.dev).queue.qlen, 4);
   const wmemWaiting = s.sk.wmemAlloc;
   assert.ok(wmemWaiting > 0, 'queued frames stay charged to the sender');
   for (let i = 0; i < 5; i++) {
     drv.complete();
     await settle();
   }
-  assert.equal(drv.dev.qdisc!.length, 0);
+  assert.equal(drv.dev.qdisc!.qlen, 0);
   drv.complete();
   // seq 0 first (it was in the ring), then band 0 (prio 6, 7), band 1 (prio 0), band 2 (prio 2).
   assert.deepEqual(drv.transmitted.map((f) => seqOf(f)), [0, 2, 4, 1, 3]);
@@ -144,7 +147,7 @@ test('over tx_queue_len the frame is dropped as QDISC_DROP and send says so', as
   assert.deepEqual(results, ['sent', 'sent', 'sent', 'sent', 'sent', 'dropped', 'dropped', 'dropped']);
   assert.deepEqual(ledger.drops(), { QDISC_DROP: 3 });
   assert.equal(describeDevice(drv.dev).queue.drops, 3);
-  assert.equal(describeDevice(drv.dev).queue.length, 5);
+  assert.equal(describeDevice(drv.dev).queue.qlen, 5);
   assert.equal(s.sk.wmemAlloc, 5 * skbTruesize(60 + 16), 'the queued five stay charged; the dropped three were credited');
   deleteDevice(stack, drv.dev.name);
   assert.deepEqual(ledger.drops(), { QDISC_DROP: 3, QUEUE_PURGE: 5 });
@@ -159,7 +162,7 @@ test('the watchdog tells the driver (tx_timeout) of a queue stopped too long and
   const ledger = new Ledger(stack);
   for (let i = 0; i < 3; i++) assert.equal(s.send(buildFrame({ dst: '02:00:00:00:00:01', seq: i })), 'sent');
   assert.equal(drv.dev.queueStopped, true, 'a driver that said busy has its queue stopped');
-  assert.equal(drv.dev.qdisc!.length, 3);
+  assert.equal(drv.dev.qdisc!.qlen, 3);
   assert.ok(describeDevice(drv.dev).queue.requeues >= 1);
   await clock.advance(4999);
   assert.equal(drv.dev.stats.txTimeouts, 0);
@@ -169,7 +172,7 @@ test('the watchdog tells the driver (tx_timeout) of a queue stopped too long and
   assert.equal(describeDevice(drv.dev).stats64.tx.timeouts, 1);
   // The driver's reset woke the queue, it ran, the driver is still busy: stopped again, the watchdog re-armed.
   assert.equal(drv.dev.queueStopped, true);
-  assert.equal(drv.dev.qdisc!.length, 3, 'nothing was lost');
+  assert.equal(drv.dev.qdisc!.qlen, 3, 'nothing was lost');
   await clock.advance(5000);
   assert.equal(drv.dev.stats.txTimeouts, 2);
   deleteDevice(stack, drv.dev.name);
@@ -190,7 +193,7 @@ test('no watchdog for a driver without tx_timeout, and the core never wakes a st
   await clock.advance(60_000);
   assert.equal(drv.dev.queueStopped, true, 'still stopped: only the driver wakes it');
   assert.equal(drv.dev.stats.txTimeouts, 0);
-  assert.equal(drv.dev.qdisc!.length, 2);
+  assert.equal(drv.dev.qdisc!.qlen, 2);
   drv.complete();
   await settle();
   assert.equal(drv.inRing.length, 1, 'woken by the driver, the queue ran');

@@ -10,7 +10,7 @@ import { registerNetdevice } from '../../src/dev/register.ts';
 import { devOpen } from '../../src/dev/control.ts';
 import { netifStopQueue, netifWakeQueue } from '../../src/dev/xmit.ts';
 import type { NetemParams } from '../../src/dev/wrappers/netem.ts';
-import type { SkBuff } from '../../src/skb/skbuff.ts';
+import { devAllocSkbFrom, type SkBuff } from '../../src/skb/skbuff.ts';
 import type { PacketSocket, PacketSocketOptions } from '../../src/sock/packet.ts';
 
 export function virtualStack(opts: Omit<NetStackOptions, 'clock'> = {}): { stack: NetStack; clock: VirtualClock } {
@@ -82,6 +82,8 @@ export class TestDriver {
       watchdogTimeoMs?: number;
       /** Give the driver no tx_timeout method (most virtual drivers have none). */
       noTxTimeout?: boolean;
+      /** Filter received frames by destination MAC, as a NIC does. */
+      hwAddrFilter?: boolean;
     } = {},
   ) {
     const ring = opts.ring ?? Infinity;
@@ -113,10 +115,20 @@ export class TestDriver {
         },
       }),
       devAddr: Buffer.from([0x02, 0, 0, 0, 0x7e, 0x57]),
+      hwAddrFilter: opts.hwAddrFilter ?? false,
       ...(opts.watchdogTimeoMs !== undefined ? { watchdogTimeoMs: opts.watchdogTimeoMs } : {}),
     });
     registerNetdevice(stack.devices, this.dev, opts.name ?? 'test%d');
     devOpen(this.dev);
+  }
+
+  /** The hardware received a frame from the wire: netif_rx it. */
+  receive(frame: Buffer): void {
+    const skb = devAllocSkbFrom(this.dev.core.pool, frame.length);
+    if (skb === null) throw new Error('no memory for a received frame');
+    skb.putData(frame);
+    skb.dev = this.dev;
+    this.dev.core.netifRx(skb);
   }
 
   /** The hardware finished sending what is in the ring: free it, wake the queue. */

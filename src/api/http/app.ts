@@ -24,6 +24,7 @@ import socketRoutes from './routes/sockets.ts';
 import stackRoutes from './routes/stack.ts';
 import captureRoutes from './routes/capture.ts';
 import metricsRoutes from './routes/metrics.ts';
+import qdiscRoutes from './routes/qdisc.ts';
 import streamRoutes, { StreamQuerystring } from '../ws/stream.ts';
 
 declare module 'fastify' {
@@ -250,6 +251,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes);
   await app.register(deviceRoutes, { stack });
   await app.register(ioctlRoutes, { stack });
+  await app.register(qdiscRoutes, { stack });
   await app.register(frameRoutes, { stack });
   await app.register(socketRoutes, { stack });
   await app.register(stackRoutes, { stack });

@@ -13,16 +13,17 @@ export const PRIO2BAND = [1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1] as con
 
 export class PfifoFast implements Qdisc {
   readonly kind = 'pfifo_fast';
+  handle = 0;
   readonly bands = [new SkbQueue(), new SkbQueue(), new SkbQueue()] as const;
   readonly stats = emptyQdiscStats();
 
   constructor(private readonly limit: () => number) {}
 
-  get length(): number {
+  get qlen(): number {
     return this.bands[0].length + this.bands[1].length + this.bands[2].length;
   }
 
-  get bytes(): number {
+  get backlog(): number {
     return this.bands[0].bytes + this.bands[1].bytes + this.bands[2].bytes;
   }
 
@@ -57,5 +58,9 @@ export class PfifoFast implements Qdisc {
 
   reset(dispose: (skb: SkBuff) => void): number {
     return this.bands[0].purge(dispose) + this.bands[1].purge(dispose) + this.bands[2].purge(dispose);
+  }
+
+  options(): Record<string, unknown> {
+    return { bands: 3, priomap: [...PRIO2BAND], multiqueue: false };
   }
 }

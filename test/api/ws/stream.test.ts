@@ -182,8 +182,8 @@ test('client binary messages are transmitted on the device, in order; bad ones c
 
 test('a client sending faster than the device: its reads pause on a full send buffer, nothing is lost or queued without bound', async (t) => {
   const l = await lab(t);
-  // 16 Mbit/s: about 2 ms of wire time per 4 KiB, so the send buffer fills at once.
-  setLink(l.stack, 'veth1', { netem: { rateBps: 16_000_000, limit: 100_000 } });
+  // A 16 Mbit/s link: about 2 ms of wire time per 4 KiB, so the send buffer fills at once.
+  setLink(l.stack, 'veth1', { speed_mbps: 16 });
   const rx = l.stack.openPacketSocket({ dev: l.veth0, direction: 'in', rcvbuf: 16 << 20 });
   const c = await connected(l, streamUrl(l, 'veth1'));
   const [sock] = streamSockets(l.stack);
