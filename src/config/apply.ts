@@ -101,8 +101,8 @@ export function configureDevice(stack: NetStack, dev: NetDevice, s: DeviceSettin
 }
 
 function settingsOf(entry: DeviceEntry): DeviceSettings {
-  const { up, mtu, address, txqlen, promisc, allmulti, flags, netem, multicast, map } = entry;
-  return { up, mtu, address, txqlen, promisc, allmulti, flags, netem, multicast, map };
+  const { up, mtu, address, txqlen, promisc, allmulti, flags, netem, multicast, map, speed_mbps, tx_ring } = entry;
+  return { up, mtu, address, txqlen, promisc, allmulti, flags, netem, multicast, map, speed_mbps, tx_ring };
 }
 
 /** The loopback exists from the start: its entry renames (down, as rename requires) and configures it. */
