@@ -49,19 +49,17 @@ export const SKB_SHINFO_SIZE = 320;
 /** Bytes charged per buffer beyond its data (SKB_TRUESIZE's two terms). */
 export const SKB_HEADER_COST = SKB_HEAD_SIZE + SKB_SHINFO_SIZE;
 
-/** kmalloc's general caches (SLUB, 4 KiB pages) up to KMALLOC_MAX_CACHE_SIZE. */
-const KMALLOC_CLASSES = [8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192] as const;
-
 /**
  * kmalloc_size_roundup: the bytes kmalloc really hands out for a request.
- * Up to 8 KiB a slab size class; beyond it whole pages, a power of two of
- * them (kmalloc_large -> alloc_pages(get_order(size))).
+ * The general caches (SLUB, 4 KiB pages) are the powers of two from 8 to
+ * 8192 plus 96 and 192; beyond 8 KiB come whole pages, a power of two of
+ * them (kmalloc_large -> alloc_pages(get_order(size))), which is again the
+ * next power of two. Branches, not a table walk: this runs for every skb.
  */
 export function kmallocSizeRoundup(size: number): number {
-  for (const c of KMALLOC_CLASSES) if (size <= c) return c;
-  let pages = 4096;
-  while (pages < size) pages *= 2;
-  return pages;
+  if (size <= 8) return 8;
+  if (size > 64 && size <= 192) return size <= 96 ? 96 : size <= 128 ? 128 : 192;
+  return size <= 0x40000000 ? 1 << (32 - Math.clz32(size - 1)) : 2 ** Math.ceil(Math.log2(size));
 }
 
 /**
