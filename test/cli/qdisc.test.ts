@@ -102,3 +102,13 @@ describe('qdisc commands', () => {
     assert.equal(dev.qdisc?.kind, 'pfifo', 'nothing changed');
   });
 });
+
+describe('stats table', () => {
+  it('QLEN is the root qdisc\'s qlen (tc\'s word), not a running total', async () => {
+    const { formatDeviceCounters } = await import('../../src/cli/commands/stats.ts');
+    const out = formatDeviceCounters([
+      { ifindex: 2, ifname: 'q0', mtu: 1500, operstate: 'UP', queue: { qlen: 7, backlog: 420, packets: 99, bytes: 5940, drops: 3 } } as never,
+    ]).split('\n');
+    assert.match(out[1]!, /^q0 +1500 +0 +0 +0 +0 +0 +0 +0 +0 +7 +3 +UP$/);
+  });
+});
