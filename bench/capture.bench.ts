@@ -24,7 +24,7 @@ import Fastify from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { benchResult, emitResults, fmt, log, repoRoot } from './lib.ts';
 import { NetStack, createDevice } from '../src/stack/index.ts';
-import type { PacketSocket } from '../src/sock/packet.ts';
+import type { PacketSocket } from '../src/packet/socket.ts';
 import type { NetDevice } from '../src/dev/netdevice.ts';
 import captureRoutes from '../src/api/http/routes/capture.ts';
 import { PcapngStreamWriter } from '../src/capture/pcapng-writer.ts';
@@ -85,7 +85,7 @@ async function trial(port: number, stack: NetStack, tx: PacketSocket, frame: Buf
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const capture = async (): Promise<PacketSocket> => {
     for (;;) {
-      const s = [...stack.sockets.values()].find((x) => x.owner.startsWith('capture'));
+      const s = stack.packetSockets().find((x) => x.owner.startsWith('capture'));
       if (s !== undefined) return s;
       await sleep(10);
     }
@@ -118,7 +118,7 @@ async function trial(port: number, stack: NetStack, tx: PacketSocket, frame: Buf
   if (child.exitCode === null) process.kill(-child.pid!, 'SIGTERM');
   await exited;
   // Let the server notice the client is gone before the next trial.
-  while ([...stack.sockets.values()].some((x) => x.owner.startsWith('capture'))) await sleep(10);
+  while (stack.packetSockets().some((x) => x.owner.startsWith('capture'))) await sleep(10);
   const frames = tsharkFrames(out);
   return { ok: drops === 0 && frames === count && achieved >= rate * 0.95, offered: rate, achieved, drops, reasons, tsharkFrames: frames };
 }

@@ -10,7 +10,7 @@
 import { benchResult, emitResults, fmt, forceGc, log, measure, type BenchResult } from './lib.ts';
 import { isUnavailable, kernelVethBaseline } from './kernel-veth.ts';
 import { NetStack, createDevice } from '../src/stack/index.ts';
-import type { PacketSocket } from '../src/sock/packet.ts';
+import type { PacketSocket } from '../src/packet/socket.ts';
 
 const BURST = 256;
 

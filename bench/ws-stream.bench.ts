@@ -30,7 +30,7 @@ import websocket from '@fastify/websocket';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { benchResult, emitResults, fmt, log, median, repoRoot, type BenchResult } from './lib.ts';
 import { NetStack, createDevice } from '../src/stack/index.ts';
-import type { PacketSocket } from '../src/sock/packet.ts';
+import type { PacketSocket } from '../src/packet/socket.ts';
 import type { NetDevice } from '../src/dev/netdevice.ts';
 import streamRoutes, { DEFAULT_HIGH_WATER_MARK } from '../src/api/ws/stream.ts';
 import { pcapGlobalHeader, PCAP_RECORD_HLEN } from '../src/wire/pcap.ts';
@@ -186,7 +186,7 @@ async function streamRun(format: Format): Promise<{ rate: Rate; framesPerMessage
   await app.register(streamRoutes, { stack: lab.stack });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as { port: number }).port;
-  const gen = new Generator(lab, () => [...lab.stack.sockets.values()].find((s) => s.owner.startsWith('ws ')));
+  const gen = new Generator(lab, () => lab.stack.packetSockets().find((s) => s.owner.startsWith('ws ')));
   gen.start();
   const { framesPerMessage, ...rate } = await measureClient(`ws://127.0.0.1:${port}/v1/devices/veth1/stream?format=${format}&direction=in&rcvbuf=${RCVBUF / 2}`);
   gen.stop();

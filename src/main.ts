@@ -28,12 +28,20 @@ function refuse(log: PinoLogger | null, message: string, code: number): never {
   process.exit(code);
 }
 
+/** The object without its undefined members (exactOptionalPropertyTypes-proof options). */
+function definedOnly<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+}
+
 /** The state file if it exists, else the config file, else nothing. */
 async function initialSetup(opts: ServiceOptions, log: PinoLogger): Promise<{ setup: StackSetup; source: string } | null> {
   if (opts.stateFile !== undefined) {
     const removed = await removeStaleTempFiles(opts.stateFile);
     if (removed.length > 0) log.warn({ files: removed }, 'removed temporary files an interrupted save left behind');
-    const state = await loadStateFile(opts.stateFile);
+    const state = await loadStateFile(opts.stateFile, (renamed) => {
+      // JSON.stringify escapes the lone surrogates, so the log line shows what the name was.
+      for (const r of renamed) log.warn({ from: r.from, to: r.to }, 'the state file holds a device name that is not valid UTF-8: restored under a new name');
+    });
     if (state !== null) {
       if (opts.configFile !== undefined) {
         log.info({ state: opts.stateFile, config: opts.configFile }, 'state file exists: restoring it; the config file is not applied');
@@ -90,6 +98,7 @@ async function main(): Promise<void> {
     throw err;
   }
 
+  const durable = saver;
   let app: FastifyInstance;
   try {
     // Loaded only now, so --help and argument errors answer without loading fastify.
@@ -98,7 +107,15 @@ async function main(): Promise<void> {
       stack,
       loggerInstance: log,
       ...(opts.token === undefined ? {} : { token: opts.token }),
-      limits: opts.maxWsClients === undefined ? {} : { maxWsClients: opts.maxWsClients },
+      // A 2xx for a change means the state file holds it (fsync'd).
+      ...(durable === null ? {} : { commit: () => durable.commit() }),
+      limits: definedOnly({
+        maxWsClients: opts.maxWsClients,
+        maxCaptures: opts.maxCaptures,
+        maxConnections: opts.maxConnections,
+        maxConnectionsPerAddress: opts.maxConnectionsPerAddress,
+        requestTimeoutMs: opts.requestTimeoutMs,
+      }),
     });
     await app.listen({ host: opts.host, port: opts.port });
   } catch (err) {

@@ -4,8 +4,13 @@
 // A view handed out is never written again: the slab only moves forward, and
 // when it is used up a new one takes over (the old one lives on while views
 // of it are still queued for a socket, then the GC takes it).
+//
+// Slabs grow as data flows: the first is small (an idle capture holds a few
+// KiB, not a full slab: a thousand idle captures once held 256 MB), and each
+// new one doubles, up to the full slab size, which busy captures reach fast.
 
 const DEFAULT_SLAB_BYTES = 256 * 1024;
+const FIRST_SLAB_BYTES = 4 * 1024;
 
 export class ChunkBuffer {
   /** Where the current chunk is being written; valid until the next reserve(). */
@@ -15,7 +20,7 @@ export class ChunkBuffer {
   private start = 0;
 
   constructor(private readonly slabBytes = DEFAULT_SLAB_BYTES) {
-    this.buf = Buffer.allocUnsafe(slabBytes);
+    this.buf = Buffer.allocUnsafe(Math.min(slabBytes, FIRST_SLAB_BYTES));
   }
 
   /** Bytes written since the last take(). */
@@ -31,7 +36,7 @@ export class ChunkBuffer {
   reserve(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     const pending = this.pos - this.start;
-    const next = Buffer.allocUnsafe(Math.max(this.slabBytes, (pending + n) * 2));
+    const next = Buffer.allocUnsafe(Math.max(Math.min(this.slabBytes, this.buf.length * 2), (pending + n) * 2));
     this.buf.copy(next, 0, this.start, this.pos);
     this.buf = next;
     this.start = 0;

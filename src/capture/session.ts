@@ -8,9 +8,8 @@
 
 import { NetError } from '../errno.ts';
 import type { NetDevice } from '../dev/netdevice.ts';
-import type { NetdevEvent } from '../dev/notifier.ts';
 import type { TimerHandle } from '../clock.ts';
-import type { PacketDirection, PacketSocket } from '../sock/packet.ts';
+import type { PacketDirection, PacketSocket } from '../packet/socket.ts';
 import type { SkBuff } from '../skb/skbuff.ts';
 import type { NetStack } from '../stack/index.ts';
 import { ChunkBuffer } from './chunk-buffer.ts';
@@ -138,10 +137,8 @@ export class CaptureSession {
       this.timer = this.stack.clock.setTimer(this.opts.durationS * 1000, () => this.finish('duration'));
     }
     if (this.opts.dev !== null) {
-      const dev = this.opts.dev;
-      this.unsubscribe = this.stack.notifier.subscribe((event: NetdevEvent, d: NetDevice) => {
-        if (event === 'UNREGISTER' && d === dev) this.finish('device_gone');
-      });
+      // The socket hears its device go away (packet_notifier).
+      this.unsubscribe = this.socket.addGoneListener(() => this.finish('device_gone'));
     }
     this.drain.kick();
   }

@@ -5,18 +5,19 @@
 // socket's receive queue, and once rcvbuf is full the socket drops and counts
 // them (SOCKET_RCVBUFF). Memory stays bounded by rcvbuf, whatever the client does.
 
-import type { PacketSocket } from '../sock/packet.ts';
+import type { PacketSocket } from '../packet/socket.ts';
 
 export class SocketDrain {
   private scheduled = false;
   private paused = false;
   private stopped = false;
+  private readonly unlisten: () => void;
 
   constructor(
-    private readonly sock: PacketSocket,
+    sock: PacketSocket,
     private readonly run: () => void,
   ) {
-    sock.sk.onDataReady = this.kick;
+    this.unlisten = sock.sk.addDataReadyListener(this.kick);
   }
 
   get isPaused(): boolean {
@@ -50,6 +51,6 @@ export class SocketDrain {
   /** No more runs; the socket stops waking us. */
   stop(): void {
     this.stopped = true;
-    if (this.sock.sk.onDataReady === this.kick) this.sock.sk.onDataReady = null;
+    this.unlisten();
   }
 }

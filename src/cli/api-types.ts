@@ -32,6 +32,7 @@ export interface DeviceJson {
   ifindex: number;
   ifname: string;
   link?: string | null;
+  master?: string;
   flags: string[];
   mtu: number;
   qdisc?: string;
@@ -63,7 +64,8 @@ export interface SendResult {
 
 /** WebSocket JSON messages of `/v1/devices/{name}/stream`. */
 export type StreamMessage =
-  | { type: 'frame'; ts: number | string; ifname?: string; protocol?: number | string; pkt_type?: number | string; len?: number; data: string }
+  | { type: 'ready'; ifname?: string; socket?: number }
+  | { type: 'frame'; ts: number | string; ifname?: string; protocol?: number | string; pkt_type?: number | string; len?: number; info?: string; data: string }
   | { type: 'drops'; count: number; total: number }
   | { type: 'error'; errno: string; detail: string };
 
@@ -74,3 +76,13 @@ export type DeviceOutFits = Fits<DeviceOut, DeviceJson>;
 export type SendResultFits = Fits<SendResultOut, SendResult>;
 export type StreamFrameFits = Fits<z.output<typeof StreamFrameMessage>, Extract<StreamMessage, { type: 'frame' }>>;
 export type StreamDropsFits = Fits<z.output<typeof StreamDropsMessage>, Extract<StreamMessage, { type: 'drops' }>>;
+
+/** One row of GET /v1/devices/{name}/fdb (`bridge -j fdb show`). */
+export interface FdbJson {
+  mac: string;
+  ifname: string;
+  dst?: string;
+  state: string;
+  flags: string[];
+  age_s?: number;
+}

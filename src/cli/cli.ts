@@ -8,32 +8,27 @@ import { parseCommandLine } from './args.ts';
 import { ArgError, CliError, EXIT_ARGS, EXIT_OK, EXIT_SERVICE, UnknownObjectError } from './errors.ts';
 import { type CliIo, type Context, makeContext, print } from './context.ts';
 import { MAIN_HELP, helpFor } from './help.ts';
-import { captureCommand } from './commands/capture.ts';
-import { ioctlCommand } from './commands/ioctl.ts';
-import { linkCommand } from './commands/link.ts';
-import { maddrCommand } from './commands/maddr.ts';
-import { qdiscCommand } from './commands/qdisc.ts';
-import { sendCommand } from './commands/send.ts';
-import { socketsCommand } from './commands/sockets.ts';
-import { statsCommand } from './commands/stats.ts';
-import { sysctlCommand } from './commands/sysctl.ts';
-
 type Command = (ctx: Context, args: string[]) => Promise<void>;
 
-const OBJECTS: Record<string, Command> = {
-  link: linkCommand,
-  maddress: maddrCommand,
-  send: sendCommand,
-  capture: captureCommand,
-  stats: statsCommand,
-  sysctl: sysctlCommand,
-  ioctl: ioctlCommand,
-  sockets: socketsCommand,
-  qdisc: qdiscCommand,
+// Each object's module is loaded only when its command runs: a `link show`
+// does not parse the capture writers or the pcap reader (netstackctl is
+// started once per command, so start-up time is most of a call).
+const OBJECTS: Record<string, () => Promise<Command>> = {
+  link: async () => (await import('./commands/link.ts')).linkCommand,
+  bridge: async () => (await import('./commands/bridge.ts')).bridgeCommand,
+  maddress: async () => (await import('./commands/maddr.ts')).maddrCommand,
+  send: async () => (await import('./commands/send.ts')).sendCommand,
+  capture: async () => (await import('./commands/capture.ts')).captureCommand,
+  stats: async () => (await import('./commands/stats.ts')).statsCommand,
+  sysctl: async () => (await import('./commands/sysctl.ts')).sysctlCommand,
+  ioctl: async () => (await import('./commands/ioctl.ts')).ioctlCommand,
+  sockets: async () => (await import('./commands/sockets.ts')).socketsCommand,
+  monitor: async () => (await import('./commands/monitor.ts')).monitorCommand,
+  qdisc: async () => (await import('./commands/qdisc.ts')).qdiscCommand,
 };
 
 /** Commands that watch for Ctrl-C themselves. */
-const INTERRUPTIBLE = new Set(['send', 'capture']);
+const INTERRUPTIBLE = new Set(['send', 'capture', 'monitor']);
 
 /** Objects by name or by a prefix that names only one, as ip takes `l` for link. */
 function findObject(word: string): string | undefined {
@@ -90,7 +85,8 @@ export async function runCli(
       print(ctx, helpFor(topic));
       return EXIT_OK;
     }
-    await OBJECTS[objectName]!(ctx, words.slice(1));
+    const command = await OBJECTS[objectName]!();
+    await command(ctx, words.slice(1));
     return EXIT_OK;
   } catch (err) {
     return report(io, err, topic);

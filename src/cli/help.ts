@@ -1,8 +1,10 @@
 // Usage texts, in iproute2's style: the grammar first, then what the
 // words mean where they differ from ip and tc.
 
+import { MONITOR_HELP } from './commands/monitor.ts';
+
 export const MAIN_HELP = `Usage: netstackctl [ OPTIONS ] OBJECT { COMMAND | help }
-where  OBJECT := { link | maddr | qdisc | send | capture | stats | sysctl | ioctl | sockets }
+where  OBJECT := { link | bridge | maddr | qdisc | send | capture | stats | sysctl | ioctl | sockets | monitor }
        OPTIONS := { --server URL | --token TOKEN | -j[son] | -p[retty] | -s[tats] (repeat for more) |
                     -d[etails] | -br[ief] | -h[elp] | --version }
 
@@ -25,9 +27,10 @@ TYPE := veth [ peer [ name ] PEER ]
       | dummy
       | vlan id VID             (with "link PARENT": link add link PARENT name NAME type vlan id VID)
       | vxlan id VNI [ local HOST:PORT ] [ remote HOST:PORT ]... [ learning | nolearning ]
+      | bridge [ ageing_time CENTISECONDS ]   (STP is off: every port forwards)
 SETTINGS := [ mtu MTU ] [ address LLADDR ] [ txqueuelen PACKETS ] [ up ] [ netem NETEM ]
 SETTING  := up | down | mtu MTU | address LLADDR | promisc { on | off } | allmulticast { on | off }
-          | txqueuelen PACKETS | name NEWNAME | netem NETEM | netem off
+          | txqueuelen PACKETS | name NEWNAME | master BRIDGE | nomaster | netem NETEM | netem off
 NETEM    := [ delay TIME [ JITTER ] ] [ jitter TIME ] [ loss [ random ] PERCENT ] [ duplicate PERCENT ]
             [ corrupt PERCENT ] [ reorder PERCENT ] [ rate RATE ] [ limit PACKETS ] [ seed N ]
 
@@ -37,6 +40,15 @@ netem is tc-netem on the device's transmit side, set with the other settings in 
 A "netem" replaces the device's previous netem settings; words left out take netem's defaults.
 TIME is tc's: 100ms, 1.5s, 250us (a bare number counts microseconds, as in tc).
 RATE is tc's: 1mbit, 100kbit, 10Mbps (bytes/s), a bare number is bit/s. PERCENT: 1% or 1.
+`;
+
+export const BRIDGE_HELP = `Usage: netstackctl bridge fdb show [ [ dev ] NAME ]
+       netstackctl bridge fdb add LLADDR dev NAME [ dst HOST[:PORT] ]
+       netstackctl bridge fdb { del | delete } LLADDR dev NAME [ dst HOST[:PORT] ]
+The forwarding tables of bridges and vxlan devices, in bridge(8)'s layout:
+  MAC dev PORT [dst REMOTE] master BRIDGE { permanent | static | (learned) }
+"dev NAME" is a bridge port (the entry goes to its bridge's table), the bridge itself, or a vxlan device.
+Entries added are static; learned ones age out after the bridge's ageing_time (300 s by default).
 `;
 
 export const MADDR_HELP = `Usage: netstackctl maddr { add | del } LLADDR dev NAME
@@ -107,6 +119,7 @@ The stack's packet sockets, as ss -0: Recv-Q/Send-Q are the bytes charged to eac
 export function helpFor(topic: string | null): string {
   switch (topic) {
     case 'link': return LINK_HELP;
+    case 'bridge': return BRIDGE_HELP;
     case 'maddr': return MADDR_HELP;
     case 'qdisc': return QDISC_HELP;
     case 'send': return SEND_HELP;
@@ -115,6 +128,7 @@ export function helpFor(topic: string | null): string {
     case 'sysctl': return SYSCTL_HELP;
     case 'ioctl': return IOCTL_HELP;
     case 'sockets': return SOCKETS_HELP;
+    case 'monitor': return MONITOR_HELP;
     default: return MAIN_HELP;
   }
 }

@@ -9,8 +9,7 @@ import { IFF, flagsFromNames } from '../dev/flags.ts';
 import type { NetDevice } from '../dev/netdevice.ts';
 import type { NetemParams } from '../dev/wrappers/netem.ts';
 import { createDevice, deleteDevice, devIoctl, setLink, type DeviceSpec, type LinkChanges, type NetStack } from '../stack/index.ts';
-import type { VxlanSpec } from '../stack/devices.ts';
-import type { VxlanExtraSettings } from '../stack/vxlan-kind.ts';
+import { netemParamsFromFields } from '../rtnl/netem-fields.ts';
 import { ConfigError } from './errors.ts';
 import { OTHER_USER_FLAGS, type DeviceEntry, type DeviceSettings, type NetemConfig } from './schema.ts';
 
@@ -21,18 +20,9 @@ export interface StackSetup {
 
 const OTHER_FLAGS_MASK = flagsFromNames(OTHER_USER_FLAGS) ?? 0;
 
+/** The file's netem fields as the core spells them (one mapping: rtnl/netem-fields.ts). */
 export function netemParamsOf(c: NetemConfig): Partial<NetemParams> {
-  const p: Partial<NetemParams> = {};
-  if (c.delay_ms !== undefined) p.delayMs = c.delay_ms;
-  if (c.jitter_ms !== undefined) p.jitterMs = c.jitter_ms;
-  if (c.loss !== undefined) p.loss = c.loss;
-  if (c.duplicate !== undefined) p.duplicate = c.duplicate;
-  if (c.corrupt !== undefined) p.corrupt = c.corrupt;
-  if (c.reorder !== undefined) p.reorder = c.reorder;
-  if (c.rate_bps !== undefined) p.rateBps = c.rate_bps;
-  if (c.limit !== undefined) p.limit = c.limit;
-  if (c.seed !== undefined) p.seed = c.seed;
-  return p;
+  return netemParamsFromFields(c);
 }
 
 /**
@@ -44,27 +34,19 @@ function multicastAdds(list: NonNullable<DeviceSettings['multicast']>): string[]
   return list.map((m) => (typeof m === 'string' ? m : m.address));
 }
 
-/** What `ip link add` needs: the entry without its settings. */
+/**
+ * What `ip link add` needs: the entry without its settings. A kind's own
+ * fields have the same names in the file as in its spec (rtnl/kind.ts), so
+ * no kind is named here.
+ */
 function creationSpec(entry: Exclude<DeviceEntry, { kind: 'loopback' }>): DeviceSpec {
-  const name = entry.name === undefined ? {} : { name: entry.name };
-  switch (entry.kind) {
-    case 'dummy':
-      return { kind: 'dummy', ...name };
-    case 'veth':
-      return { kind: 'veth', ...name, ...(entry.peer === undefined ? {} : { peer: entry.peer }) };
-    case 'vlan':
-      return { kind: 'vlan', ...name, link: entry.link, id: entry.id };
-    case 'vxlan': {
-      const spec: VxlanSpec & VxlanExtraSettings = { kind: 'vxlan', ...name, vni: entry.vni };
-      if (entry.local !== undefined) spec.local = entry.local;
-      if (entry.remote !== undefined) spec.remote = entry.remote;
-      if (entry.dstport !== undefined) spec.dstport = entry.dstport;
-      if (entry.learning !== undefined) spec.learning = entry.learning;
-      if (entry.ageing !== undefined) spec.ageing = entry.ageing;
-      return spec;
-    }
-  }
+  const own: Record<string, unknown> = { ...entry };
+  for (const key of SETTING_KEYS) delete own[key];
+  return own as unknown as DeviceSpec;
 }
+
+/** Entry fields that are `ip link set` settings, applied after creation (veth: and its peer's). */
+const SETTING_KEYS = ['up', 'mtu', 'address', 'txqlen', 'promisc', 'allmulti', 'flags', 'netem', 'multicast', 'map', 'peer_settings'] as const;
 
 /** SIOCSIFFLAGS with `other` for the flags outside UP/PROMISC/ALLMULTI, those three kept as they are. */
 function setOtherFlags(stack: NetStack, dev: NetDevice, other: number): void {
@@ -105,6 +87,17 @@ function settingsOf(entry: DeviceEntry): DeviceSettings {
   return { up, mtu, address, txqlen, promisc, allmulti, flags, netem, multicast, map, speed_mbps, tx_ring };
 }
 
+/**
+ * A veth peer without settings of its own takes the entry's, except what
+ * belongs to the named end alone: its address (veth_newlink gives the peer
+ * its own), its netem (`tc qdisc add dev veth0 netem` shapes veth0 only)
+ * and its bridge.
+ */
+function peerSettingsOf(own: DeviceSettings): DeviceSettings {
+  const { address: _a, netem: _n, master: _m, ...shared } = own;
+  return shared;
+}
+
 /** The loopback exists from the start: its entry renames (down, as rename requires) and configures it. */
 function configureLoopback(stack: NetStack, entry: Extract<DeviceEntry, { kind: 'loopback' }>): void {
   const lo = stack.lo;
@@ -128,7 +121,7 @@ export async function applyDeviceEntry(stack: NetStack, entry: DeviceEntry): Pro
   try {
     const own = settingsOf(entry);
     configureDevice(stack, made[0]!, own);
-    if (entry.kind === 'veth' && made[1] !== undefined) configureDevice(stack, made[1], entry.peer_settings ?? own);
+    if (entry.kind === 'veth' && made[1] !== undefined) configureDevice(stack, made[1], entry.peer_settings ?? peerSettingsOf(own));
   } catch (err) {
     if (made[0]!.registered) deleteDevice(stack, made[0]!.name);
     throw err;
@@ -153,13 +146,29 @@ export async function applySetup(stack: NetStack, setup: StackSetup, source: str
       throw new ConfigError(`${source}: sysctl: ${describeFailure(err)}`, 'sysctl');
     }
   }
+  const made: NetDevice[][] = [];
   for (const [i, entry] of setup.devices.entries()) {
     try {
-      await applyDeviceEntry(stack, entry);
+      made.push(await applyDeviceEntry(stack, entry));
     } catch (err) {
       const where = `devices[${i}]`;
       const label = entry.name ?? entry.kind;
       throw new ConfigError(`${source}: ${where} (${label}): ${describeFailure(err)}`, where);
+    }
+  }
+  // Ports join their bridges once every device exists: a bridge may be
+  // listed after its ports (a state file lists devices by ifindex).
+  for (const [i, entry] of setup.devices.entries()) {
+    const joins: [NetDevice | undefined, string | undefined][] = [[made[i]![0], entry.master]];
+    if (entry.kind === 'veth') joins.push([made[i]![1], entry.peer_settings?.master]);
+    for (const [dev, master] of joins) {
+      if (dev === undefined || master === undefined) continue;
+      try {
+        setLink(stack, dev.name, { master });
+      } catch (err) {
+        const where = `devices[${i}]`;
+        throw new ConfigError(`${source}: ${where} (${dev.name}): master ${master}: ${describeFailure(err)}`, where);
+      }
     }
   }
 }

@@ -21,6 +21,10 @@ export interface ServiceOptions {
   maxDevices: number | undefined;
   maxSockets: number | undefined;
   maxWsClients: number | undefined;
+  maxCaptures: number | undefined;
+  maxConnections: number | undefined;
+  maxConnectionsPerAddress: number | undefined;
+  requestTimeoutMs: number | undefined;
   help: boolean;
 }
 
@@ -43,7 +47,13 @@ Options:
   --log-level LEVEL      ${LOG_LEVELS.join(', ')} (default info)
   --max-devices N        at most N devices, lo included (default 4096)
   --max-sockets N        at most N packet sockets: streams and captures (default 1024)
-  --max-ws-clients N     at most N WebSocket streams at once
+  --max-ws-clients N     at most N WebSocket streams at once (default 64)
+  --max-captures N       at most N captures at once (default 64)
+  --max-connections N    at most N open HTTP connections (default 512); more get 503
+  --max-connections-per-address N
+                         at most N open connections from one client address (default 128)
+  --request-timeout-ms N a request (headers and body) must arrive within N ms (default 30000);
+                         a slower one is answered 408 and its connection closed
   -h, --help             show this text
 
 Environment:
@@ -103,6 +113,10 @@ export function parseServiceArgs(argv: readonly string[], env: Readonly<Record<s
         'max-devices': { type: 'string' },
         'max-sockets': { type: 'string' },
         'max-ws-clients': { type: 'string' },
+        'max-captures': { type: 'string' },
+        'max-connections': { type: 'string' },
+        'max-connections-per-address': { type: 'string' },
+        'request-timeout-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -126,6 +140,10 @@ export function parseServiceArgs(argv: readonly string[], env: Readonly<Record<s
     maxDevices: count('--max-devices', values['max-devices'], 1),
     maxSockets: count('--max-sockets', values['max-sockets'], 0),
     maxWsClients: count('--max-ws-clients', values['max-ws-clients'], 0),
+    maxCaptures: count('--max-captures', values['max-captures'], 0),
+    maxConnections: count('--max-connections', values['max-connections'], 1),
+    maxConnectionsPerAddress: count('--max-connections-per-address', values['max-connections-per-address'], 1),
+    requestTimeoutMs: count('--request-timeout-ms', values['request-timeout-ms'], 1),
     help: values.help === true,
   };
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, describeIssues } from './errors.ts';
+import { isWellFormedName, repairName } from '../dev/names.ts';
 import { configFileSchema, stateFileSchema, type ConfigFile, type StateFile } from './schema.ts';
 
 type Format = 'json' | 'yaml';
@@ -60,14 +61,58 @@ export async function loadConfigFile(file: string): Promise<ConfigFile> {
   return parseConfig(await readText(file, `config ${file}`), file);
 }
 
-export function parseState(text: string, file: string): StateFile {
+/** A device name an older version saved that this one would refuse, and the name it is restored under. */
+export interface RenamedDevice {
+  from: string;
+  to: string;
+}
+
+const NAME_FIELDS = ['name', 'peer', 'link'] as const;
+
+/**
+ * Older versions let a name with a lone UTF-16 surrogate in (JSON.stringify
+ * writes it as an escape, JSON.parse gives it back). Such a device could
+ * never be deleted: its name has no UTF-8 form, so no URL names it. It is
+ * restored under a repaired name instead (repairName: '_' for each lone
+ * surrogate, or dev%d), in every field that refers to it, so the state still
+ * loads, nothing is lost, and the device can be renamed or deleted.
+ */
+function repairLegacyNames(data: unknown): RenamedDevice[] {
+  if (typeof data !== 'object' || data === null) return [];
+  const devices = (data as { devices?: unknown }).devices;
+  if (!Array.isArray(devices)) return [];
+  const entries = devices.filter((d): d is Record<string, unknown> => typeof d === 'object' && d !== null);
+  const names = new Set<string>();
+  for (const e of entries) for (const f of NAME_FIELDS) if (typeof e[f] === 'string') names.add(e[f]);
+  const renamed = new Map<string, string>();
+  for (const name of names) {
+    if (isWellFormedName(name)) continue;
+    const to = repairName(name, (n) => names.has(n) || [...renamed.values()].includes(n));
+    renamed.set(name, to);
+  }
+  if (renamed.size === 0) return [];
+  for (const e of entries) {
+    for (const f of NAME_FIELDS) {
+      const v = e[f];
+      if (typeof v === 'string' && renamed.has(v)) e[f] = renamed.get(v);
+    }
+  }
+  return [...renamed].map(([from, to]) => ({ from, to }));
+}
+
+/** Parse and validate state text; `onRenamed` hears of names repaired on the way (repairLegacyNames). */
+export function parseState(text: string, file: string, onRenamed?: (renamed: RenamedDevice[]) => void): StateFile {
   const what = `state ${file}`;
   if (text.trim() === '') throw new ConfigError(`${what}: the file is empty`);
-  return validate(stateFileSchema, parseText(text, 'json', what), what);
+  const data = parseText(text, 'json', what);
+  const renamed = repairLegacyNames(data);
+  const state = validate(stateFileSchema, data, what);
+  if (renamed.length > 0) onRenamed?.(renamed);
+  return state;
 }
 
 /** The saved state, or null when the file does not exist yet (first start). */
-export async function loadStateFile(file: string): Promise<StateFile | null> {
+export async function loadStateFile(file: string, onRenamed?: (renamed: RenamedDevice[]) => void): Promise<StateFile | null> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -76,5 +121,5 @@ export async function loadStateFile(file: string): Promise<StateFile | null> {
     const e = err as NodeJS.ErrnoException;
     throw new ConfigError(`state ${file}: cannot read: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' '));
   }
-  return parseState(text, file);
+  return parseState(text, file, onRenamed);
 }

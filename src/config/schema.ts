@@ -14,7 +14,7 @@ import { invalidNameReason, isNamePattern } from '../dev/names.ts';
 import { Sysctl } from '../sysctl.ts';
 import { NetError } from '../errno.ts';
 import { VXLAN_PORT } from '../wire/vxlan.ts';
-import { VXLAN_MAX_REMOTES, parseVxlanEndpoint } from '../stack/vxlan-kind.ts';
+import { VXLAN_MAX_REMOTES, parseVxlanEndpoint } from '../rtnl/vxlan-kind.ts';
 
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 const mac = z.string().regex(MAC_RE, 'must be a MAC address like 02:00:00:00:00:01');
@@ -90,6 +90,8 @@ function settingsShape(maxMtu: number) {
     /** ethtool speed in Mbit/s and TX ring size, for drivers with a wire (veth, dummy). */
     speed_mbps: z.number().min(0).max(10_000_000).optional(),
     tx_ring: z.number().int().min(1).max(65536).optional(),
+    /** The bridge this device is a port of (joined once every entry exists). */
+    master: deviceName.optional(),
   };
 }
 
@@ -109,6 +111,7 @@ const vlanEntry = z.strictObject({
   name: deviceName.optional(),
   link: deviceName,
   id: z.number().int().min(1).max(4094),
+  egress_qos_map: z.record(z.string().regex(/^\d{1,10}$/), z.number().int().min(0).max(7)).optional(),
   ...settingsShape(65535),
 });
 const vxlanEntry = z.strictObject({
@@ -123,14 +126,29 @@ const vxlanEntry = z.strictObject({
   ageing: u32.optional(),
   ...settingsShape(65535),
 });
+const bridgeEntry = z.strictObject({
+  kind: z.literal('bridge'),
+  name: deviceName.optional(),
+  /** Seconds a learned fdb entry lives; 0 = forever (default 300). */
+  ageing_time: z.number().int().min(0).max(1_000_000).optional(),
+  ...settingsShape(65535),
+});
 const loopbackEntry = z.strictObject({ kind: z.literal('loopback'), name: deviceName.optional(), ...settingsShape(65536) });
 
-export const deviceEntrySchema = z.discriminatedUnion('kind', [dummyEntry, vethEntry, vlanEntry, vxlanEntry, loopbackEntry]);
+export const deviceEntrySchema = z.discriminatedUnion('kind', [dummyEntry, vethEntry, vlanEntry, vxlanEntry, bridgeEntry, loopbackEntry]);
 export type DeviceEntry = z.infer<typeof deviceEntrySchema>;
 
-/** net.core.* sysctls: known names, values within the kernel's bounds (checked by the Sysctl table itself). */
+/**
+ * Sysctls: net.core.* names are known here and checked against the kernel's
+ * bounds by the Sysctl table itself; a name a protocol registers when it is
+ * attached is checked when the stack applies the file (config/apply.ts).
+ */
 const sysctlSchema = z.record(z.string(), z.number()).superRefine((values, ctx) => {
   for (const [name, value] of Object.entries(values)) {
+    if (!name.startsWith('net.core.')) {
+      if (!Number.isInteger(value)) ctx.addIssue({ code: 'custom', path: [name], message: 'takes an integer' });
+      continue;
+    }
     try {
       new Sysctl().set({ [name]: value });
     } catch (err) {

@@ -9,6 +9,7 @@ import { IFF, IFF_USER_SETTABLE } from './flags.ts';
 import type { IfMap, NetDevice } from './netdevice.ts';
 import type { DeviceRegistry } from './registry.ts';
 import { checkName } from './names.ts';
+import { checkMtu, checkTxQueueLen } from './checks.ts';
 import { devActivate, devDeactivate } from './xmit.ts';
 
 /** dev_open: run the driver's open, then mark the device up. */
@@ -110,10 +111,8 @@ export function devSetAllmulti(dev: NetDevice, inc: number): void {
 
 /** dev_set_mtu (SIOCSIFMTU). */
 export function devSetMtu(dev: NetDevice, mtu: number): void {
-  if (!Number.isInteger(mtu)) throw new NetError('EINVAL', 'mtu must be an integer');
   if (mtu === dev.mtu) return;
-  if (mtu < dev.minMtu) throw new NetError('EINVAL', `mtu ${mtu} is less than device minimum ${dev.minMtu}`);
-  if (mtu > dev.maxMtu) throw new NetError('EINVAL', `mtu ${mtu} is greater than device maximum ${dev.maxMtu}`);
+  checkMtu(dev, mtu);
   if (dev.ops.changeMtu) dev.ops.changeMtu(dev, mtu);
   else dev.mtu = mtu;
   dev.core.notifier.emit('CHANGEMTU', dev);
@@ -129,9 +128,7 @@ export function devSetMacAddress(dev: NetDevice, addr: Buffer): void {
 
 /** dev_change_tx_queue_len (SIOCSIFTXQLEN). The qdisc reads the limit live. */
 export function devSetTxQueueLen(dev: NetDevice, len: number): void {
-  if (!Number.isInteger(len) || len < 0 || len > 0xffffffff) {
-    throw new NetError('EINVAL', 'txqueuelen must be an integer within 0..4294967295');
-  }
+  checkTxQueueLen(len);
   if (len === dev.txQueueLen) return;
   dev.txQueueLen = len;
   // Going to or from 0 switches between noqueue and pfifo_fast, as dev_activate would.

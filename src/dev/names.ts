@@ -22,9 +22,26 @@ export const NAME_PREFIXES: Readonly<Record<string, string>> = {
   vxlan: 'VXLAN tunnels (Ethernet over UDP)',
 };
 
-/** Why `name` is not a valid interface name, or null if it is. */
+/**
+ * UTF-16 code units that pair with nothing. The kernel sees a name as bytes;
+ * a lone surrogate has no UTF-8 bytes at all (Buffer would write U+FFFD in
+ * its place, so the name on the wire would not be the name asked for), and
+ * the name could never be put in a URL (encodeURIComponent throws on it).
+ * With the u flag a class of surrogates matches only unpaired ones.
+ */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+const LONE_SURROGATES = /[\uD800-\uDFFF]/gu;
+
+/** True when `name` is a valid UTF-16 string, i.e. has a UTF-8 form. */
+export function isWellFormedName(name: string): boolean {
+  return !LONE_SURROGATE.test(name);
+}
+
+/** Why `name` is not a valid interface name, or null if it is (dev_valid_name, on the name's UTF-8 bytes). */
 export function invalidNameReason(name: string): string | null {
   if (name.length === 0) return 'name is empty';
+  // Checked first: the messages below quote the name, and byte counts need its UTF-8 form.
+  if (!isWellFormedName(name)) return `name ${JSON.stringify(name)} is not valid UTF-8 (it holds a lone UTF-16 surrogate)`;
   if (Buffer.byteLength(name, 'utf8') >= IFNAMSIZ) return `name "${name}" is longer than ${IFNAMSIZ - 1} bytes`;
   if (name === '.' || name === '..') return `name "${name}" is reserved`;
   // Linux treats any '%' as a pattern (dev_alloc_name): one that is not a
@@ -36,6 +53,18 @@ export function invalidNameReason(name: string): string | null {
     }
   }
   return null;
+}
+
+/**
+ * A valid name for `name`, which an older version let in: each lone surrogate
+ * becomes '_', and when that name is invalid or `taken`, `fallback` numbered
+ * (dev_alloc_name). Used when loading a state file, so such a device comes
+ * back under a name that can be shown, put in a URL and deleted.
+ */
+export function repairName(name: string, taken: (name: string) => boolean, fallback = 'dev%d'): string {
+  const repaired = name.replace(LONE_SURROGATES, '_');
+  if (invalidNameReason(repaired) === null && !isNamePattern(repaired) && !taken(repaired)) return repaired;
+  return allocName(fallback, taken);
 }
 
 export function checkName(name: string): void {

@@ -7,6 +7,7 @@ import { ARPHRD, IFF, type OperState } from './flags.ts';
 import type { DeviceOps, NetCore } from './ops.ts';
 import type { Qdisc } from './qdisc/qdisc.ts';
 import type { TimerHandle } from '../clock.ts';
+import type { RxHandler } from './rx-handler.ts';
 
 /** rtnl_link_stats64, the counters `ip -s -s link` prints. */
 export interface DeviceStats {
@@ -119,7 +120,13 @@ export class NetDevice {
   broadcast: Buffer;
   txQueueLen: number;
   readonly mc = new Map<string, MulticastEntry>();
+  /** Secondary unicast addresses upper devices asked for (dev->uc), see dev/uc.ts. */
+  readonly uc = new Map<string, MulticastEntry>();
+  /** Promiscuous on behalf of the unicast list (dev->uc_promisc). */
+  ucPromisc = false;
   promiscuity = 0;
+  /** Users that asked for an skb trace of this device's frames (skb/trace.ts). */
+  traceUsers = 0;
   allmulti = 0;
   carrier = false;
   readonly stats: DeviceStats = emptyStats();
@@ -134,8 +141,12 @@ export class NetDevice {
   watchdogTimeoMs: number;
   /** The device this one sits on (vlan parent, veth peer): iflink. */
   link: NetDevice | null = null;
-  /** VLAN channels on this device, by VID (the 802.1Q rx handler's table). */
-  readonly vlans = new Map<number, NetDevice>();
+  /** rx_handler: an upper device's hook on this one's receive path (dev/rx-handler.ts). */
+  rxHandler: RxHandler | null = null;
+  /** rx_handler_data: the upper layer's state for this device (a VLAN group, a bridge port). */
+  rxHandlerData: unknown = null;
+  /** The bridge this device is a port of (netdev_master_upper_dev_get). */
+  master: NetDevice | null = null;
   qdisc: Qdisc | null = null;
   /** The root qdisc was attached by the user (tc qdisc replace): dev_activate keeps it. */
   qdiscPinned = false;

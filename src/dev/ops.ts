@@ -9,6 +9,7 @@ import type { SkbPool } from '../skb/pool.ts';
 import type { DropReason } from '../skb/drop-reason.ts';
 import type { NetDevice, DeviceStats, IfMap } from './netdevice.ts';
 import type { Notifier } from './notifier.ts';
+import type { FdbAddRequest, FdbView } from './fdb.ts';
 
 /** hard_start_xmit verdicts: OK means the driver owns (and will free) the buffer. */
 export const NETDEV_TX_OK = 0;
@@ -50,6 +51,12 @@ export interface DeviceOps {
   setLinkSettings?(dev: NetDevice, s: Partial<LinkSettings>): void;
   /** rtnl_link_ops->fill_info: kind-specific details for `ip -d link` (linkinfo.info_data). */
   fillInfo?(dev: NetDevice): Record<string, unknown> | undefined;
+  /** ndo_fdb_dump: the forwarding table, as `bridge -j fdb show`. */
+  fdbDump?(dev: NetDevice): FdbView[];
+  /** ndo_fdb_add: a static entry; throws NetError (EINVAL, EEXIST...). */
+  fdbAdd?(dev: NetDevice, entry: FdbAddRequest): void;
+  /** ndo_fdb_del: ENOENT when there is no such entry. */
+  fdbDel?(dev: NetDevice, mac: string, dst?: string): void;
 }
 
 /** ethtool's link settings for drivers with a wire of their own (veth, dummy). */
@@ -68,10 +75,15 @@ export interface NetCore {
   readonly log: Logger;
   /** netif_rx: hand a received frame (skb.dev set) to the backlog. */
   netifRx(skb: SkBuff): number;
-  /** kfree_skb_reason: free and count why. */
+  /**
+   * kfree_skb_reason. Deprecated: call skb.drop(reason), which counts where
+   * the buffer dies; kept so drivers not yet converted still build.
+   */
   kfreeSkb(skb: SkBuff, reason: DropReason): void;
   /** Run this device's qdisc soon (NET_TX_SOFTIRQ). */
   scheduleTx(dev: NetDevice): void;
+  /** Traced devices; no frame starts a trace while it is zero (skb/trace.ts). */
+  readonly traceNeeded: number;
   /** Taps that want outgoing frames; dev_queue_xmit_nit runs only when non-zero. */
   readonly outgoingTaps: number;
   /** dev_queue_xmit_nit: give the taps a clone of a frame about to go out. */

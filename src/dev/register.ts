@@ -22,13 +22,13 @@ export function registerNetdevice(registry: DeviceRegistry, dev: NetDevice, name
 }
 
 /**
- * Close, then remove. Stacked devices (VLAN channels) go first; a driver's
- * uninit may take others along (a veth's peer).
+ * Close, then remove. A driver's uninit may take others along (a veth's
+ * peer); upper devices (VLAN channels) go when their protocol hears
+ * UNREGISTER, as vlan_device_event does.
  */
 export function unregisterNetdevice(registry: DeviceRegistry, dev: NetDevice): void {
   if (!dev.registered) return;
   if (dev.permanent) throw new NetError('EOPNOTSUPP', `${dev.name} cannot be deleted`);
-  for (const child of [...dev.vlans.values()]) unregisterNetdevice(registry, child);
   devClose(dev);
   dev.registered = false;
   registry.remove(dev);

@@ -31,9 +31,17 @@ export class DeviceRegistry {
     return dev;
   }
 
-  /** In ifindex order, as `ip link` lists them. */
+  /**
+   * In ifindex order, as `ip link` lists them. Indexes are handed out in
+   * increasing order, so the map's insertion order is already that order
+   * until the counter wraps: checked in one pass, sorted only then.
+   */
   list(): NetDevice[] {
-    return [...this.byIndex.values()].sort((a, b) => a.ifindex - b.ifindex);
+    const out = [...this.byIndex.values()];
+    for (let i = 1; i < out.length; i++) {
+      if (out[i - 1]!.ifindex > out[i]!.ifindex) return out.sort((a, b) => a.ifindex - b.ifindex);
+    }
+    return out;
   }
 
   /** dev_new_index: the next unused index after the last one handed out. */

@@ -5,12 +5,15 @@
 // never wakes a queue by force).
 
 import type { SkBuff } from '../skb/skbuff.ts';
+import { skbTrace, skbTraceStart } from '../skb/trace.ts';
 import type { NetDevice } from './netdevice.ts';
 import { NETDEV_TX_BUSY, NET_XMIT_DROP, NET_XMIT_SUCCESS, type NetdevTx } from './ops.ts';
 import { NoQueue } from './qdisc/noqueue.ts';
 import { PfifoFast } from './qdisc/pfifo-fast.ts';
-import { ETH_P_8021Q } from '../wire/eth.ts';
-import { VLAN_HLEN } from '../wire/vlan.ts';
+import { readEthType } from '../wire/eth.ts';
+import { frameFitsDevice } from './frame-size.ts';
+
+export { frameFitsDevice } from './frame-size.ts';
 
 /** Frames one qdisc run may send before yielding (dev_tx_weight). */
 export const QDISC_QUOTA = 64;
@@ -22,14 +25,18 @@ export function devQueueXmit(skb: SkBuff): number {
     throw new Error('devQueueXmit: skb.dev is not set');
   }
   const core = dev.core;
+  if (core.traceNeeded > 0) {
+    if (dev.traceUsers > 0) skbTraceStart(skb);
+    if (skb.trace !== null) skbTrace(skb, 'dev_queue_xmit', core.clock.wallNow());
+  }
   if (!dev.isUp()) {
     dev.stats.txDropped++;
-    core.kfreeSkb(skb, 'DEV_READY');
+    skb.drop('DEV_READY');
     return NET_XMIT_DROP;
   }
-  if (skb.len > dev.mtu + dev.hardHeaderLen && !fitsWithVlanTag(skb, dev)) {
+  if (skb.len > dev.mtu + dev.hardHeaderLen && !frameFitsDevice(dev, skb.len, readEthType(skb.buf, skb.data))) {
     dev.stats.txDropped++;
-    core.kfreeSkb(skb, 'PKT_TOO_BIG');
+    skb.drop('PKT_TOO_BIG');
     return NET_XMIT_DROP;
   }
   const q = dev.qdisc;
@@ -37,7 +44,7 @@ export function devQueueXmit(skb: SkBuff): number {
     if (!dev.queueStopped && xmitOne(dev, skb) !== NETDEV_TX_BUSY) return NET_XMIT_SUCCESS;
     // A queueless device that is busy has nowhere to keep the frame.
     dev.stats.txDropped++;
-    core.kfreeSkb(skb, 'DEV_READY');
+    skb.drop('DEV_READY');
     return NET_XMIT_DROP;
   }
   // TCQ_F_CAN_BYPASS: an empty work-conserving queue on a running device
@@ -52,25 +59,16 @@ export function devQueueXmit(skb: SkBuff): number {
     q.stats.requeues++;
   }
   if (!q.enqueue(skb)) {
-    core.kfreeSkb(skb, 'QDISC_DROP');
+    skb.drop('QDISC_DROP');
     return NET_XMIT_DROP;
   }
   qdiscRun(dev);
   return NET_XMIT_SUCCESS;
 }
 
-/**
- * An 802.1Q-tagged frame may be VLAN_HLEN longer than mtu + header, as
- * is_skb_forwardable allows: a VLAN channel's mtu equals its parent's.
- */
-function fitsWithVlanTag(skb: SkBuff, dev: NetDevice): boolean {
-  const b = skb.buf;
-  const type = skb.data + 12;
-  return skb.len <= dev.mtu + dev.hardHeaderLen + VLAN_HLEN && ((b[type]! << 8) | b[type + 1]!) === ETH_P_8021Q;
-}
-
 function xmitOne(dev: NetDevice, skb: SkBuff): NetdevTx {
   if (dev.core.outgoingTaps > 0) dev.core.xmitNit(dev, skb);
+  if (skb.trace !== null) skbTrace(skb, 'ndo_start_xmit', dev.core.clock.wallNow());
   return dev.ops.hardStartXmit(dev, skb);
 }
 
@@ -156,7 +154,7 @@ export function devActivate(dev: NetDevice): void {
 
 /** dev_deactivate: flush the queue (the frames' senders are credited as they are freed). */
 export function devDeactivate(dev: NetDevice): void {
-  dev.qdisc?.reset((skb) => dev.core.kfreeSkb(skb, 'QUEUE_PURGE'));
+  dev.qdisc?.reset((skb) => skb.drop('QUEUE_PURGE'));
   dev.watchdog?.cancel();
   dev.watchdog = null;
   dev.queueStopped = false;

@@ -4,13 +4,13 @@
 // writing 20-odd per-device families for 1000 devices.
 
 import type { NetDevice } from '../dev/netdevice.ts';
-import type { PacketSocket } from '../sock/packet.ts';
+import type { StackSocket } from '../sock/table.ts';
 
 export type DeviceLabels = Readonly<Record<'device', string>>;
 export type SocketLabels = Readonly<Record<'socket' | 'device', string>>;
 
 const byDevice = new WeakMap<NetDevice, DeviceLabels>();
-const bySocket = new WeakMap<PacketSocket, SocketLabels>();
+const bySocket = new WeakMap<StackSocket, SocketLabels>();
 
 /** { device: name }, renewed when the device is renamed. */
 export function deviceLabels(dev: NetDevice): DeviceLabels {
@@ -28,14 +28,14 @@ export function deviceLabels(dev: NetDevice): DeviceLabels {
  * called (names cannot hold ':'), so it never mixes with a new device of the
  * same name.
  */
-function socketDevice(sock: PacketSocket): string {
-  const dev = sock.dev;
+function socketDevice(sock: StackSocket): string {
+  const dev = sock.boundDev;
   if (dev === null) return 'all';
   return dev.registered ? dev.name : `gone:${dev.name}`;
 }
 
 /** { socket: id, device }, renewed when the socket's device changes name or goes away. */
-export function socketLabels(sock: PacketSocket): SocketLabels {
+export function socketLabels(sock: StackSocket): SocketLabels {
   const device = socketDevice(sock);
   const cached = bySocket.get(sock);
   if (cached !== undefined && cached.device === device) return cached;

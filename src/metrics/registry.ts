@@ -32,6 +32,12 @@ export interface StackMetrics {
 export function createMetrics(stack: NetStack): StackMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // prom-client names three gauges with a counter's `_total` suffix, which
+  // `promtool check metrics` rejects; the per-type gauges beside them
+  // (nodejs_active_handles{type}, ...) carry the same numbers: sum() them.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    registry.removeSingleMetric(name);
+  }
   const set = new FamilySet(registry);
   registerDeviceMetrics(set, stack);
   registerQdiscMetrics(set, stack);

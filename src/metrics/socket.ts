@@ -5,7 +5,7 @@
 // limits.maxSockets), which bounds the label cardinality.
 
 import type { NetStack } from '../stack/index.ts';
-import type { PacketSocket } from '../sock/packet.ts';
+import type { StackSocket } from '../sock/table.ts';
 import type { FamilySet, Emit } from './family.ts';
 import { socketLabels } from './labels.ts';
 
@@ -15,7 +15,7 @@ interface SocketNumber {
   name: string;
   help: string;
   kind: 'counter' | 'gauge';
-  read(sock: PacketSocket): number;
+  read(sock: StackSocket): number;
 }
 
 const SOCKET_FAMILIES: readonly SocketNumber[] = [

@@ -4,7 +4,8 @@
 
 import { PacketType, type SkBuff } from '../skb/skbuff.ts';
 import type { NetDevice } from '../dev/netdevice.ts';
-import { ETH_HLEN, ETH_P_802_2, ETH_P_802_3, ETH_P_802_3_MIN } from '../wire/eth.ts';
+import { ETH_HLEN, ETH_P_802_2, ETH_P_802_3, ETH_P_802_3_MIN, readEthType } from '../wire/eth.ts';
+import { isBroadcastMac, macEquals } from '../wire/mac.ts';
 
 /** Returns the ethertype (host order); the caller has checked len >= ETH_HLEN. */
 export function ethTypeTrans(skb: SkBuff, dev: NetDevice): number {
@@ -14,20 +15,9 @@ export function ethTypeTrans(skb: SkBuff, dev: NetDevice): number {
   skb.macHeader = m;
   skb.data = m + ETH_HLEN;
   skb.networkHeader = skb.data;
-  if ((buf[m]! & 1) !== 0) {
-    skb.pktType =
-      (buf[m]! & buf[m + 1]! & buf[m + 2]! & buf[m + 3]! & buf[m + 4]! & buf[m + 5]!) === 0xff
-        ? PacketType.BROADCAST
-        : PacketType.MULTICAST;
-  } else {
-    const a = dev.devAddr;
-    skb.pktType =
-      buf[m] === a[0] && buf[m + 1] === a[1] && buf[m + 2] === a[2] &&
-      buf[m + 3] === a[3] && buf[m + 4] === a[4] && buf[m + 5] === a[5]
-        ? PacketType.HOST
-        : PacketType.OTHERHOST;
-  }
-  const proto = (buf[m + 12]! << 8) | buf[m + 13]!;
+  if ((buf[m]! & 1) !== 0) skb.pktType = isBroadcastMac(buf, m) ? PacketType.BROADCAST : PacketType.MULTICAST;
+  else skb.pktType = macEquals(buf, m, dev.devAddr, 0) ? PacketType.HOST : PacketType.OTHERHOST;
+  const proto = readEthType(buf, m);
   if (proto >= ETH_P_802_3_MIN) return proto;
   // A length field: raw 802.3 (Novell's 0xFFFF hack) or 802.2 LLC.
   const data = skb.data;

@@ -5,7 +5,9 @@
 import type { SkBuff } from '../skb/skbuff.ts';
 import type { NetDevice } from '../dev/netdevice.ts';
 
-export const ETH_P_ALL = 0x0003;
+import { ETH_P_ALL } from '../wire/eth.ts';
+
+export { ETH_P_ALL };
 
 export interface PacketHandler {
   /** Ethertype, or ETH_P_ALL for a tap. */
@@ -22,7 +24,21 @@ export interface PacketHandler {
   readonly owner?: unknown;
 }
 
+/**
+ * A header the stack strips before demultiplexing, as __netif_receive_skb_core
+ * untags 802.1Q frames (skb_vlan_untag) that no upper device took. `claims`
+ * looks without touching the frame: true when a handler waits for what is
+ * inside. `strip` removes the header and sets skb.protocol to the inner type;
+ * false when memory is short (the caller drops the frame as NOMEM).
+ */
+export interface EncapHandler {
+  claims(skb: SkBuff, table: ProtocolTable): boolean;
+  strip(skb: SkBuff): boolean;
+}
+
 export class ProtocolTable {
+  /** Encapsulations stripped before the handlers of a type run, by outer ethertype. */
+  readonly encap = new Map<number, EncapHandler>();
   /** Incoming taps (ETH_P_ALL). */
   readonly all: PacketHandler[] = [];
   readonly base = new Map<number, PacketHandler[]>();

@@ -33,3 +33,18 @@ export type DropReason = (typeof DROP_REASONS)[number];
 export function dropReasonLabel(reason: DropReason): string {
   return reason.toLowerCase();
 }
+
+/** Frames dropped, by reason. */
+export type DropCounts = Record<DropReason, number>;
+
+export function emptyDropCounts(): DropCounts {
+  const counts = {} as DropCounts;
+  for (const r of DROP_REASONS) counts[r] = 0;
+  return counts;
+}
+
+export function totalDrops(counts: DropCounts): number {
+  let n = 0;
+  for (const r of DROP_REASONS) n += counts[r];
+  return n;
+}

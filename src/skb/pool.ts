@@ -5,6 +5,7 @@
 // frees, clones, copies, failures.
 
 import type { SkbBug } from './panic.ts';
+import { emptyDropCounts, type DropCounts, type DropReason } from './drop-reason.ts';
 
 
 /** Size classes, like kmalloc's power-of-two caches: 128 << index. */
@@ -56,6 +57,8 @@ export class SkbPool {
     doubleFrees: 0,
     freeWhileListed: 0,
   };
+  /** Frames dropped, by reason: SkBuff.drop() counts here (the stack's drop counters). */
+  readonly drops: DropCounts = emptyDropCounts();
   limitBytes: number;
   onBug: (bug: SkbBug, detail: string) => void;
   private readonly free: SkbData[][] = SIZE_CLASSES.map(() => []);
@@ -107,6 +110,11 @@ export class SkbPool {
   /** Drop every idle buffer (memory pressure, or tests measuring the heap). */
   shrink(): void {
     for (const list of this.free) list.length = 0;
+  }
+
+  /** A frame dropped that has no buffer of its own (a clone that could not be made, a datagram). */
+  countDrop(reason: DropReason): void {
+    this.drops[reason]++;
   }
 
   report(bug: SkbBug, detail: string): void {

@@ -14,6 +14,8 @@ import { NetError } from '../errno.ts';
 import { SkbOverPanic, SkbStateBug, SkbUnderPanic } from './panic.ts';
 import type { SkbData, SkbPool } from './pool.ts';
 import type { SkbQueue } from './queue.ts';
+import type { SkbTracePoint } from './trace.ts';
+import type { DropReason } from './drop-reason.ts';
 // Type-only: an skb points at its device and socket as the kernel's does,
 // without the buffer layer depending on those layers at run time.
 import type { NetDevice } from '../dev/netdevice.ts';
@@ -109,6 +111,8 @@ export class SkBuff {
   freed = false;
   /** Per-frame scratch for the layer that owns the skb (e.g. netem's send time). */
   cb = 0;
+  /** The layers this frame passed, when its device is traced (trace.ts); null otherwise. */
+  trace: SkbTracePoint[] | null = null;
 
   /** The data block (skb_shared_info): shared with clones, recycled through the pool. */
   block: SkbData;
@@ -355,6 +359,21 @@ export class SkBuff {
     if (--this.block.dataref === 0) pool.give(this.block);
   }
 
+  /**
+   * kfree_skb_reason: the buffer dies undelivered. Counted by reason where it
+   * dies (the counters live with the pool the stack owns), so no drop site
+   * needs to climb back up to the stack.
+   */
+  drop(reason: DropReason): void {
+    this.pool.drops[reason]++;
+    this.free();
+  }
+
+  /** consume_skb: the buffer's normal end (delivered, transmitted, read). */
+  consume(): void {
+    this.free();
+  }
+
   private copyHeader(n: SkBuff): void {
     n.dev = this.dev;
     n.inputDev = this.inputDev;
@@ -366,6 +385,7 @@ export class SkBuff {
     n.networkHeader = this.networkHeader;
     n.transportHeader = this.transportHeader;
     n.cb = this.cb;
+    if (this.trace !== null) n.trace = this.trace.slice();
   }
 }
 

@@ -29,6 +29,11 @@ export interface SockContext {
   sysctl: Sysctl;
 }
 
+/** What ss prints in its State column; a datagram or raw socket is UNCONN. */
+export type SockState =
+  | 'UNCONN' | 'LISTEN' | 'SYN-SENT' | 'SYN-RECV' | 'ESTAB' | 'FIN-WAIT-1' | 'FIN-WAIT-2'
+  | 'CLOSE-WAIT' | 'CLOSING' | 'LAST-ACK' | 'TIME-WAIT' | 'CLOSE';
+
 export interface SendWaitOptions {
   nonblock?: boolean;
   /** An aborted signal is the user's interrupt: EINTR. */
@@ -36,6 +41,9 @@ export interface SendWaitOptions {
   /** SO_SNDTIMEO: give up with EAGAIN after this long. Undefined waits forever. */
   timeoutMs?: number;
 }
+
+/** How a reader waits (skb_recv_datagram): the same three knobs as a sender. */
+export type RecvWaitOptions = SendWaitOptions;
 
 type Waiter = () => void;
 
@@ -52,11 +60,16 @@ export class Sock {
   drops = 0;
   /** A sender found the send buffer full (SOCK_NOSPACE). */
   nospace = false;
-  /** sk_data_ready: called after a frame is queued. */
+  /** The protocol's state, in ss's names (sk_state). */
+  state: SockState = 'UNCONN';
+  /** sk_data_ready: called after a frame is queued (the owner's own hook; more via addDataReadyListener). */
   onDataReady: (() => void) | null = null;
   /** sk_write_space: called when freed transmit memory makes room. */
   onWriteSpace: (() => void) | null = null;
   private waiters: Waiter[] = [];
+  private readers: Waiter[] = [];
+  private dataListeners: (() => void)[] = [];
+  private errorListeners: ((errno: ErrnoName) => void)[] = [];
 
   constructor(readonly ctx: SockContext) {
     this.rcvbuf = ctx.sysctl.get('net.core.rmem_default');
@@ -78,15 +91,58 @@ export class Sock {
     this.writeSpace();
   }
 
-  /** Set a pending error and wake everyone waiting on this socket. */
+  /** Another sk_data_ready listener (a reader, a stream, a capture). Returns the remover. */
+  addDataReadyListener(fn: () => void): () => void {
+    this.dataListeners = [...this.dataListeners, fn];
+    return () => {
+      this.dataListeners = this.dataListeners.filter((l) => l !== fn);
+    };
+  }
+
+  /** sk_error_report listeners: told the errno when one is set. Returns the remover. */
+  addErrorListener(fn: (errno: ErrnoName) => void): () => void {
+    this.errorListeners = [...this.errorListeners, fn];
+    return () => {
+      this.errorListeners = this.errorListeners.filter((l) => l !== fn);
+    };
+  }
+
+  /** sk_data_ready: wake readers and tell every listener. */
+  dataReady(): void {
+    if (this.readers.length > 0) this.wakeReaders();
+    this.onDataReady?.();
+    const ls = this.dataListeners;
+    for (let i = 0; i < ls.length; i++) ls[i]!();
+  }
+
+  /** Set a pending error (sk_err), wake everyone waiting and report it (sk_error_report). */
   setError(errno: ErrnoName): void {
     this.err = errno;
     this.wakeAll();
+    this.wakeReaders();
+    for (const fn of this.errorListeners) fn(errno);
+  }
+
+  /** sock_error: take the pending error, if any (it is reported once). */
+  takeError(): ErrnoName | null {
+    const err = this.err;
+    this.err = null;
+    return err;
   }
 
   setShutdown(how: number): void {
     this.shutdown |= how;
     this.wakeAll();
+    this.wakeReaders();
+  }
+
+  get waitingReaders(): number {
+    return this.readers.length;
+  }
+
+  /** Park until data, an error, shutdown, timeout or abort, whichever is first. */
+  waitForData(timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+    return this.park(this.readers, timeoutMs, signal);
   }
 
   /** sock_writeable: at least half the send buffer is free. */
@@ -108,16 +164,20 @@ export class Sock {
 
   /** Park until write space, an error, shutdown, timeout or abort, whichever is first. */
   waitForWmem(timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+    return this.park(this.waiters, timeoutMs, signal);
+  }
+
+  private park(list: Waiter[], timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
     return new Promise<void>((resolve) => {
       let timer: { cancel(): void } | null = null;
       const done = (): void => {
         if (timer !== null) timer.cancel();
         signal?.removeEventListener('abort', done);
-        const i = this.waiters.indexOf(done);
-        if (i >= 0) this.waiters.splice(i, 1);
+        const i = list.indexOf(done);
+        if (i >= 0) list.splice(i, 1);
         resolve();
       };
-      this.waiters.push(done);
+      list.push(done);
       if (Number.isFinite(timeoutMs)) timer = this.ctx.clock.setTimer(timeoutMs, done);
       signal?.addEventListener('abort', done, { once: true });
     });
@@ -125,9 +185,12 @@ export class Sock {
 
   private wakeAll(): void {
     if (this.waiters.length === 0) return;
-    const woken = this.waiters;
-    this.waiters = [];
-    for (const w of woken) w();
+    for (const w of [...this.waiters]) w();
+  }
+
+  private wakeReaders(): void {
+    if (this.readers.length === 0) return;
+    for (const w of [...this.readers]) w();
   }
 }
 
@@ -176,8 +239,46 @@ export function queueRcvSkb(sk: Sock, skb: SkBuff): boolean {
   }
   setOwnerR(skb, sk);
   sk.receiveQueue.queueTail(skb);
-  sk.onDataReady?.();
+  sk.dataReady();
   return true;
+}
+
+/** One pass of __skb_try_recv_datagram: error first, then data, then EOF, then wait or EAGAIN. */
+function tryRecv(sk: Sock, canWait: boolean, signal: AbortSignal | undefined): SkBuff | null | typeof WAIT {
+  const err = sk.takeError();
+  if (err !== null) throw new NetError(err, `pending socket error: ${err}`);
+  const skb = sk.receiveQueue.dequeue();
+  if (skb !== null) return skb;
+  if ((sk.shutdown & RCV_SHUTDOWN) !== 0) return null;
+  if (!canWait) throw new NetError('EAGAIN', 'nothing to read');
+  if (signal?.aborted) throw new NetError('EINTR', 'interrupted while waiting for data');
+  return WAIT;
+}
+
+/**
+ * skb_recv_datagram: the next queued buffer, waiting for one unless told not
+ * to. null means end of file (shut down for reading with nothing left). When
+ * data is there it comes back synchronously (no Promise per frame). Errors:
+ * a pending socket error (reported once), EAGAIN when nonblocking or the
+ * timeout (SO_RCVTIMEO) ran out, EINTR when the signal aborted the wait.
+ * The caller owns the buffer and frees it, which credits rmem.
+ */
+export function recvSkb(sk: Sock, opts: RecvWaitOptions = {}): SkBuff | null | Promise<SkBuff | null> {
+  const canWait = opts.nonblock !== true && opts.timeoutMs !== 0;
+  const r = tryRecv(sk, canWait, opts.signal);
+  if (r !== WAIT) return r;
+  return waitForRecv(sk, opts);
+}
+
+async function waitForRecv(sk: Sock, opts: RecvWaitOptions): Promise<SkBuff | null> {
+  const clock = sk.ctx.clock;
+  const deadline = opts.timeoutMs === undefined ? Infinity : clock.now() + opts.timeoutMs;
+  for (;;) {
+    await sk.waitForData(deadline - clock.now(), opts.signal);
+    const timedOut = deadline - clock.now() <= 0;
+    const r = tryRecv(sk, !timedOut, opts.signal);
+    if (r !== WAIT) return r;
+  }
 }
 
 const WAIT = Symbol('wait');

@@ -1,8 +1,10 @@
 // NetStack: one per process, as one kernel. It owns the buffer pool, the
 // device list, the protocol table, the backlog and its bottom half, the
 // sysctls, the drop counters and the packet sockets, and it is the NetCore
-// every device talks to. Control operations live in devices.ts, link.ts and
-// ioctl.ts and throw NetError; the frame path only counts.
+// every device talks to. It is built from a list of protocols
+// (stack/protocol.ts) that register what they need when attached. Control
+// operations live in devices.ts, link.ts and ioctl.ts and throw NetError;
+// the frame path only counts.
 
 import { RealClock, type Clock } from '../clock.ts';
 import { NetError } from '../errno.ts';
@@ -10,21 +12,45 @@ import { silentLogger, type Logger } from '../logger.ts';
 import { Sysctl, type SysctlValues } from '../sysctl.ts';
 import { PacketType, type SkBuff } from '../skb/skbuff.ts';
 import { SkbPool } from '../skb/pool.ts';
+import { skbTrace, skbTraceStart } from '../skb/trace.ts';
 import type { DropReason } from '../skb/drop-reason.ts';
 import type { NetDevice } from '../dev/netdevice.ts';
-import { Notifier } from '../dev/notifier.ts';
+import { Notifier, type NetdevEvent } from '../dev/notifier.ts';
 import { DeviceRegistry } from '../dev/registry.ts';
 import { registerNetdevice, unregisterNetdevice } from '../dev/register.ts';
-import { devOpen, devClose, devSetMtu } from '../dev/control.ts';
+import { devOpen, devClose } from '../dev/control.ts';
 import { qdiscRun } from '../dev/xmit.ts';
 import { NET_RX_DROP, NET_RX_SUCCESS, type NetCore } from '../dev/ops.ts';
 import { createLoopback } from '../dev/drivers/loopback.ts';
-import { vlanTransferOperstate } from '../dev/drivers/vlan.ts';
+import { VlanProtocol } from '../vlan/protocol.ts';
+import type { NetProtocol } from './protocol.ts';
+import { LinkKindTable } from './link-kinds.ts';
 import { ProtocolTable } from '../proto/ptype.ts';
-import { PacketSocket, type PacketSocketHost, type PacketSocketOptions } from '../sock/packet.ts';
+import type { PacketSocket, PacketSocketHost, PacketSocketOptions } from '../packet/socket.ts';
+import { PacketProtocol } from '../packet/protocol.ts';
+import { SocketTable } from '../sock/table.ts';
 import { Softnet } from './softnet.ts';
+import { flushBacklog } from './flush-backlog.ts';
 import { netifReceiveSkb, type ReceiveContext } from './receive.ts';
-import { emptyDropCounts, totalDrops, type DropCounts } from './drops.ts';
+import { totalDrops, type DropCounts } from './drops.ts';
+import { EventBus, type StackEventAction } from './events.ts';
+
+/**
+ * Which notifier events are link changes `ip monitor` sees, as rtnetlink_event
+ * and __dev_notify_flags send RTM_NEWLINK/RTM_DELLINK: GOING_DOWN (DOWN
+ * follows) and multicast list changes (CHANGEMULTI) send none.
+ */
+const LINK_EVENT_ACTIONS: Partial<Record<NetdevEvent, StackEventAction>> = {
+  REGISTER: 'new',
+  UNREGISTER: 'del',
+  UP: 'change',
+  DOWN: 'change',
+  CHANGE: 'change',
+  CHANGEMTU: 'change',
+  CHANGEADDR: 'change',
+  CHANGENAME: 'change',
+  CHANGETXQLEN: 'change',
+};
 
 export interface NetStackLimits {
   maxDevices: number;
@@ -38,6 +64,13 @@ export interface NetStackOptions {
   /** Refuse buffer allocations beyond this many bytes of truesize in use. */
   skbMemoryLimit?: number;
   limits?: Partial<NetStackLimits>;
+  /** The protocols this stack is built from; default: defaultProtocols(). */
+  protocols?: NetProtocol[];
+}
+
+/** The built-in list: AF_PACKET sockets, VLAN channels. */
+export function defaultProtocols(): NetProtocol[] {
+  return [new PacketProtocol(), new VlanProtocol()];
 }
 
 export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
@@ -46,37 +79,66 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
   readonly sysctl = new Sysctl();
   readonly pool: SkbPool;
   readonly notifier = new Notifier();
+  /** Changes to links, sockets (and later addresses, routes, neighbours), for /v1/events. */
+  readonly events = new EventBus((err, type) => this.log.error({ err, type }, 'event listener failed'));
   readonly devices = new DeviceRegistry();
   readonly ptypes = new ProtocolTable();
   readonly softnet: Softnet;
-  readonly drops: DropCounts = emptyDropCounts();
-  readonly sockets = new Map<number, PacketSocket>();
+  readonly drops: DropCounts;
+  /** The device kinds `ip link add` can create here. */
+  readonly linkKinds = new LinkKindTable();
+  /** Every socket of every family (ss). */
+  readonly sockets: SocketTable;
   readonly limits: NetStackLimits;
   readonly lo: NetDevice;
   netstampNeeded = 0;
-  private nextSocketId = 1;
-  /** tc's automatic qdisc handles: 8001:, 8002:, ... per network namespace. */
+  /** tc's automatic qdisc handles: 8001:, 8002:, ... (qdisc_alloc_handle). */
   private qdiscHandles = 0x8000;
+  /** Traced devices (traceDevice); frames start a trace only while non-zero. */
+  traceNeeded = 0;
   private closed = false;
+  private readonly protocols: NetProtocol[] = [];
 
   constructor(opts: NetStackOptions = {}) {
     this.clock = opts.clock ?? new RealClock();
     this.log = opts.logger ?? silentLogger;
     if (opts.sysctl) this.sysctl.set(opts.sysctl);
     this.limits = { maxDevices: 4096, maxSockets: 1024, ...opts.limits };
+    this.sockets = new SocketTable(this.notifier, () => this.limits.maxSockets, (action, sock) => {
+      if (this.events.listening) this.events.publish('socket', action, sock);
+    });
+    this.notifier.subscribe((event, dev) => {
+      if (event === 'UNREGISTER') flushBacklog(this.softnet.backlog, dev);
+      this.publishLinkEvent(event, dev);
+    });
     this.pool = new SkbPool({
       ...(opts.skbMemoryLimit !== undefined ? { limitBytes: opts.skbMemoryLimit } : {}),
       onBug: (bug, detail) => this.log.error({ bug }, detail),
     });
+    this.drops = this.pool.drops;
     this.softnet = new Softnet({
       sysctl: this.sysctl,
       receive: (skb) => netifReceiveSkb(this, skb),
       runTx: (dev) => qdiscRun(dev),
     });
-    this.notifier.subscribe((event, dev) => this.onDeviceEvent(event, dev));
     this.lo = createLoopback(this);
     registerNetdevice(this.devices, this.lo, 'lo');
     devOpen(this.lo);
+    for (const p of opts.protocols ?? defaultProtocols()) {
+      if (this.protocol(p.name) !== undefined) throw new NetError('EEXIST', `protocol "${p.name}" is attached twice`);
+      p.attach(this);
+      this.protocols.push(p);
+    }
+  }
+
+  /** An attached protocol by name. */
+  protocol<T = NetProtocol>(name: string): T | undefined {
+    return this.protocols.find((p) => p.name === name) as T | undefined;
+  }
+
+  /** The attached protocols' names, in attach order. */
+  protocolNames(): string[] {
+    return this.protocols.map((p) => p.name);
   }
 
   // ---- NetCore: what devices call ----
@@ -88,13 +150,17 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
   netifRx(skb: SkBuff): number {
     const dev = skb.dev;
     if (dev === null) {
-      this.kfreeSkb(skb, 'DEV_READY');
+      skb.drop('DEV_READY');
       return NET_RX_DROP;
     }
     const len = skb.len;
+    if (this.traceNeeded > 0) {
+      if (dev.traceUsers > 0) skbTraceStart(skb);
+      if (skb.trace !== null) skbTrace(skb, 'netif_rx', this.clock.wallNow());
+    }
     if (!this.softnet.enqueue(skb)) {
       dev.stats.rxDropped++;
-      this.kfreeSkb(skb, 'CPU_BACKLOG');
+      skb.drop('CPU_BACKLOG');
       return NET_RX_DROP;
     }
     if (this.netstampNeeded > 0) skb.tstamp = this.clock.wallNow();
@@ -103,13 +169,14 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
     return NET_RX_SUCCESS;
   }
 
+  /** kfree_skb_reason, for callers holding the stack; the buffer counts its own drop (SkBuff.drop). */
   kfreeSkb(skb: SkBuff, reason: DropReason): void {
-    this.drops[reason]++;
-    skb.free();
+    skb.drop(reason);
   }
 
+  /** A drop with no buffer to free (counted with the pool's counters). */
   countDrop(reason: DropReason): void {
-    this.drops[reason]++;
+    this.pool.countDrop(reason);
   }
 
   scheduleTx(dev: NetDevice): void {
@@ -129,7 +196,7 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
       if (pt.owner !== undefined && pt.owner === skb.sk) continue;
       const c = skb.clone();
       if (c === null) {
-        this.countDrop('NOMEM');
+        this.pool.countDrop('NOMEM');
         continue;
       }
       if (tstamp === 0) tstamp = this.clock.wallNow();
@@ -150,23 +217,27 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
 
   // ---- sockets ----
 
-  socketClosed(sock: PacketSocket): void {
-    this.sockets.delete(sock.id);
-  }
-
-  /** socket(AF_PACKET, SOCK_RAW, protocol) + bind + options. */
+  /** socket(AF_PACKET, SOCK_RAW, protocol) + bind + options; EAFNOSUPPORT without the packet protocol. */
   openPacketSocket(opts: PacketSocketOptions = {}): PacketSocket {
     if (this.closed) throw new NetError('ESHUTDOWN', 'the stack is shutting down');
-    if (this.sockets.size >= this.limits.maxSockets) {
-      throw new NetError('EMFILE', `no more than ${this.limits.maxSockets} sockets may be open`);
-    }
-    if (opts.dev && !opts.dev.registered) throw new NetError('ENODEV', 'device is not registered');
-    const sock = new PacketSocket(this, this.nextSocketId++, opts);
-    this.sockets.set(sock.id, sock);
-    return sock;
+    const packet = this.protocol<PacketProtocol>('packet');
+    if (packet === undefined) throw new NetError('EAFNOSUPPORT', 'this stack has no AF_PACKET');
+    return packet.open(opts);
+  }
+
+  /** The AF_PACKET entries of the socket table. */
+  packetSockets(): PacketSocket[] {
+    return this.sockets.list('packet') as PacketSocket[];
   }
 
   // ---- observation ----
+
+  /** Start (+1) or stop (-1) one user's skb trace of a device's frames; counted, like promiscuity. */
+  traceDevice(dev: NetDevice, inc: 1 | -1): void {
+    if (inc < 0 && dev.traceUsers === 0) return;
+    dev.traceUsers += inc;
+    this.traceNeeded += inc;
+  }
 
   getDevice(name: string): NetDevice {
     return this.devices.require(name);
@@ -183,31 +254,23 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
 
   // ---- lifecycle ----
 
-  private onDeviceEvent(event: string, dev: NetDevice): void {
-    if (event === 'UNREGISTER') {
-      for (const sock of this.sockets.values()) if (sock.dev === dev) sock.deviceGone();
-    }
-    if ((event === 'UP' || event === 'DOWN' || event === 'CHANGE') && dev.vlans.size > 0) {
-      for (const vdev of dev.vlans.values()) vlanTransferOperstate(vdev);
-    }
-    if (event === 'CHANGEMTU' && dev.vlans.size > 0) {
-      // vlan_device_event: a channel can be no larger than its parent.
-      for (const vdev of dev.vlans.values()) {
-        vdev.maxMtu = dev.mtu;
-        if (vdev.mtu > dev.mtu) devSetMtu(vdev, dev.mtu);
-      }
-    }
+  /** Link changes for /v1/events (rtnetlink_event). */
+  private publishLinkEvent(event: NetdevEvent, dev: NetDevice): void {
+    if (!this.events.listening) return;
+    const action = LINK_EVENT_ACTIONS[event];
+    if (action !== undefined) this.events.publish('link', action, dev);
   }
 
   /** Close every socket, bring every device down and remove them; nothing is left charged. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const sock of [...this.sockets.values()]) sock.close();
+    this.sockets.closeAll();
     for (const dev of this.devices.list().reverse()) {
       if (dev.permanent) devClose(dev);
       else if (dev.registered) unregisterNetdevice(this.devices, dev);
     }
-    this.softnet.close((skb) => this.kfreeSkb(skb, 'QUEUE_PURGE'));
+    for (const p of [...this.protocols].reverse()) p.close?.();
+    this.softnet.close((skb) => skb.drop('QUEUE_PURGE'));
   }
 }

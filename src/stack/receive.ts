@@ -2,32 +2,33 @@
 // protocol and the packet type, apply the device's hardware address filter
 // if it has one (a NIC's: frames for other hosts only in promiscuous mode;
 // software devices have none, so their taps see frames for other hosts as
-// pkt_type otherhost), hand the frame to the taps, to a VLAN channel if it
-// is tagged for one, then to the handlers of its protocol. Every handler but
-// the last gets a clone; the last gets the original. A frame nobody takes is
-// dropped as OTHERHOST if it was for another host (where ip_rcv drops it in
-// Linux), else as UNHANDLED_PROTO.
+// pkt_type otherhost), hand the frame to the taps, to the device's rx
+// handler (an upper device: a VLAN channel's parent, a bridge port), strip
+// an encapsulation a protocol registered (a VLAN tag no channel took), then
+// to the handlers of its protocol. Every handler but the last gets a clone;
+// the last gets the original. A frame nobody takes is dropped as OTHERHOST
+// if it was for another host (where ip_rcv drops it in Linux), else as
+// UNHANDLED_PROTO.
 
 import { PacketType, type SkBuff } from '../skb/skbuff.ts';
+import { skbTrace } from '../skb/trace.ts';
 import type { NetDevice } from '../dev/netdevice.ts';
 import { devMcAccepts } from '../dev/control.ts';
-import type { DropReason } from '../skb/drop-reason.ts';
 import { ethTypeTrans } from '../proto/eth.ts';
 import type { PacketHandler, ProtocolTable } from '../proto/ptype.ts';
-import { ETH_HLEN, ETH_P_8021Q } from '../wire/eth.ts';
-import { VLAN_HLEN } from '../wire/vlan.ts';
+import { RX_HANDLER_ANOTHER, RX_HANDLER_CONSUMED } from '../dev/rx-handler.ts';
+import { ETH_HLEN } from '../wire/eth.ts';
 
 export interface ReceiveContext {
   readonly ptypes: ProtocolTable;
-  kfreeSkb(skb: SkBuff, reason: DropReason): void;
-  countDrop(reason: DropReason): void;
+  readonly clock: { wallNow(): number };
 }
 
 /** Give `pt` a clone; if memory is short, that one receiver loses the frame. */
 function deliverClone(ctx: ReceiveContext, pt: PacketHandler, skb: SkBuff, dev: NetDevice, orig: NetDevice): void {
   const c = skb.clone();
   if (c === null) {
-    ctx.countDrop('NOMEM');
+    skb.pool.countDrop('NOMEM');
     return;
   }
   pt.func(c, dev, pt, orig);
@@ -36,29 +37,31 @@ function deliverClone(ctx: ReceiveContext, pt: PacketHandler, skb: SkBuff, dev: 
 export function netifReceiveSkb(ctx: ReceiveContext, skb: SkBuff): void {
   let dev = skb.dev;
   if (dev === null || !dev.isUp() || !dev.registered) {
-    ctx.kfreeSkb(skb, 'DEV_READY');
+    skb.drop('DEV_READY');
     return;
   }
   const orig = dev;
   skb.inputDev = orig;
+  if (skb.trace !== null) skbTrace(skb, 'netif_receive_skb', ctx.clock.wallNow());
   if (skb.len < ETH_HLEN) {
     dev.stats.rxLengthErrors++;
     dev.stats.rxErrors++;
-    ctx.kfreeSkb(skb, 'PKT_TOO_SMALL');
+    skb.drop('PKT_TOO_SMALL');
     return;
   }
-  let proto = ethTypeTrans(skb, dev);
+  skb.protocol = ethTypeTrans(skb, dev);
+  if (skb.trace !== null) skbTrace(skb, 'eth_type_trans', ctx.clock.wallNow());
   if (dev.hwAddrFilter) {
     if (!passesAddressFilter(skb, dev)) {
-      ctx.kfreeSkb(skb, 'OTHERHOST');
+      skb.drop('OTHERHOST');
       return;
     }
   } else if (skb.pktType === PacketType.MULTICAST) {
     dev.stats.multicast++;
   }
   let prev: PacketHandler | null = null;
+  // another_round: an rx handler that moved the frame to an upper device.
   for (;;) {
-    skb.protocol = proto;
     const taps = ctx.ptypes.all;
     for (let i = 0; i < taps.length; i++) {
       const pt = taps[i]!;
@@ -66,47 +69,42 @@ export function netifReceiveSkb(ctx: ReceiveContext, skb: SkBuff): void {
       if (prev !== null) deliverClone(ctx, prev, skb, dev, orig);
       prev = pt;
     }
-    // The 802.1Q rx handler: a tag for a channel we have moves the frame there.
-    if (proto === ETH_P_8021Q && dev.vlans.size > 0 && skb.len >= VLAN_HLEN) {
-      const b = skb.buf;
-      const vid = ((b[skb.data]! << 8) | b[skb.data + 1]!) & 0x0fff;
-      const vdev = dev.vlans.get(vid);
-      if (vdev !== undefined) {
-        if (prev !== null) {
-          deliverClone(ctx, prev, skb, dev, orig);
-          prev = null;
-        }
-        if (!vdev.isUp()) {
-          vdev.stats.rxDropped++;
-          ctx.kfreeSkb(skb, 'DEV_READY');
-          return;
-        }
-        if (!vlanUntag(skb)) {
-          vdev.stats.rxDropped++;
-          ctx.kfreeSkb(skb, 'NOMEM');
-          return;
-        }
-        const nb = skb.buf;
-        proto = (nb[skb.data - 2]! << 8) | nb[skb.data - 1]!;
-        dev = vdev;
-        skb.dev = vdev;
-        vdev.stats.rxPackets++;
-        vdev.stats.rxBytes += skb.len + ETH_HLEN;
-        if (skb.pktType === PacketType.OTHERHOST && macIs(skb, vdev)) skb.pktType = PacketType.HOST;
-        if (skb.pktType === PacketType.MULTICAST) vdev.stats.multicast++;
-        continue;
-      }
+    const rxHandler = dev.rxHandler;
+    if (rxHandler === null) break;
+    // The taps so far get their copy before the handler may change the frame.
+    if (prev !== null) {
+      deliverClone(ctx, prev, skb, dev, orig);
+      prev = null;
     }
-    const handlers = ctx.ptypes.base.get(proto);
-    if (handlers !== undefined) {
-      for (let i = 0; i < handlers.length; i++) {
-        const pt = handlers[i]!;
-        if (pt.dev !== null && pt.dev !== dev) continue;
-        if (prev !== null) deliverClone(ctx, prev, skb, dev, orig);
-        prev = pt;
-      }
+    const r = rxHandler(skb);
+    if (r === RX_HANDLER_CONSUMED) return;
+    if (r !== RX_HANDLER_ANOTHER) break;
+    const next = skb.dev;
+    if (next === null || next === dev) break;
+    dev = next;
+  }
+  // A header nobody above took (a VLAN tag with no channel for it) comes off
+  // when a handler waits for what it carries; the taps keep the frame as it was.
+  for (let encap = ctx.ptypes.encap.get(skb.protocol); encap !== undefined; encap = ctx.ptypes.encap.get(skb.protocol)) {
+    if (!encap.claims(skb, ctx.ptypes)) break;
+    if (prev !== null) {
+      deliverClone(ctx, prev, skb, dev, orig);
+      prev = null;
     }
-    break;
+    if (!encap.strip(skb)) {
+      dev.stats.rxDropped++;
+      skb.drop('NOMEM');
+      return;
+    }
+  }
+  const handlers = ctx.ptypes.base.get(skb.protocol);
+  if (handlers !== undefined) {
+    for (let i = 0; i < handlers.length; i++) {
+      const pt = handlers[i]!;
+      if (pt.dev !== null && pt.dev !== dev) continue;
+      if (prev !== null) deliverClone(ctx, prev, skb, dev, orig);
+      prev = pt;
+    }
   }
   if (prev !== null) {
     prev.func(skb, dev, prev, orig);
@@ -115,13 +113,13 @@ export function netifReceiveSkb(ctx: ReceiveContext, skb: SkBuff): void {
   // A frame for another host that no tap wanted: the protocol layer would
   // drop it (ip_rcv_core: SKB_DROP_REASON_OTHERHOST), not count it lost.
   if (skb.pktType === PacketType.OTHERHOST) {
-    ctx.kfreeSkb(skb, 'OTHERHOST');
+    skb.drop('OTHERHOST');
     return;
   }
   // Linux counts rx_nohandler only for exact-match delivery; a frame of a
   // protocol nobody handles is an rx_dropped (__netif_receive_skb_core).
   dev.stats.rxDropped++;
-  ctx.kfreeSkb(skb, 'UNHANDLED_PROTO');
+  skb.drop('UNHANDLED_PROTO');
 }
 
 /** The NIC's filter: own address, broadcast, subscribed multicast; all of it when promiscuous. */
@@ -137,27 +135,4 @@ function passesAddressFilter(skb: SkBuff, dev: NetDevice): boolean {
     default:
       return dev.promiscuity > 0;
   }
-}
-
-function macIs(skb: SkBuff, dev: NetDevice): boolean {
-  const b = skb.buf;
-  const m = skb.macHeader;
-  const a = dev.devAddr;
-  return b[m] === a[0] && b[m + 1] === a[1] && b[m + 2] === a[2] && b[m + 3] === a[3] && b[m + 4] === a[4] && b[m + 5] === a[5];
-}
-
-/**
- * skb_vlan_untag: drop the 4-byte tag and slide the MAC addresses up over it,
- * so the channel sees an ordinary Ethernet header just before `data`.
- */
-function vlanUntag(skb: SkBuff): boolean {
-  if (!skb.cow(0)) return false;
-  const b = skb.buf;
-  const mac = skb.macHeader;
-  // data points at the TCI; the inner ethertype follows it.
-  b.copyWithin(mac + VLAN_HLEN, mac, mac + 12);
-  skb.macHeader = mac + VLAN_HLEN;
-  skb.data += VLAN_HLEN;
-  skb.networkHeader = skb.data;
-  return true;
 }

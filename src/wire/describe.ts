@@ -3,13 +3,17 @@
 // end the line; a header cut short prints tcpdump's `[|proto]` marker. It
 // never throws: every read is bounds-checked first. ARP lines leave out
 // tcpdump's trailing `, length 28`, which never varies for Ethernet/IPv4 ARP.
-// imports: mac, eth, vlan, arp, ipv4, icmp, udp, vxlan, checksum
+// imports: mac, eth, vlan, arp, ipv4, ipv6, icmp, udp, vxlan, checksum
 
 import { ARP_F, ARP_HLEN, ARPHRD_ETHER, ARPOP_REPLY, ARPOP_REQUEST, ARPOP_RREPLY, ARPOP_RREQUEST } from './arp.ts';
 import { checksumValid } from './checksum.ts';
-import { ETH_HLEN, ETH_P_802_3_MIN, ETH_P_ARP, ETH_P_IP, ethTypeHex, ethTypeName } from './eth.ts';
+import { ETH_HLEN, ETH_P_802_3_MIN, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, ethTypeHex, ethTypeName } from './eth.ts';
 import { ICMP_ECHO, ICMP_ECHOREPLY, ICMP_HLEN, icmpTypeName } from './icmp.ts';
 import { formatIpv4, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_HLEN, ipProtoName, readIpv4Address } from './ipv4.ts';
+import {
+  formatIpv6, ICMPV6_ECHO_REPLY, IPPROTO_NONE, ICMPV6_ECHO_REQUEST, icmpv6TypeName, IPPROTO_ICMPV6, IPV6_F, IPV6_HLEN,
+  ND_NEIGHBOR_ADVERT, ND_NEIGHBOR_SOLICIT,
+} from './ipv6.ts';
 import { formatMac, isZeroMac } from './mac.ts';
 import { UDP_HLEN, udpChecksumValid } from './udp.ts';
 import { isVlanTpid, VLAN_F } from './vlan.ts';
@@ -49,6 +53,7 @@ function describeType(buf: Uint8Array, p: number, type: number, depth: number): 
   if (isVlanTpid(type)) return describeVlan(buf, p - 2, depth + 1);
   if (type === ETH_P_ARP) return describeArp(buf, p);
   if (type === ETH_P_IP) return describeIpv4(buf, p, depth);
+  if (type === ETH_P_IPV6) return describeIpv6(buf, p, depth);
   return '';
 }
 
@@ -126,6 +131,60 @@ function describeIpv4(buf: Uint8Array, p: number, depth: number): string {
     default:
       return `${prefix}${src} > ${dst}: ${ipProtoName(proto)}, length ${total - hlen}`;
   }
+}
+
+/** The fixed header only: an extension header ends the line with its protocol name, as an unknown L4 does. */
+function describeIpv6(buf: Uint8Array, p: number, depth: number): string {
+  const avail = buf.length - p;
+  if (avail < 1) return '[|ip6]';
+  const version = buf[p]! >>> 4;
+  if (version !== 6) return `IP6 ver ${version}`;
+  if (avail < IPV6_HLEN) return '[|ip6]';
+  const plen = u16(buf, p + IPV6_F.PAYLOAD_LEN);
+  const next = buf[p + IPV6_F.NEXT_HEADER]!;
+  const src = formatIpv6(buf, p + IPV6_F.SRC);
+  const dst = formatIpv6(buf, p + IPV6_F.DST);
+  const l4 = p + IPV6_HLEN;
+  const len = Math.min(plen, buf.length - l4); // payload bytes actually present
+  const full = len === plen;
+  switch (next) {
+    case IPPROTO_ICMPV6:
+      return describeIcmpv6(buf, l4, len, plen, src, dst);
+    case IPPROTO_UDP: {
+      if (len < UDP_HLEN) return `${src} > ${dst}: [|udp]`;
+      const sport = u16(buf, l4);
+      const dport = u16(buf, l4 + 2);
+      const ulen = u16(buf, l4 + 4);
+      const head = `${src}.${sport} > ${dst}.${dport}: `;
+      if (ulen < UDP_HLEN) return `${head}UDP, bad length ${ulen}`;
+      if (full && ulen > len) return `${head}UDP, bad length ${ulen} > ${len}`;
+      if (dport === VXLAN_PORT && depth < MAX_DEPTH) return head + describeVxlan(buf.subarray(0, Math.min(buf.length, l4 + ulen)), l4 + UDP_HLEN, depth);
+      return `${head}UDP, length ${ulen - UDP_HLEN}`;
+    }
+    case IPPROTO_TCP:
+      return describeTcp(buf, l4, len, plen, src, dst);
+    case IPPROTO_NONE:
+      return `${src} > ${dst}: no next header`;
+    default:
+      return `${src} > ${dst}: ${ipProtoName(next)}, length ${plen}`;
+  }
+}
+
+/** tcpdump -n's ICMP6 line: echo with id/seq, neighbor solicitation/advertisement with their target. */
+function describeIcmpv6(buf: Uint8Array, p: number, len: number, wireLen: number, src: string, dst: string): string {
+  if (len < 4) return `${src} > ${dst}: [|icmp6]`;
+  const type = buf[p]!;
+  const head = `${src} > ${dst}: ICMP6, ${icmpv6TypeName(type)}`;
+  if (type === ICMPV6_ECHO_REQUEST || type === ICMPV6_ECHO_REPLY) {
+    if (len < 8) return `${head}, [|icmp6]`;
+    return `${head}, id ${u16(buf, p + 4)}, seq ${u16(buf, p + 6)}, length ${wireLen}`;
+  }
+  if (type === ND_NEIGHBOR_SOLICIT || type === ND_NEIGHBOR_ADVERT) {
+    if (len < 24) return `${head}, [|icmp6]`;
+    const target = formatIpv6(buf, p + 8);
+    return type === ND_NEIGHBOR_SOLICIT ? `${head}, who has ${target}, length ${wireLen}` : `${head}, tgt is ${target}, length ${wireLen}`;
+  }
+  return `${head}, length ${wireLen}`;
 }
 
 function describeIcmp(buf: Uint8Array, p: number, len: number, wireLen: number, full: boolean, src: string, dst: string): string {

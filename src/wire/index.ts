@@ -14,3 +14,4 @@ export * from './vxlan.ts';
 export * from './pcap.ts';
 export * from './pcapng.ts';
 export * from './describe.ts';
+export * from './ipv6.ts';

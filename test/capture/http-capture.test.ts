@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { NetStack, createDevice, deleteDevice } from '../../src/stack/index.ts';
 import type { NetDevice } from '../../src/dev/netdevice.ts';
-import type { PacketSocket } from '../../src/sock/packet.ts';
+import type { PacketSocket } from '../../src/packet/socket.ts';
 import { formatMac } from '../../src/wire/mac.ts';
 import { parsePcapng } from '../../src/wire/pcapng.ts';
 import { buildFrame, seqOf } from '../helpers/frames.ts';
@@ -125,7 +125,7 @@ test('pcapng of one device: addresses, ethertype, VLAN id, length, interface and
   const parsed = parsePcapng(cap.body);
   assert.ok(parsed.ok);
   assert.deepEqual(parsed.statistics.map((s) => [s.usrDeliv, s.ifDrop]), [[4n, 0n]]);
-  await waitFor(() => [...l.stack.sockets.values()].every((s) => !s.owner.startsWith('capture')), 'capture socket closed');
+  await waitFor(() => l.stack.packetSockets().every((s) => !s.owner.startsWith('capture')), 'capture socket closed');
 });
 
 test('classic pcap: the same frames, nanosecond timestamps taken while they passed', async (t) => {
@@ -188,7 +188,7 @@ test('live: tshark reading the HTTP stream from a pipe shows each frame while th
     expectRow(row, { 'frame.interface_name': 'veth1', 'frame.len': String(size), 'eth.src': formatMac(l.veth0.devAddr), 'frame.packet_flags_direction': '0x00000001' });
   }
   assert.equal(res.complete, false, 'the capture is still running');
-  const captures = (): number => [...l.stack.sockets.values()].filter((s) => s.owner.startsWith('capture')).length;
+  const captures = (): number => l.stack.packetSockets().filter((s) => s.owner.startsWith('capture')).length;
   assert.equal(captures(), 1);
   // The client going away closes the capture socket.
   req.destroy();
@@ -215,7 +215,7 @@ test('a client that stops reading: frames drop at the capture socket only, count
     req.once('error', reject);
   });
   res.pause();
-  const [sock] = [...l.stack.sockets.values()].filter((s) => s.owner.startsWith('capture'));
+  const [sock] = l.stack.packetSockets().filter((s) => s.owner.startsWith('capture'));
   const sent = 20_000;
   let maxRmem = 0;
   for (let i = 0; i < sent; i += 100) {

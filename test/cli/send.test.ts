@@ -11,7 +11,7 @@ import { Buffer } from 'node:buffer';
 import { settle } from '../../src/clock.ts';
 import { createDevice, setLink } from '../../src/stack/index.ts';
 import type { NetDevice } from '../../src/dev/netdevice.ts';
-import type { PacketSocket } from '../../src/sock/packet.ts';
+import type { PacketSocket } from '../../src/packet/socket.ts';
 import { pcapGlobalHeader, pcapRecordHeader } from '../../src/wire/pcap.ts';
 import { pcapngEnhancedPacket, pcapngInterfaceDescription, pcapngSectionHeader } from '../../src/wire/pcapng.ts';
 import { buildFrame } from '../helpers/frames.ts';

@@ -19,12 +19,15 @@ test('defaults: 127.0.0.1:8470, info, no files, no token', () => {
 test('every option is read', () => {
   const o = parseServiceArgs([
     '--listen', '0.0.0.0:9000', '--config', 'c.yaml', '--state=s.json', '--token', 'sesame', '--log-level', 'debug',
-    '--max-devices', '10', '--max-sockets', '0', '--max-ws-clients', '3',
+    '--max-devices', '10', '--max-sockets', '0', '--max-ws-clients', '3', '--max-captures', '4',
+    '--max-connections', '100', '--max-connections-per-address', '10', '--request-timeout-ms', '5000',
   ]);
   assert.deepEqual(o, {
     host: '0.0.0.0', port: 9000, configFile: 'c.yaml', stateFile: 's.json', token: 'sesame', logLevel: 'debug',
-    maxDevices: 10, maxSockets: 0, maxWsClients: 3, help: false,
+    maxDevices: 10, maxSockets: 0, maxWsClients: 3, maxCaptures: 4, maxConnections: 100, maxConnectionsPerAddress: 10,
+    requestTimeoutMs: 5000, help: false,
   });
+  assert.throws(() => parseServiceArgs(['--max-connections', '0']), /expected an integer >= 1/);
   assert.equal(parseServiceArgs(['-h']).help, true);
   assert.equal(parseServiceArgs(['--help']).help, true);
 });

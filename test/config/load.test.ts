@@ -80,7 +80,7 @@ test('schema errors name the offending path', () => {
     [{ devices: [{ kind: 'dummy' }, { kind: 'dummy' }, { kind: 'dummy', mtu: 70000 }] }, 'devices[2].mtu', /must be <= 65535/],
     [{ devices: [{ kind: 'dummy', mtu: 1500.5 }] }, 'devices[0].mtu', /must be an integer/],
     [{ devices: [{ kind: 'dummy', mtu: '1500' }] }, 'devices[0].mtu', /must be a number, not string "1500"/],
-    [{ devices: [{ kind: 'bridge' }] }, 'devices[0].kind', /must be one of "dummy", "veth", "vlan", "vxlan", "loopback"/],
+    [{ devices: [{ kind: 'router' }] }, 'devices[0].kind', /must be one of "dummy", "veth", "vlan", "vxlan", "bridge", "loopback"/],
     [{ devices: [{ name: 'x' }] }, 'devices[0].kind', /must be one of/],
     [{ devices: [{ kind: 'dummy', mtuu: 1500 }] }, 'devices[0].mtuu', /unknown key/],
     [{ devices: [{ kind: 'vlan', link: 'eth0', id: 4095 }] }, 'devices[0].id', /must be <= 4094/],

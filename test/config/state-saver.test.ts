@@ -10,6 +10,7 @@ import { NetStack, createDevice, setLink } from '../../src/stack/index.ts';
 import { parseState } from '../../src/config/load.ts';
 import { StateSaver } from '../../src/config/state-saver.ts';
 import { removeStaleTempFiles, writeFileAtomic } from '../../src/config/atomic-write.ts';
+import { until } from '../helpers/wait.ts';
 
 function tempDir(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'netstackd-state-'));
@@ -18,12 +19,7 @@ function tempDir(t: { after: (fn: () => void) => void }): string {
 }
 
 /** Poll until `pred` holds; the bound only catches a write that never comes. */
-async function eventually(pred: () => boolean, what: string): Promise<void> {
-  for (let waited = 0; !pred(); waited += 10) {
-    if (waited > 5000) assert.fail(`never happened: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+const eventually = (pred: () => boolean, what: string): Promise<void> => until(pred, what, { intervalMs: 10, timeoutMs: 5000 });
 
 function readState(file: string): ReturnType<typeof parseState> {
   return parseState(readFileSync(file, 'utf8'), file);
@@ -106,8 +102,10 @@ test('the saver writes at start, follows device and sysctl changes, folds bursts
   await saver.stop();
   assert.equal(saver.writes, 4);
   stack.close();
-  // Longer than the debounce: a saver still listening would have written the empty stack by now.
-  await new Promise((resolve) => setTimeout(resolve, 150));
+  // A saver still listening would have marked the emptied stack dirty: a
+  // flush now would write it. Nothing is pending and the flush writes nothing.
+  assert.equal(saver.pending, false, 'no write is scheduled or owed after stop()');
+  await saver.flush();
   assert.equal(saver.writes, 4);
   state = readState(file);
   assert.equal(state.devices[1]?.txqlen, 77);

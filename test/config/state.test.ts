@@ -50,7 +50,7 @@ const CONFIG = {
       up: true,
       peer_settings: { mtu: 1500, address: '02:00:00:00:0b:01', allmulti: true, up: true, flags: ['MULTICAST', 'NOARP'] },
     },
-    { kind: 'vlan', link: 'vb', id: 100, mtu: 1400, up: true },
+    { kind: 'vlan', link: 'vb', id: 100, mtu: 1400, up: true, egress_qos_map: { '5': 3 } },
     { kind: 'dummy', name: 'idle%d' },
     { kind: 'loopback', mtu: 16384 },
   ],
@@ -83,6 +83,7 @@ test('a config builds what it says', async () => {
   assert.ok(vb.flags.includes('NOARP') && vb.flags.includes('ALLMULTI'));
   assert.equal(byName.get('vb.100')!.link, 'vb');
   assert.equal(byName.get('vb.100')!.operstate, 'UP');
+  assert.deepEqual(byName.get('vb.100')!.linkinfo.info_data?.['egress_qos'], [{ from: 5, to: 3 }]);
   assert.ok(!byName.get('idle0')!.flags.includes('UP'));
   assert.equal(byName.get('lo')!.mtu, 16384);
   assert.equal(stack.sysctl.get('net.core.rmem_default'), 65536);
@@ -202,4 +203,46 @@ test('vxlan round trip: VNI, endpoints, dstport, learning, ageing; the bound por
   await applySetup(b, parseState(JSON.stringify(state), 'state.json'), 'state state.json');
   assert.deepEqual(views(b), before);
   b.close();
+});
+
+test('bridges and their ports survive a state round trip, whichever comes first by ifindex', async () => {
+  const a = freshStack();
+  await applySetup(
+    a,
+    parseConfig(
+      JSON.stringify({
+        devices: [
+          { kind: 'veth', name: 'h0', peer: 'p0', up: true, peer_settings: { up: true, master: 'br0' } },
+          { kind: 'bridge', name: 'br0', ageing_time: 120, up: true },
+          { kind: 'veth', name: 'p1', peer: 'h1', up: true, master: 'br0' },
+        ],
+      }),
+      'lab.json',
+    ),
+    'config lab.json',
+  );
+  const masters = (s: NetStack): Record<string, string | undefined> =>
+    Object.fromEntries(s.devices.list().map((d) => [d.name, d.master?.name]));
+  assert.deepEqual(masters(a), { lo: undefined, h0: undefined, p0: 'br0', br0: undefined, p1: 'br0', h1: undefined });
+  const text = JSON.stringify(snapshotStack(a).state);
+  const b = freshStack();
+  await applySetup(b, parseState(text, 'state.json'), 'state state.json');
+  assert.deepEqual(masters(b), masters(a));
+  assert.deepEqual(describeDevice(b.devices.require('br0')).linkinfo.info_data, { ageing_time: 12000, stp_state: 0 });
+  assert.deepEqual(views(b), views(a));
+  a.close();
+  b.close();
+});
+
+test('netem in a veth entry shapes the named end only; the peer keeps no netem unless its own settings say so', async () => {
+  const stack = freshStack();
+  await applySetup(
+    stack,
+    parseConfig(JSON.stringify({ devices: [{ kind: 'veth', name: 'veth0', peer: 'veth1', up: true, netem: { delay_ms: 20 } }] }), 'lab.json'),
+    'config lab.json',
+  );
+  assert.equal(describeDevice(stack.devices.require('veth0')).netem?.delayMs, 20);
+  assert.equal(describeDevice(stack.devices.require('veth1')).netem, null);
+  assert.ok(describeDevice(stack.devices.require('veth1')).flags.includes('UP'), 'the rest of the settings still apply to both ends');
+  stack.close();
 });

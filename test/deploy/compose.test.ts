@@ -392,7 +392,10 @@ test('Dockerfile: node:20-slim, non-root user, ports, entrypoint, healthcheck', 
 
   const entry = final.find((i) => i.op === 'ENTRYPOINT');
   assert.ok(entry !== undefined, 'ENTRYPOINT');
-  assert.deepEqual(jsonArgs(entry), ['node', '--import', 'tsx', 'src/main.ts']);
+  // The image runs the compiled service (dist/, built by `prepare` in the
+  // deps stage), through the same bin that `npx netstackd` runs.
+  assert.deepEqual(jsonArgs(entry), ['node', 'bin/netstackd.js']);
+  assert.ok(final.some((i) => i.op === 'COPY' && /--from=deps\s+\/app\/dist/.test(i.args)), 'the final stage copies dist/ from the deps stage');
   const cmd = final.find((i) => i.op === 'CMD');
   assert.ok(cmd !== undefined, 'CMD');
   assert.deepEqual(jsonArgs(cmd), ['--listen', '0.0.0.0:8470', '--state', '/var/lib/netstackd/state.json']);
@@ -406,12 +409,16 @@ test('Dockerfile: node:20-slim, non-root user, ports, entrypoint, healthcheck', 
     '/var/lib/netstackd is owned by node',
   );
 
-  // The image runs TypeScript through tsx, so tsx must be a runtime
-  // dependency (dev dependencies are pruned) and match `npm start`.
+  // The deps stage compiles with `npm ci` (prepare -> build): it needs the
+  // tsconfigs and src/ before it runs.
   const pkg = readJson('package.json');
-  const deps = dict(pkg['dependencies'], 'dependencies');
-  assert.ok('tsx' in deps, 'tsx is in dependencies, not devDependencies');
-  assert.equal(dict(pkg['scripts'], 'scripts')['start'], jsonArgs(entry).join(' '));
+  const scripts = dict(pkg['scripts'], 'scripts');
+  assert.equal(scripts['prepare'], 'npm run build');
+  const deps = ins.slice(0, lastFrom);
+  const runCi = deps.findIndex((i) => i.op === 'RUN' && /npm ci/.test(i.args));
+  assert.ok(runCi > 0, 'the deps stage runs npm ci');
+  const copied = deps.slice(0, runCi).filter((i) => i.op === 'COPY').map((i) => i.args).join(' ');
+  for (const need of ['tsconfig.json', 'tsconfig.build.json', 'src/']) assert.ok(copied.includes(need), `${need} is copied before npm ci`);
 });
 
 test('Dockerfile: every COPY source exists and is not excluded by .dockerignore', () => {
@@ -555,7 +562,7 @@ test('Grafana dashboard: parses, identity, device variable', () => {
   assert.equal(device['type'], 'query');
   const q = device['query'];
   const query = typeof q === 'string' ? q : dict(q, 'device.query')['query'];
-  assert.equal(query, 'label_values(netstack_network_up, device)');
+  assert.equal(query, 'label_values(netstack_network_up{instance="$instance"}, device)');
 
   const ids = new Set<number>();
   for (const p of allPanels(d)) {
@@ -588,9 +595,9 @@ test('Grafana dashboard: every expression uses only DESIGN.md §3 metric names, 
     'every metric has a panel',
   );
   for (const needed of [
-    'rate(netstack_network_receive_packets_total{device=~"$device"}[1m])',
-    'sum by (reason) (rate(netstack_drops_total[1m]))',
-    'rate(netstack_softnet_dropped_total[1m])',
+    'rate(netstack_network_receive_packets_total{instance="$instance", device=~"$device"}[1m])',
+    'sum by (reason) (rate(netstack_drops_total{instance="$instance"}[1m]))',
+    'rate(netstack_softnet_dropped_total{instance="$instance"}[1m])',
   ]) {
     assert.ok(exprs.some((e) => e.expr === needed), `a panel queries ${needed}`);
   }
@@ -697,4 +704,22 @@ test('deploy/netstackd-*.json: the two instances are joined by vxlan devices poi
     ports('netstackd').some((p) => p.protocol === 'udp' && String(p.target) === va.local.split(':')[1]),
     'netstackd publishes its vxlan UDP port',
   );
+});
+
+test('dashboard: an $instance selector, used by every panel query and by $device, one instance at a time', () => {
+  const d = dashboard();
+  const vars = list(dict(d['templating'], 'templating')['list'], 'templating.list').map((v) => dict(v, 'variable'));
+  const instance = vars.find((v) => v['name'] === 'instance');
+  assert.ok(instance !== undefined, 'a variable named instance');
+  assert.equal(instance['type'], 'query');
+  assert.equal(instance['multi'], false, 'one instance at a time, so stat panels never add instances together');
+  assert.equal(instance['includeAll'], false);
+  assert.ok(vars.indexOf(instance) < vars.findIndex((v) => v['name'] === 'device'), '$instance comes before $device, which depends on it');
+  for (const e of expressions(d)) {
+    if (e.where === 'variable $instance') continue;
+    // Every selector of a netstack_ series is narrowed to the chosen instance.
+    for (const m of e.expr.matchAll(/\bnetstack_[a-z_]+(\{[^}]*\})?/g)) {
+      assert.match(m[1] ?? '', /instance="\$instance"/, `${e.where}: ${m[0]}`);
+    }
+  }
 });

@@ -9,6 +9,7 @@ import { buildFrame, ETH_P_TEST, seqOf } from '../helpers/frames.ts';
 import { rejectsErrno, throwsErrno } from '../helpers/errors.ts';
 import { closeAndAssertQuiet, Ledger } from '../helpers/conservation.ts';
 import { drainSocket, sendNow, virtualStack } from '../helpers/stack.ts';
+import { vlanFindDev } from '../../src/vlan/device.ts';
 
 test('loopback: lo exists from the start, ifindex 1, mtu 65536, up, and cannot be deleted', async () => {
   const stack = new NetStack();
@@ -140,7 +141,7 @@ test('vlan: name parent.vid, carrier follows the parent, deleted with it', async
   const { p, peer, v } = await vlanSetup(stack);
   assert.equal(v.name, 'eth0.100');
   assert.equal(v.link, p);
-  assert.equal(p.vlans.get(100), v);
+  assert.equal(vlanFindDev(p, 100), v);
   assert.equal(v.mtu, 1500);
   assert.deepEqual(describeDevice(v).linkinfo, { info_kind: 'vlan', info_data: { protocol: '802.1Q', id: 100 } });
   assert.equal(describeDevice(v).address, describeDevice(p).address);
@@ -159,7 +160,7 @@ test('vlan: name parent.vid, carrier follows the parent, deleted with it', async
   const [v2] = await createDevice(stack, { kind: 'vlan', link: 'eth0', id: 200, name: 'voice', up: true });
   assert.equal(v2!.name, 'voice');
   deleteDevice(stack, 'voice');
-  assert.equal(p.vlans.has(200), false);
+  assert.equal(vlanFindDev(p, 200), undefined);
   assert.equal(p.isUp(), true);
   const gone = deleteDevice(stack, 'eth0');
   assert.deepEqual(gone.map((d) => d.name).sort(), ['eth0', 'eth0.100', 'wire0']);
@@ -198,7 +199,7 @@ test('vlan: the tag is pushed on transmit through the parent (bytes on the wire)
   assert.deepEqual(w.subarray(0, 12), frame.subarray(0, 12), 'addresses first');
   assert.equal(w.readUInt16BE(12), 0x8100, 'then the 802.1Q TPID');
   assert.equal(w.readUInt16BE(14) & 0x0fff, 100, 'the VID');
-  assert.equal(w.readUInt16BE(14) >> 13, 5, 'the priority in PCP');
+  assert.equal(w.readUInt16BE(14) >> 13, 0, 'no egress-qos-map: PCP 0 whatever the priority (vlan_dev_get_egress_qos_mask)');
   assert.equal(w.readUInt16BE(16), 0x0800, 'the original ethertype after the tag');
   assert.deepEqual(w.subarray(18), frame.subarray(14), 'the payload untouched');
   assert.equal(v.stats.txPackets, 1);

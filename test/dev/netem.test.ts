@@ -4,7 +4,7 @@ import type { VirtualClock } from '../../src/clock.ts';
 import { getNetem } from '../../src/dev/wrappers/netem.ts';
 import { describeDevice, netemOf, setLink, type NetStack } from '../../src/stack/index.ts';
 import type { NetemParams } from '../../src/dev/wrappers/netem.ts';
-import type { PacketSocket, PacketSocketOptions } from '../../src/sock/packet.ts';
+import type { PacketSocket, PacketSocketOptions } from '../../src/packet/socket.ts';
 import { buildFrame, seqOf } from '../helpers/frames.ts';
 import { throwsErrno } from '../helpers/errors.ts';
 import { closeAndAssertQuiet, Ledger } from '../helpers/conservation.ts';

@@ -11,9 +11,9 @@ import { once } from 'node:events';
 import { settle, VirtualClock } from '../../src/clock.ts';
 import { NetStack, createDevice, deleteDevice, describeDevice, setLink } from '../../src/stack/index.ts';
 import type { NetDevice } from '../../src/dev/netdevice.ts';
-import type { PacketSocket } from '../../src/sock/packet.ts';
+import type { PacketSocket } from '../../src/packet/socket.ts';
 import { vxlanOf, VXLAN_FDB_MAX_LEARNED, VXLAN_MAX_INFLIGHT } from '../../src/dev/drivers/vxlan.ts';
-import { vxlanConfigFromSpec } from '../../src/stack/vxlan-kind.ts';
+import { vxlanConfigFromSpec } from '../../src/rtnl/vxlan-kind.ts';
 import { encodeVxlanHeader, VXLAN_FLAG_I } from '../../src/wire/vxlan.ts';
 import { buildFrame, ETH_P_TEST } from '../helpers/frames.ts';
 import { rejectsErrno, throwsErrno } from '../helpers/errors.ts';
@@ -567,5 +567,47 @@ test('the frame type survives: an ETH_P_TEST frame sent one way is read as such 
     await waitUntil(() => stack.pool.stats.inUse === 0, 'quiet', { intervalMs: 2 });
   } finally {
     stack.close();
+  }
+});
+
+test('the forwarding table through the device ops: dump, add a remote and a static entry, delete them', async () => {
+  const stack = new NetStack();
+  const a = await Peer.open();
+  const b = await Peer.open();
+  try {
+    const dev = await vxlan(stack, { remote: [a.endpoint] });
+    const ops = dev.ops;
+    assert.deepEqual(ops.fdbDump!(dev), [{ mac: '00:00:00:00:00:00', ifname: dev.name, dst: a.endpoint, state: 'permanent', flags: [] }]);
+    // A second flooding remote, then a static entry that sends MAC_X to b alone.
+    ops.fdbAdd!(dev, { mac: '00:00:00:00:00:00', dst: b.endpoint });
+    throwsErrno(() => ops.fdbAdd!(dev, { mac: '00:00:00:00:00:00', dst: b.endpoint }), 'EEXIST');
+    throwsErrno(() => ops.fdbAdd!(dev, { mac: MAC_X, dst: 'not-an-ip' }), 'EINVAL');
+    throwsErrno(() => ops.fdbAdd!(dev, { mac: MAC_X }), 'EINVAL');
+    ops.fdbAdd!(dev, { mac: MAC_X, dst: b.endpoint, state: 'static' });
+    assert.deepEqual(ops.fdbDump!(dev).map((e) => [e.mac, e.dst, e.state]), [
+      ['00:00:00:00:00:00', a.endpoint, 'permanent'],
+      ['00:00:00:00:00:00', b.endpoint, 'permanent'],
+      [MAC_X, b.endpoint, 'static'],
+    ]);
+    const sock = stack.openPacketSocket({ dev });
+    assert.equal(sock.send(buildFrame({ dst: MAC_X, src: dev, seq: 1 })), 'sent');
+    assert.equal((await b.next()).length, 8 + 60, 'unicast to MAC_X went to b');
+    assert.equal(sock.send(buildFrame({ dst: MAC_Y, src: dev, seq: 2 })), 'sent');
+    await a.next();
+    await b.next();
+    assert.equal(a.got.length + b.got.length, 0, 'unknown unicast floods to both remotes, once each');
+    // The state file keeps the added remote.
+    assert.deepEqual(describeDevice(dev).linkinfo.info_data!.remote, [a.endpoint, b.endpoint]);
+    ops.fdbDel!(dev, MAC_X);
+    throwsErrno(() => ops.fdbDel!(dev, MAC_X), 'ENOENT');
+    ops.fdbDel!(dev, '00:00:00:00:00:00', b.endpoint);
+    throwsErrno(() => ops.fdbDel!(dev, '00:00:00:00:00:00'), 'EINVAL');
+    assert.deepEqual(ops.fdbDump!(dev).map((e) => e.dst), [a.endpoint]);
+    sock.close();
+    await waitUntil(() => stack.pool.stats.inUse === 0, 'every send completed', { intervalMs: 2 });
+  } finally {
+    stack.close();
+    a.close();
+    b.close();
   }
 });

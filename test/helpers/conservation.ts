@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { DROP_REASONS, type DropReason } from '../../src/skb/drop-reason.ts';
 import type { SkbStats } from '../../src/skb/pool.ts';
 import type { NetStack } from '../../src/stack/netstack.ts';
-import type { PacketSocket } from '../../src/sock/packet.ts';
+import type { PacketSocket } from '../../src/packet/socket.ts';
 
 export type DropDelta = Partial<Record<DropReason, number>>;
 

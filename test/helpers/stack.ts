@@ -11,7 +11,7 @@ import { devOpen } from '../../src/dev/control.ts';
 import { netifStopQueue, netifWakeQueue } from '../../src/dev/xmit.ts';
 import type { NetemParams } from '../../src/dev/wrappers/netem.ts';
 import { devAllocSkbFrom, type SkBuff } from '../../src/skb/skbuff.ts';
-import type { PacketSocket, PacketSocketOptions } from '../../src/sock/packet.ts';
+import type { PacketSocket, PacketSocketOptions } from '../../src/packet/socket.ts';
 
 export function virtualStack(opts: Omit<NetStackOptions, 'clock'> = {}): { stack: NetStack; clock: VirtualClock } {
   const clock = new VirtualClock();

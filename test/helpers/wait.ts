@@ -26,3 +26,16 @@ export async function until(cond: () => boolean, what = 'a condition', opts: Wai
     await sleep(interval);
   }
 }
+
+/** until() for a condition that must itself wait (reading a file, asking a server). */
+export async function untilAsync(cond: () => Promise<boolean>, what = 'a condition', opts: WaitOptions = {}): Promise<void> {
+  const interval = opts.intervalMs ?? 5;
+  const polls = Math.ceil((opts.timeoutMs ?? 10_000) / interval);
+  for (let i = 0; !(await cond()); i++) {
+    if (i >= polls) {
+      const more = opts.detail?.();
+      throw new Error(`timed out waiting for: ${what}${more ? `; ${more}` : ''}`);
+    }
+    await sleep(interval);
+  }
+}

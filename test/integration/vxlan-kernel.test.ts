@@ -24,7 +24,7 @@ import path from 'node:path';
 import { NetStack, createDevice, describeDevice } from '../../src/stack/index.ts';
 import { parsePcap } from '../../src/wire/pcap.ts';
 import { ETH_P_ARP } from '../../src/wire/eth.ts';
-import type { PacketSocket } from '../../src/sock/packet.ts';
+import type { PacketSocket } from '../../src/packet/socket.ts';
 import { buildFrame } from '../helpers/frames.ts';
 import { until } from '../helpers/wait.ts';
 

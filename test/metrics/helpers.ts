@@ -2,7 +2,7 @@
 // tests check what a scraper sees, not prom-client's internals) and a way to
 // put known traffic through the stack.
 
-import type { PacketSocket } from '../../src/sock/packet.ts';
+import type { PacketSocket } from '../../src/packet/socket.ts';
 
 export interface Sample {
   name: string;

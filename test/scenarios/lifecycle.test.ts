@@ -11,6 +11,7 @@ import { buildFrame, seqOf } from '../helpers/frames.ts';
 import { rejectsErrno, throwsErrno } from '../helpers/errors.ts';
 import { closeAndAssertQuiet, Ledger } from '../helpers/conservation.ts';
 import { drainSocket, sendNow, vethWithSockets, virtualStack } from '../helpers/stack.ts';
+import { vlanChannels } from '../../src/vlan/device.ts';
 
 test('rename with frames on the wire and in the qdisc: EBUSY while up; going down purges them; traffic resumes under the new name', async () => {
   const { stack, clock } = virtualStack();
@@ -37,7 +38,9 @@ test('rename with frames on the wire and in the qdisc: EBUSY while up; going dow
   assert.equal(a.name, 'uplink0');
   assert.equal(stack.devices.get('uplink0'), a);
 
-  // The socket is bound to the device, not the name: it keeps working.
+  // The socket is bound to the device, not the name: it keeps working, once
+  // it has been told (once) that the device went down (packet_notifier, sock_error).
+  throwsErrno(() => sendNow(tx, buildFrame({ dst: b, src: a, seq: 99 })), 'ENETDOWN');
   for (let i = 0; i < 3; i++) sendNow(tx, buildFrame({ dst: b, src: a, seq: 100 + i }));
   await clock.runUntil(() => rx.queued === 3);
   const got = [];
@@ -138,7 +141,8 @@ test('VLAN channels come and go while the parent carries traffic', async () => {
     await settle();
     delivered += drainSocket(rx).length;
   }
-  assert.equal(a.vlans.size, 0);
+  assert.equal(vlanChannels(a).length, 0);
+  assert.equal(a.rxHandler, null, "the last channel gave back the parent's rx handler");
   assert.equal(delivered, 10, 'frames sent before a channel went still arrived');
   ledger.assertConserved({ sent, delivered });
   closeAndAssertQuiet(stack, [tx, rx]);

@@ -11,7 +11,7 @@ import { IFF } from '../../src/dev/flags.ts';
 import { PacketType } from '../../src/skb/skbuff.ts';
 import { createDevice, deleteDevice, describeDevice, devIoctl } from '../../src/stack/index.ts';
 import type { NetDevice } from '../../src/dev/netdevice.ts';
-import type { PacketSocket } from '../../src/sock/packet.ts';
+import type { PacketSocket } from '../../src/packet/socket.ts';
 import { buildFrame } from '../helpers/frames.ts';
 import { closeAndAssertQuiet, Ledger } from '../helpers/conservation.ts';
 import { sendNow, TestDriver, vethWithSockets, virtualStack } from '../helpers/stack.ts';

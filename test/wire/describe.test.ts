@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import fc from 'fast-check';
 import { describeFrame } from '../../src/wire/describe.ts';
+import { formatIpv6 } from '../../src/wire/ipv6.ts';
 import {
   encodeIcmpEcho, encodeUdp, encodeVxlanHeader, emitIpv4, parseArp, parseEth, parseIcmpEcho, parseIcmpHeader,
   parseIpv4, parsePcap, parsePcapng, parseUdp, parseVlanTag, parseVxlanHeader, writeEthHeader,
@@ -57,6 +58,29 @@ const FIXTURES: ReadonlyArray<[string, Buffer, string]> = [
     '02:00:00:00:00:01 > 02:00:00:00:00:02, ethertype IPv4 (0x0800), length 24: [|ip]'],
   ['ICMP cut short', hex('020000000002 020000000001 0800 4500 0054 1c46 4000 4001 0a61 0a000001 0a000002 0800 0d60 0001'),
     '02:00:00:00:00:01 > 02:00:00:00:00:02, ethertype IPv4 (0x0800), length 40: truncated-ip - 58 bytes missing! 10.0.0.1 > 10.0.0.2: [|icmp]'],
+  // IPv6: tcpdump -e -n 4.99 on the same bytes, except that it decodes DHCPv6 on
+  // port 547 (we stop at UDP, as for every application).
+  ['ICMPv6 echo request',
+    hex('33330000000102000000000186dd6000000000083afffe800000000000000000000000000001ff0200000000000000000000000000018000823500010001'),
+    '02:00:00:00:00:01 > 33:33:00:00:00:01, ethertype IPv6 (0x86dd), length 62: fe80::1 > ff02::1: ICMP6, echo request, id 1, seq 1, length 8'],
+  ['ND neighbor solicitation',
+    hex('3333ff00000202000000000186dd6000000000203aff20010db8000000000000000000000001ff0200000000000000000001ff00000287001c270000000020010db80000000000000000000000020101020000000001'),
+    '02:00:00:00:00:01 > 33:33:ff:00:00:02, ethertype IPv6 (0x86dd), length 86: 2001:db8::1 > ff02::1:ff00:2: ICMP6, neighbor solicitation, who has 2001:db8::2, length 32'],
+  ['ND neighbor advertisement',
+    hex('02000000000102000000000286dd6000000000203aff20010db800000000000000000000000220010db800000000000000000000000188008a716000000020010db80000000000000000000000020201020000000002'),
+    '02:00:00:00:00:02 > 02:00:00:00:00:01, ethertype IPv6 (0x86dd), length 86: 2001:db8::2 > 2001:db8::1: ICMP6, neighbor advertisement, tgt is 2001:db8::2, length 32'],
+  ['ND router solicitation',
+    hex('33330000000202000000000186dd6000000000083afffe800000000000000000000000000001ff02000000000000000000000000000285007d3600000000'),
+    '02:00:00:00:00:01 > 33:33:00:00:00:02, ethertype IPv6 (0x86dd), length 62: fe80::1 > ff02::2: ICMP6, router solicitation, length 8'],
+  ['UDP over IPv6',
+    hex('33330001000202000000000186dd60000000000c11fffe800000000000000000000000000001ff02000000000000000000000001000202220223000c000061626364'),
+    '02:00:00:00:00:01 > 33:33:00:01:00:02, ethertype IPv6 (0x86dd), length 66: fe80::1.546 > ff02::1:2.547: UDP, length 4'],
+  ['TCP SYN over IPv6',
+    hex('02000000000202000000000186dd60000000001406ff20010db800000000000000000000000120010db80000000000000000000000029c400050000003e8000000005002faf000000000'),
+    '02:00:00:00:00:01 > 02:00:00:00:00:02, ethertype IPv6 (0x86dd), length 74: 2001:db8::1.40000 > 2001:db8::2.80: Flags [S], seq 1000, win 64240, length 0'],
+  ['IPv6 no next header',
+    hex('02000000000202000000000186dd6000000000003bff00000000000000000000ffffc000020120010db8000000000001000000000001'),
+    '02:00:00:00:00:01 > 02:00:00:00:00:02, ethertype IPv6 (0x86dd), length 54: ::ffff:192.0.2.1 > 2001:db8::1:0:0:1: no next header'],
 ];
 
 for (const [name, frame, line] of FIXTURES) {
@@ -159,4 +183,17 @@ test('property: nor on real frames that are cut short or mangled', () => {
     ),
     { numRuns: 3000 },
   );
+});
+
+test('formatIpv6: RFC 5952 text form', () => {
+  const f = (s: string): string => formatIpv6(hex(s));
+  assert.equal(f('20010db8000000000000000000000001'), '2001:db8::1');
+  assert.equal(f('00000000000000000000000000000000'), '::');
+  assert.equal(f('00000000000000000000000000000001'), '::1');
+  assert.equal(f('20010db8000000010000000000000001'), '2001:db8:0:1::1');
+  // The longest run wins; of two equal runs, the first; a single zero group is not shortened.
+  assert.equal(f('20010db8000000000001000000000001'), '2001:db8::1:0:0:1');
+  assert.equal(f('20010000000100000001000000010001'), '2001:0:1:0:1:0:1:1');
+  assert.equal(f('00000000000000000000ffffc0000201'), '::ffff:192.0.2.1');
+  assert.equal(f('fe800000000000000000000000000000'), 'fe80::');
 });

@@ -7,17 +7,29 @@
 
 import { createRequire } from 'node:module';
 import Fastify, { errorCodes, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import swagger, { type SwaggerTransform, type SwaggerTransformObject } from '@fastify/swagger';
+import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
-import { z } from 'zod';
-import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { NetStack } from '../../stack/index.ts';
 import { frameworkErrorProblem, installProblemHandlers } from './problem.ts';
 import { installBearerAuth } from './auth.ts';
-import { IfName, PROBLEM_CONTENT_TYPE, STREAM_DESCRIPTION, STREAM_PATH, StreamDropsMessage, StreamErrorMessage, StreamFrameMessage } from './schemas/index.ts';
+import { SessionStore, WS_SUBPROTOCOL } from './session.ts';
+import { STREAM_PATH } from './schemas/index.ts';
+import { documentObject, documentRoute } from './openapi.ts';
+import { installDurableAcks, type CommitBarrier } from './durable.ts';
+import {
+  DEFAULT_HEADERS_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  clientErrorHandler,
+  installConnectionLimits,
+  installUpgradeGate,
+  type EdgeLimits,
+} from './edge.ts';
 import healthRoutes from './routes/health.ts';
-import deviceRoutes from './routes/devices.ts';
+import deviceRoutes, { fdbRoutes } from './routes/devices.ts';
 import ioctlRoutes from './routes/ioctl.ts';
 import frameRoutes from './routes/frames.ts';
 import socketRoutes from './routes/sockets.ts';
@@ -25,7 +37,11 @@ import stackRoutes from './routes/stack.ts';
 import captureRoutes from './routes/capture.ts';
 import metricsRoutes from './routes/metrics.ts';
 import qdiscRoutes from './routes/qdisc.ts';
-import streamRoutes, { StreamQuerystring } from '../ws/stream.ts';
+import streamRoutes from '../ws/stream.ts';
+import eventsRoutes from '../ws/events.ts';
+import sessionRoutes from './routes/session.ts';
+import consoleRoutes from '../../web/serve.ts';
+import { wsErrorHandler } from '../ws/ws-errors.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -37,11 +53,13 @@ declare module 'fastify' {
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 export const DEFAULT_WS_MAX_PAYLOAD = 64 * 1024;
 
-export interface AppLimits {
+export interface AppLimits extends EdgeLimits {
   /** Concurrent WebSocket frame streams (default 64, the stream plugin's). */
   maxWsClients?: number;
   /** Largest request body, bytes (default 1 MiB). */
   bodyLimit?: number;
+  /** Captures open at once (default 64, the capture plugin's). */
+  maxCaptures?: number;
   /** Largest WebSocket message, bytes (default 64 KiB). */
   wsMaxPayload?: number;
 }
@@ -55,6 +73,8 @@ export interface AppOptions {
   /** When set, every route but /healthz and /metrics needs `Authorization: Bearer <token>`. */
   token?: string;
   limits?: AppLimits;
+  /** When set, a change is answered 2xx only once this resolves (the state file holds it): durable.ts. */
+  commit?: CommitBarrier;
 }
 
 const API_VERSION: string = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
@@ -62,125 +82,10 @@ const API_VERSION: string = (createRequire(import.meta.url)('../../../package.js
 const DOC_DESCRIPTION =
   'A Linux-style network stack in user space: devices, queues, packet sockets and sk_buffs you can drive and watch. ' +
   'Errors are RFC 9457 problem details (application/problem+json) with the errno name in `errno`, e.g. ENODEV. ' +
-  'When the server has a token, send `Authorization: Bearer <token>` (not needed for /healthz and /metrics). ' +
-  `Live frames: WebSocket at GET ${STREAM_PATH} (see that path).`;
+  'When the server has a token, send `Authorization: Bearer <token>` (not needed for /healthz, /metrics, /openapi.json and /docs), or log in with ' +
+  'POST /v1/session for a session cookie (browsers; the console at /console/ does). ' +
+  `Live frames: WebSocket at GET ${STREAM_PATH}; changes and stats: WebSocket at GET /v1/events (see those paths).`;
 
-// ---- the OpenAPI document ----
-
-interface ContentBody {
-  content: Record<string, { schema: unknown }>;
-}
-
-function isContentBody(body: unknown): body is ContentBody {
-  return typeof body === 'object' && body !== null && !(body instanceof z.ZodType) && 'content' in body;
-}
-
-/**
- * jsonSchemaTransform, plus request bodies given per content type (the frame
- * route takes octet-stream or JSON), which it does not handle by itself.
- */
-const documentRoute: SwaggerTransform = (input) => {
-  const body = input.schema?.body;
-  if (!isContentBody(body) || input.schema.hide === true) return jsonSchemaTransform(input);
-  const { body: _perType, ...rest } = input.schema;
-  const out = jsonSchemaTransform({ ...input, schema: rest });
-  const content: Record<string, { schema: unknown }> = {};
-  for (const [type, { schema }] of Object.entries(body.content)) {
-    content[type] = { schema: jsonSchemaTransform({ ...input, schema: { body: schema } }).schema.body };
-  }
-  return { ...out, schema: { ...out.schema, body: { content } } };
-};
-
-function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
-  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { io: 'input', target: 'draft-2020-12', unrepresentable: 'any' });
-  return json;
-}
-
-const problemRef = { $ref: '#/components/schemas/Problem' };
-
-/** @fastify/websocket hides its routes from the document; the stream is described here instead. */
-function streamPathItem(): Record<string, unknown> {
-  const problems = (description: string) => ({ description, content: { [PROBLEM_CONTENT_TYPE]: { schema: problemRef } } });
-  return {
-    get: {
-      summary: 'Watch frames live, and send frames (WebSocket)',
-      description: STREAM_DESCRIPTION,
-      tags: ['streams'],
-      parameters: [
-        { name: 'name', in: 'path', required: true, schema: jsonSchemaOf(IfName), description: 'The device.' },
-        ...Object.entries(StreamQuerystring.shape).map(([name, schema]) => ({
-          name,
-          in: 'query',
-          required: false,
-          schema: jsonSchemaOf(schema),
-          ...(schema.description === undefined ? {} : { description: schema.description }),
-        })),
-      ],
-      responses: {
-        101: {
-          description: 'Switching Protocols: the WebSocket is open. Server messages are frames and drop reports (schemas below); client binary messages are frames to send.',
-          content: {
-            'application/json': {
-              schema: { oneOf: [jsonSchemaOf(StreamFrameMessage), jsonSchemaOf(StreamDropsMessage), jsonSchemaOf(StreamErrorMessage)] },
-            },
-          },
-        },
-        400: problems('Invalid name or query (EINVAL)'),
-        401: problems('Missing or wrong bearer token (EACCES), when the server has one'),
-        404: problems('No such device (ENODEV); also a plain GET that asks for no upgrade'),
-        503: problems('As many streams are open as the server allows (EAGAIN); Retry-After is set'),
-      },
-    },
-  };
-}
-
-function sortedByKey<T>(record: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-
-/** Component schemas nothing refers to (zod's unused *Input twins) only clutter the document. */
-function pruneUnreferenced(doc: { paths?: unknown; components?: { schemas?: Record<string, unknown> } }): void {
-  const schemas = doc.components?.schemas;
-  if (schemas === undefined) return;
-  const used = new Set<string>();
-  const visit = (text: string): void => {
-    for (const m of text.matchAll(/"#\/components\/schemas\/([^"]+)"/g)) {
-      const name = m[1]!;
-      if (used.has(name)) continue;
-      used.add(name);
-      if (schemas[name] !== undefined) visit(JSON.stringify(schemas[name]));
-    }
-  };
-  visit(JSON.stringify(doc.paths ?? {}));
-  for (const name of Object.keys(schemas)) if (!used.has(name)) delete schemas[name];
-}
-
-/** Registry schemas as components, the stream path added, keys in a stable order. */
-const documentObject: SwaggerTransformObject = (input) => {
-  const doc = jsonSchemaTransformObject(input) as {
-    paths?: Record<string, Record<string, unknown>>;
-    components?: { schemas?: Record<string, unknown> };
-  } & Record<string, unknown>;
-  const paths: Record<string, Record<string, unknown>> = { ...doc.paths, [STREAM_PATH]: streamPathItem() };
-  // /metrics is public, like /healthz.
-  const metricsGet = paths['/metrics']?.get;
-  if (typeof metricsGet === 'object' && metricsGet !== null) paths['/metrics'] = { ...paths['/metrics'], get: { ...metricsGet, security: [] } };
-  // Every operation but the public ones answers 401 when the server has a token.
-  for (const item of Object.values(paths)) {
-    for (const op of Object.values(item) as { security?: unknown[]; responses?: Record<string, unknown> }[]) {
-      if (op.responses === undefined || (Array.isArray(op.security) && op.security.length === 0)) continue;
-      op.responses['401'] ??= {
-        description: 'Missing or wrong bearer token (EACCES), when the server has one',
-        content: { [PROBLEM_CONTENT_TYPE]: { schema: problemRef } },
-      };
-      op.responses = sortedByKey(op.responses);
-    }
-  }
-  doc.paths = sortedByKey(paths);
-  pruneUnreferenced(doc);
-  if (doc.components?.schemas !== undefined) doc.components.schemas = sortedByKey(doc.components.schemas);
-  return doc;
-};
 
 // ---- the app ----
 
@@ -191,15 +96,28 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     opts.loggerInstance !== undefined
       ? { loggerInstance: opts.loggerInstance }
       : { logger: typeof opts.logger === 'object' && opts.logger !== null ? { redact: ['req.headers.authorization'], ...opts.logger } : (opts.logger ?? false) };
+  const requestTimeout = opts.limits?.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  // Node requires headersTimeout <= requestTimeout: a shorter request timeout shortens both.
+  const headersTimeout = Math.min(requestTimeout, opts.limits?.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS);
   const app = Fastify({
     ...logging,
     bodyLimit,
     frameworkErrors: frameworkErrorProblem,
+    clientErrorHandler,
+    // A request must arrive whole (headers, then body) in time; Node checks
+    // every connection at this interval, so it bounds how late the cut comes.
+    requestTimeout,
+    http: { headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout) },
+  });
+  installConnectionLimits(app.server, {
+    maxConnections: opts.limits?.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    maxConnectionsPerAddress: opts.limits?.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
   });
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installProblemHandlers(app);
+  if (opts.commit !== undefined) installDurableAcks(app, opts.commit);
 
   // Bodies are JSON, and raw frames on the one route that asks for them; nothing else.
   app.removeContentTypeParser('text/plain');
@@ -232,7 +150,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     transformObject: documentObject,
   });
   await app.register(websocket, {
-    options: { perMessageDeflate: false, maxPayload: opts.limits?.wsMaxPayload ?? DEFAULT_WS_MAX_PAYLOAD },
+    options: {
+      perMessageDeflate: false,
+      maxPayload: opts.limits?.wsMaxPayload ?? DEFAULT_WS_MAX_PAYLOAD,
+      // A browser that offers ["netstackd", token] gets "netstackd" back, never its token (auth.ts).
+      handleProtocols: (protocols) => (protocols.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : (protocols.values().next().value ?? false)),
+    },
+    // A client's protocol error (a message over maxPayload: close 1009) is one info line, not an error with a stack.
+    errorHandler: wsErrorHandler,
     // The plugin's default preClose runs before ours and closes clients with
     // no status code (1005); clients should learn why: 1001 "going away".
     preClose(done) {
@@ -243,20 +168,26 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   // After the websocket plugin, whose onRequest hook marks upgrade requests: its onResponse
   // hook then closes the socket of an upgrade refused here, which would otherwise stay open.
-  if (opts.token !== undefined) installBearerAuth(app, opts.token);
+  installUpgradeGate(app);
+  const sessions = new SessionStore();
+  if (opts.token !== undefined) installBearerAuth(app, opts.token, sessions);
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoutes);
   await app.register(deviceRoutes, { stack });
+  await app.register(fdbRoutes, { stack });
   await app.register(ioctlRoutes, { stack });
   await app.register(qdiscRoutes, { stack });
   await app.register(frameRoutes, { stack });
   await app.register(socketRoutes, { stack });
   await app.register(stackRoutes, { stack });
   await app.register(streamRoutes, { stack, maxClients: opts.limits?.maxWsClients });
-  await app.register(captureRoutes, { stack });
+  await app.register(eventsRoutes, { stack, maxClients: opts.limits?.maxWsClients });
+  await app.register(sessionRoutes, { token: opts.token, sessions });
+  await app.register(consoleRoutes);
+  await app.register(captureRoutes, { stack, ...(opts.limits?.maxCaptures === undefined ? {} : { maxCaptures: opts.limits.maxCaptures }) });
   await app.register(metricsRoutes, { stack });
   return app;
 }

@@ -22,10 +22,10 @@
 import type { RawData, WebSocket } from 'ws';
 import { isNetError } from '../../errno.ts';
 import type { NetDevice } from '../../dev/netdevice.ts';
-import type { PacketDirection, PacketSendResult, PacketSocket } from '../../sock/packet.ts';
+import type { PacketDirection, PacketSendResult, PacketSocket } from '../../packet/socket.ts';
 import type { NetStack } from '../../stack/index.ts';
 import { PcapStreamWriter, SocketDrain } from '../../capture/index.ts';
-import { JsonFrameEncoder } from './frame-json.ts';
+import { encodeFrameDetail, JsonFrameEncoder } from './frame-json.ts';
 
 export type StreamFormat = 'json' | 'binary';
 
@@ -52,6 +52,10 @@ export interface StreamOptions {
   highWaterMark: number;
   /** For socket listings, e.g. "ws 127.0.0.1:51234". */
   owner: string;
+  /** JSON messages carry summary and skb (encodeFrameDetail). */
+  detail?: boolean;
+  /** Trace the device's frames while the stream lasts; messages carry the trace. */
+  trace?: boolean;
 }
 
 /** What the stream needs from the TCP socket under the WebSocket: batching writes. */
@@ -89,6 +93,9 @@ export class StreamSession {
   private readonly pcap: PcapStreamWriter | null;
   private readonly json: JsonFrameEncoder | null;
   private readonly hwm: number;
+  private readonly detail: boolean;
+  private readonly traced: boolean;
+  private readonly stack: NetStack;
   private reportedDrops = 0;
   private txBlocked = false;
   /** Messages the client sent while a transmit waited: at most what ws had already read (pause() stops the rest). */
@@ -104,6 +111,8 @@ export class StreamSession {
     this.dev = opts.dev;
     this.format = opts.format;
     this.hwm = opts.highWaterMark;
+    this.stack = stack;
+    this.detail = opts.detail === true || opts.trace === true;
     this.socket = stack.openPacketSocket({
       dev: opts.dev,
       protocol: opts.protocol,
@@ -112,6 +121,8 @@ export class StreamSession {
       direction: opts.direction ?? 'both',
       owner: opts.owner,
     });
+    this.traced = opts.trace === true;
+    if (this.traced) stack.traceDevice(opts.dev, 1);
     if (opts.format === 'binary') {
       this.pcap = new PcapStreamWriter();
       this.json = null;
@@ -120,12 +131,24 @@ export class StreamSession {
       this.json = new JsonFrameEncoder();
     }
     this.drain = new SocketDrain(this.socket, this.run);
+    // A reader learns at once that its device went down (packet_notifier sets
+    // ENETDOWN, recvmsg reports it once); the stream stays open.
+    this.socket.sk.addErrorListener(() => {
+      if (this.socket.gone) return;
+      const errno = this.socket.sk.takeError();
+      if (errno !== null) this.sendError(errno, `${this.dev.name} went down`);
+    });
     ws.on('message', this.onMessage);
     ws.on('pong', this.onPong);
     ws.on('close', this.onWsClose);
+    // The ready signal, sent once the socket is bound, before any frame: a
+    // client that starts traffic after it sees this misses nothing (the CLI
+    // prints "listening on ..." then). In pcap form the global header is it.
     if (this.pcap !== null) {
       this.pcap.writeHeader();
       this.send(this.pcap.take()!, true);
+    } else {
+      this.send(`{"type":"ready","ifname":${JSON.stringify(this.dev.name)},"socket":${this.socket.id}}`, false);
     }
     this.drain.kick();
   }
@@ -171,6 +194,7 @@ export class StreamSession {
     this.closed = true;
     this.drain.stop();
     this.socket.close();
+    if (this.traced) this.stack.traceDevice(this.dev, -1);
     this.txPending = [];
     this.ws.off('message', this.onMessage);
     this.onClosed?.(this);
@@ -245,7 +269,7 @@ export class StreamSession {
     for (;;) {
       const skb = sock.recv();
       if (skb === null) return;
-      const msg = json.encode(skb);
+      const msg = this.detail ? encodeFrameDetail(json.encode(skb), skb, sock.id) : json.encode(skb);
       skb.free();
       this.frames++;
       if (!this.send(msg, false)) return;

@@ -1,8 +1,9 @@
 // GET /v1/devices/{name}/stream: frames of a device over a WebSocket (see
 // stream-session.ts for the flow control). The query is validated and the
-// device and the client limit are checked before the upgrade, so a bad
-// request is an ordinary problem+json answer (400, 404, 503) and never a
-// half-open WebSocket.
+// device, the client limit and a free packet socket are checked before the
+// upgrade, so a bad request is an ordinary problem+json answer (400, 404,
+// 429 EMFILE, 503) and never a half-open WebSocket. A plain GET, which asks
+// for no upgrade, is 426 Upgrade Required.
 //
 //   ?protocol=all|0x0800   ethertype to receive (default all)
 //   ?direction=in|out|both frames received, sent, or both (default both)
@@ -25,10 +26,9 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { NetError, isNetError } from '../../errno.ts';
-import type { NetDevice } from '../../dev/netdevice.ts';
-import type { NetdevEvent } from '../../dev/notifier.ts';
 import type { NetStack } from '../../stack/index.ts';
-import { DeviceParams } from '../http/schemas/common.ts';
+import { DeviceParams, QueryBool } from '../http/schemas/common.ts';
+import { problem, sendProblem } from '../http/problem.ts';
 import { DirectionParam, PromiscParam, ProtocolParam, RcvbufParam } from './packet-query.ts';
 import { CLOSE_CODES, StreamSession } from './stream-session.ts';
 
@@ -52,6 +52,8 @@ export const StreamQuerystring = z.object({
   rcvbuf: RcvbufParam.optional(),
   direction: DirectionParam.optional(),
   format: z.enum(['json', 'binary']).optional().describe('json (default): one message per frame; binary: pcap, the first message the global header.'),
+  detail: QueryBool.optional().describe('1: JSON frame messages also carry `summary` (the tcpdump-style line `netstackctl capture` prints) and `skb` (offsets, len, truesize, users, cloned, who is charged).'),
+  trace: QueryBool.optional().describe('1: trace this device\'s frames while the stream lasts (implies detail): each JSON frame message carries `trace`, the sk_buff at every layer it passed.'),
 });
 
 /** A close frame's reason is at most 123 bytes of UTF-8. */
@@ -72,33 +74,39 @@ const streamRoutes: FastifyPluginAsyncZod<StreamPluginOptions> = async function 
   }, opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
   heartbeat.unref();
 
-  const unsubscribe = stack.notifier.subscribe((event: NetdevEvent, dev: NetDevice) => {
-    if (event !== 'UNREGISTER') return;
-    for (const s of [...sessions]) if (s.dev === dev) s.close(CLOSE_CODES.DEVICE_GONE, closeReason(`device ${dev.name} was deleted`));
-  });
 
   app.addHook('preClose', async () => {
     for (const s of [...sessions]) s.close(CLOSE_CODES.GOING_AWAY, 'server shutting down');
   });
   app.addHook('onClose', async () => {
     clearInterval(heartbeat);
-    unsubscribe();
   });
 
-  app.get(
-    '/v1/devices/:name/stream',
-    {
-      websocket: true,
-      schema: { params: DeviceParams, querystring: StreamQuerystring },
-      // Runs before the upgrade: its errors are HTTP answers.
-      preHandler: async (request) => {
-        stack.devices.require(request.params.name);
-        if (sessions.size >= maxClients) {
-          throw new NetError('EAGAIN', `${maxClients} frame streams are open, the most this server allows; try again later`);
-        }
-      },
+  app.route({
+    method: 'GET',
+    url: '/v1/devices/:name/stream',
+    // The edge (api/http/edge.ts) lets a WebSocket upgrade through to this route only.
+    config: { websocketRoute: true },
+    // Described by hand in the OpenAPI document (app.ts), as the plugin hides its routes.
+    schema: { params: DeviceParams, querystring: StreamQuerystring, hide: true },
+    // Runs before the upgrade: its errors are HTTP answers.
+    preHandler: async (request) => {
+      if (!request.ws) return;
+      stack.devices.require(request.params.name);
+      if (sessions.size >= maxClients) {
+        throw new NetError('EAGAIN', `${maxClients} frame streams are open, the most this server allows; try again later`);
+      }
+      // Refused now, as an HTTP answer, rather than 101 and then close 1013.
+      if (stack.sockets.size >= stack.limits.maxSockets) {
+        throw new NetError('EMFILE', `no more than ${stack.limits.maxSockets} sockets may be open; close a stream, capture or sender first`);
+      }
     },
-    (ws, request) => {
+    // A plain GET: this route speaks only WebSocket (RFC 9110 §15.5.22: 426 names the protocol to upgrade to).
+    handler: async (request, reply) => {
+      reply.header('upgrade', 'websocket').header('connection', 'Upgrade');
+      return sendProblem(reply, problem(request, 426, 'EPROTO', 'this route is a WebSocket: send Connection: Upgrade and Upgrade: websocket'));
+    },
+    wsHandler: (ws, request) => {
       const log = request.log;
       const dev = stack.devices.get(request.params.name);
       // The device or a free slot may have gone between the check and the upgrade.
@@ -122,6 +130,8 @@ const streamRoutes: FastifyPluginAsyncZod<StreamPluginOptions> = async function 
           direction: q.direction,
           highWaterMark,
           owner: `ws ${request.ip}:${request.raw.socket.remotePort ?? 0}`,
+          detail: q.detail,
+          trace: q.trace,
         });
       } catch (err) {
         const errno = isNetError(err) ? err.errno : 'EIO';
@@ -132,13 +142,16 @@ const streamRoutes: FastifyPluginAsyncZod<StreamPluginOptions> = async function 
         return;
       }
       sessions.add(session);
+      // The socket hears its device go away (packet_notifier).
+      const s = session;
+      session.socket.addGoneListener(() => s.close(CLOSE_CODES.DEVICE_GONE, closeReason(`device ${s.dev.name} was deleted`)));
       log.info({ ifname: dev.name, socket: session.socket.id, format: session.format }, 'frame stream opened');
       session.onClosed = (s) => {
         sessions.delete(s);
         log.info({ ifname: s.dev.name, socket: s.socket.id, frames: s.frames, drops: s.drops, transmitted: s.transmitted }, 'frame stream closed');
       };
     },
-  );
+  });
 };
 
 export default streamRoutes;

@@ -76,8 +76,10 @@ export async function captureLive(ctx: Context, a: CaptureArgs): Promise<void> {
     if (failure !== undefined) return;
     failure = unreachableError(ctx.client.base, err) ?? new CliError(`netstackctl: stream error: ${err.message}`, EXIT_SERVICE);
   });
+  // "listening on ..." waits for the server's ready message (its socket is
+  // bound), not the upgrade: a script that starts traffic once it reads the
+  // line loses no frame.
   ws.on('open', () => {
-    announce(ctx, a.dev);
     if (a.durationS !== undefined) timer = setTimeout(stop, a.durationS * 1000);
   });
   ws.on('message', (raw, isBinary) => {
@@ -86,6 +88,10 @@ export async function captureLive(ctx: Context, a: CaptureArgs): Promise<void> {
     try {
       msg = JSON.parse(raw.toString()) as StreamMessage;
     } catch {
+      return;
+    }
+    if (msg.type === 'ready') {
+      announce(ctx, a.dev);
       return;
     }
     if (msg.type === 'drops') {

@@ -119,7 +119,7 @@ function commonSetting(words: Words, key: string, body: Record<string, unknown>,
   }
 }
 
-const ADD_KINDS = ['veth', 'dummy', 'vlan', 'vxlan'];
+const ADD_KINDS = ['veth', 'dummy', 'vlan', 'vxlan', 'bridge'];
 
 async function linkAdd(ctx: Context, words: Words): Promise<void> {
   const body: Record<string, unknown> = {};
@@ -144,8 +144,8 @@ async function linkAdd(ctx: Context, words: Words): Promise<void> {
       name = parseIfname(w, 'name', TOPIC);
     }
   }
-  if (kind === undefined) words.fail('"link add" needs "type" (veth, dummy, vlan or vxlan)');
-  if (!ADD_KINDS.includes(kind)) words.fail(`unknown device type "${kind}" (veth, dummy, vlan or vxlan)`);
+  if (kind === undefined) words.fail('"link add" needs "type" (veth, dummy, vlan, vxlan or bridge)');
+  if (!ADD_KINDS.includes(kind)) words.fail(`unknown device type "${kind}" (veth, dummy, vlan, vxlan or bridge)`);
   body.kind = kind;
   if (name !== undefined) body.name = name;
   if (parent !== undefined && kind !== 'vlan') words.fail(`"link ${parent}" applies to type vlan only`);
@@ -171,6 +171,11 @@ async function linkAdd(ctx: Context, words: Words): Promise<void> {
       body.local = hostPort(v, 'local');
     } else if (kind === 'vxlan' && w === 'remote') {
       remotes.push(hostPort(words.value(w), 'remote'));
+    } else if (kind === 'bridge' && w === 'ageing_time') {
+      // ip-link(8) takes centiseconds here; the service keeps seconds.
+      const v = words.value(w);
+      seen.once('ageing_time', v);
+      body.ageing_time = Math.round(parseUint(v, w, TOPIC, 100_000_000) / 100);
     } else if (kind === 'vxlan' && (w === 'learning' || w === 'nolearning')) {
       seen.once('learning', w);
       body.learning = w === 'learning';
@@ -215,13 +220,20 @@ async function linkSet(ctx: Context, words: Words): Promise<void> {
       const v = words.value(w);
       seen.once('name', v);
       body.name = parseIfname(v, 'name', TOPIC);
+    } else if (w === 'master') {
+      const v = words.value(w);
+      seen.once('master', v);
+      body.master = parseIfname(v, 'master', TOPIC);
+    } else if (w === 'nomaster') {
+      seen.once('master', w);
+      body.master = null;
     } else if (!commonSetting(words, w, body, seen)) {
       if (dev !== undefined) words.garbage(w);
       dev = w;
     }
   }
   if (dev === undefined) words.fail('Not enough information: "dev" argument is required.');
-  if (Object.keys(body).length === 0) words.fail(`nothing to change on "${dev}" (up, down, mtu, address, promisc, allmulticast, txqueuelen, name, netem)`);
+  if (Object.keys(body).length === 0) words.fail(`nothing to change on "${dev}" (up, down, mtu, address, promisc, allmulticast, txqueuelen, name, master, nomaster, netem)`);
   const updated = await onDevice(dev, ctx.client.patch<unknown>(devicePath(dev), { body, style: 'rtnetlink' }));
   if (ctx.opts.json) printJson(ctx, updated);
 }

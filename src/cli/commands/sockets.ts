@@ -24,12 +24,17 @@ export async function socketsCommand(ctx: Context, args: string[]): Promise<void
 
 export function formatSockets(sockets: readonly SocketOut[]): string {
   const header = ['Netid', 'State', 'Recv-Q', 'Send-Q', 'Local Address:Port', 'Peer Address:Port', 'Id', 'Dir', 'Rcvbuf', 'Sndbuf', 'Queue', 'Drops', 'Rx', 'Tx', 'Process'];
-  const rows = sockets.map((s) => [
-    'p_raw', 'UNCONN', String(s.rmem), String(s.wmem),
-    `${PROTO_NAMES[s.protocol] ?? s.protocol}:${s.device ?? '*'}${s.promisc ? ' promisc' : ''}`, '*',
-    String(s.id), s.direction, String(s.rcvbuf), String(s.sndbuf), String(s.queue), String(s.drops),
-    String(s.received), String(s.sent), s.owner,
-  ]);
+  const rows = sockets.map((s) => {
+    const netid = s.family === 'packet' ? `p_${s.type}` : s.type === 'stream' ? 'tcp' : s.type === 'dgram' ? 'udp' : 'raw';
+    const local = s.family === 'packet'
+      ? `${PROTO_NAMES[s.protocol ?? ''] ?? s.protocol ?? '*'}:${s.device ?? '*'}${s.promisc ? ' promisc' : ''}`
+      : s.local;
+    return [
+      netid, s.state, String(s.rmem), String(s.wmem), local, s.peer,
+      String(s.id), s.direction ?? '-', String(s.rcvbuf), String(s.sndbuf), String(s.queue ?? '-'), String(s.drops),
+      String(s.received ?? '-'), String(s.sent ?? '-'), s.owner ?? '',
+    ];
+  });
   const align = ['left', 'left', 'right', 'right', 'left', 'left', 'right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'left'] as const;
   return formatTable(header, rows, align);
 }

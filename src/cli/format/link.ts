@@ -28,7 +28,7 @@ function nameWithLink(dev: DeviceJson): string {
 /** One device, as `ip [-s [-s]] [-d] link show` prints it; ends with a newline. */
 export function formatLink(dev: DeviceJson, byName: ReadonlyMap<string, DeviceJson>, opts: LinkFormatOptions): string {
   let out =
-    `${dev.ifindex}: ${nameWithLink(dev)}: ${flagList(dev, byName)} mtu ${dev.mtu} qdisc ${dev.qdisc ?? 'noqueue'} ` +
+    `${dev.ifindex}: ${nameWithLink(dev)}: ${flagList(dev, byName)} mtu ${dev.mtu} qdisc ${dev.qdisc ?? 'noqueue'} ${dev.master !== undefined ? `master ${dev.master} ` : ''}` +
     `state ${dev.operstate} mode ${dev.linkmode ?? 'DEFAULT'} group ${dev.group ?? 'default'} ` +
     (dev.txqlen ? `qlen ${dev.txqlen}` : '') +
     '\n';

@@ -1,7 +1,7 @@
 // vxlan (RFC 7348): an Ethernet device whose wire is UDP. Each frame travels
 // as one datagram, an 8-byte header (I flag, 24-bit VNI) followed by the inner
 // frame; node:dgram builds the outer IP/UDP. The only dev/ driver that does
-// real I/O, so it is also the only one that imports node:dgram.
+// real I/O (its socket lives in vxlan/socket.ts).
 //
 // Forwarding follows Linux's vxlan fdb:
 // - the configured remotes are the all-zeros entries (`bridge fdb append
@@ -14,6 +14,10 @@
 // A learned peer is addressed at its configured port when its address matches
 // a configured remote, else at `dstport`; never at the UDP source port, which
 // Linux picks by hashing the inner flow.
+//
+// The rooms: vxlan/remotes.ts (remotes and their resolution), vxlan/fdb.ts
+// (the forwarding table), vxlan/socket.ts (binding, the in-flight ring);
+// this file is the device: receive, transmit, lifecycle, `ip -d link`.
 //
 // Host names in remotes are resolved with dns.lookup. A peer started later
 // (docker compose starts services in any order) must not make creation fail:
@@ -36,10 +40,9 @@
 // rx_errors (VXLAN_INVALID_HDR), another VNI as rx_dropped
 // (VXLAN_VNI_NOT_FOUND); nothing a peer sends can throw.
 
-import dgram from 'node:dgram';
-import dns from 'node:dns';
+import type dgram from 'node:dgram';
 import net from 'node:net';
-import { NetError, isErrnoName } from '../../errno.ts';
+import { NetError } from '../../errno.ts';
 import { NetDevice } from '../netdevice.ts';
 import { NETDEV_TX_OK, type NetCore, type NetdevTx } from '../ops.ts';
 import { etherOps } from '../ether.ts';
@@ -47,8 +50,12 @@ import { netifStopQueue, netifWakeQueue } from '../xmit.ts';
 import { devAllocSkbFrom, type SkBuff } from '../../skb/skbuff.ts';
 import type { DropReason } from '../../skb/drop-reason.ts';
 import { ETH_ALEN, ETH_HLEN } from '../../wire/eth.ts';
-import { formatMac, randomMac } from '../../wire/mac.ts';
+import { isZeroMac, parseMac, randomMac } from '../../wire/mac.ts';
+import type { FdbAddRequest, FdbView } from '../fdb.ts';
 import { encodeVxlanHeader, parseVxlanHeader, VXLAN_HLEN } from '../../wire/vxlan.ts';
+import { parseLiteralEndpoint, Remote, refreshRemote, resolveAll, socketForm, type ResolverHost } from './vxlan/remotes.ts';
+import { keyToMac, macKey, VxlanFdb } from './vxlan/fdb.ts';
+import { bindSocket, InflightRing, localAddress, sendErrorReason } from './vxlan/socket.ts';
 
 export const VXLAN_DEFAULT_MTU = 1450;
 export const VXLAN_DEFAULT_AGEING_S = 300;
@@ -58,12 +65,6 @@ export const VXLAN_MAX_INFLIGHT = 1024;
 const WAKE_INFLIGHT = VXLAN_MAX_INFLIGHT / 2;
 /** Learned entries kept at most (Linux's `maxaddress`); a fuzzer cannot grow the table past it. */
 export const VXLAN_FDB_MAX_LEARNED = 4096;
-const RESOLVE_RETRY_MS = 1000;
-const RESOLVE_REFRESH_MS = 60_000;
-/** How long creation waits for remote names before going on without them. */
-const CREATE_RESOLVE_WAIT_MS = 1000;
-/** Asked of SO_RCVBUF/SO_SNDBUF; the kernel caps it at net.core.[rw]mem_max (x2). */
-const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 /** Outer IP + UDP + VXLAN + inner Ethernet header: what the underlay adds to the MTU. */
 const HEADROOM_V4 = 20 + 8 + VXLAN_HLEN + ETH_HLEN;
 const HEADROOM_V6 = 40 + 8 + VXLAN_HLEN + ETH_HLEN;
@@ -76,7 +77,7 @@ export interface VxlanEndpoint {
   port: number;
 }
 
-/** A validated configuration (the kind in src/stack/vxlan-kind.ts builds it from the spec). */
+/** A validated configuration (the kind in src/rtnl/vxlan-kind.ts builds it from the spec). */
 export interface VxlanConfig {
   vni: number;
   /** Where to bind; host is an IP literal or a name of this machine. Port 0 picks a free one. */
@@ -94,100 +95,9 @@ export interface VxlanCore extends NetCore {
   countDrop(reason: DropReason): void;
 }
 
-/** An fdb destination: a configured remote, or a peer met only through learning. */
-class Remote {
-  /** The address to send to, in the socket's family form; null while unresolved. */
-  address: string | null = null;
-  resolvedAt = -Infinity;
-  lastAttempt = -Infinity;
-  lookupPending = false;
-  /** Why the last lookup failed (e.g. ENOTFOUND), for `ip -d link`. */
-  lastError: string | null = null;
-
-  constructor(
-    readonly host: string,
-    readonly port: number,
-    /** A name that needs resolving (not an IP literal). */
-    readonly isName: boolean,
-    /** Configured (permanent) rather than learned. */
-    readonly permanent: boolean,
-  ) {}
-}
-
-interface FdbEntry {
-  remote: Remote;
-  /** Where the last frame from this MAC came from, to see moves cheaply. */
-  srcAddress: string;
-  srcPort: number;
-  updated: number;
-}
-
-/** A 48-bit MAC as a number (exact: below 2^53), so lookups allocate nothing. */
-function macKey(b: Uint8Array, off: number): number {
-  return (b[off]! * 0x10000 + ((b[off + 1]! << 8) | b[off + 2]!)) * 0x1000000 + ((b[off + 3]! << 16) | (b[off + 4]! << 8) | b[off + 5]!);
-}
-
-function keyToMac(key: number): string {
-  const b = Buffer.alloc(ETH_ALEN);
-  b.writeUIntBE(key, 0, ETH_ALEN);
-  return formatMac(b);
-}
-
-/**
- * The skbs whose datagrams are with the socket, oldest first. dgram completes
- * the sends of one socket in order (libuv queues a send whenever an earlier
- * one is still pending), so one shared callback can free them first-in,
- * first-out, instead of a closure per frame.
- */
-class InflightRing {
-  private items: (SkBuff | null)[] = new Array<SkBuff | null>(1024).fill(null);
-  private head = 0;
-  length = 0;
-
-  push(skb: SkBuff): void {
-    if (this.length === this.items.length) this.grow();
-    this.items[(this.head + this.length) & (this.items.length - 1)] = skb;
-    this.length++;
-  }
-
-  shift(): SkBuff | null {
-    if (this.length === 0) return null;
-    const skb = this.items[this.head]!;
-    this.items[this.head] = null;
-    this.head = (this.head + 1) & (this.items.length - 1);
-    this.length--;
-    return skb;
-  }
-
-  private grow(): void {
-    const next = new Array<SkBuff | null>(this.items.length * 2).fill(null);
-    for (let i = 0; i < this.length; i++) next[i] = this.items[(this.head + i) & (this.items.length - 1)]!;
-    this.items = next;
-    this.head = 0;
-  }
-}
-
-/** Where a send error leaves the frame, in drop-reason terms. */
-function sendErrorReason(err: Error): DropReason {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'EMSGSIZE') return 'PKT_TOO_BIG';
-  if (code === 'ENETUNREACH' || code === 'EHOSTUNREACH' || code === 'EADDRNOTAVAIL') return 'IP_OUTNOROUTES';
-  return 'NOT_SPECIFIED';
-}
-
-/** dgram's own lookup would defer every send by a tick; our addresses are already literals. */
-function literalLookup(
-  address: string,
-  _options: unknown,
-  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
-): void {
-  // Only literals reach here (names are resolved by the driver), so a colon means IPv6.
-  callback(null, address, address.includes(':') ? 6 : 4);
-}
-
 export class Vxlan {
   readonly remotes: Remote[];
-  readonly fdb = new Map<number, FdbEntry>();
+  readonly fdb: VxlanFdb;
   /** Sends not yet completed. */
   inflight = 0;
   closed = false;
@@ -204,10 +114,11 @@ export class Vxlan {
     readonly family: 4 | 6,
     readonly cfg: VxlanConfig,
   ) {
+    this.fdb = new VxlanFdb(cfg.ageingMs, VXLAN_FDB_MAX_LEARNED);
     this.remotes = cfg.remotes.map((r) => {
       const literal = net.isIP(r.host) !== 0;
       const remote = new Remote(r.host, r.port, !literal, true);
-      if (literal) remote.address = this.socketForm(r.host, net.isIP(r.host) as 4 | 6);
+      if (literal) remote.address = socketForm(family, r.host, net.isIP(r.host) as 4 | 6);
       return remote;
     });
     const a = socket.address();
@@ -222,43 +133,19 @@ export class Vxlan {
     return this.family === 6 ? `[${this.boundAddress}]:${this.boundPort}` : `${this.boundAddress}:${this.boundPort}`;
   }
 
-  /** An IPv4 peer on a dual-stack IPv6 socket is written as ::ffff:a.b.c.d, as rinfo shows it. */
-  private socketForm(address: string, family: 4 | 6): string {
-    return this.family === 6 && family === 4 ? `::ffff:${address}` : address;
-  }
-
-  /** Look a remote's name up; failures leave it unresolved, to be retried at send time. */
-  resolve(r: Remote): Promise<void> {
-    if (r.lookupPending || this.closed) return Promise.resolve();
-    r.lookupPending = true;
-    r.lastAttempt = this.core.clock.now();
-    return dns.promises.lookup(r.host, { family: this.family === 4 ? 4 : 0 }).then(
-      ({ address, family }) => {
-        r.lookupPending = false;
-        r.address = this.socketForm(address, family as 4 | 6);
-        r.resolvedAt = this.core.clock.now();
-        r.lastError = null;
-      },
-      (err: NodeJS.ErrnoException) => {
-        r.lookupPending = false;
-        const first = r.lastError === null;
-        r.lastError = err.code ?? err.message;
-        // Keep a known address through a transient failure; a peer that is away keeps failing quietly.
-        if (first) this.core.log.warn({ ifname: this.dev.name, host: r.host, err: r.lastError }, 'vxlan remote does not resolve (yet)');
-      },
-    );
-  }
+  /** What resolving a remote's name needs from the device (made once, kept current). */
+  private resolver: { -readonly [K in keyof ResolverHost]: ResolverHost[K] } | null = null;
 
   /** At creation: give every name a first chance, bounded so that slow DNS cannot stall `ip link add`. */
-  async resolveAll(): Promise<void> {
-    const names = this.remotes.filter((r) => r.isName);
-    if (names.length === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, CREATE_RESOLVE_WAIT_MS);
-    });
-    await Promise.race([Promise.all(names.map((r) => this.resolve(r))), deadline]);
-    clearTimeout(timer);
+  resolveAll(): Promise<void> {
+    return resolveAll(this.resolverHost(), this.remotes);
+  }
+
+  private resolverHost(): ResolverHost {
+    const r = (this.resolver ??= { family: this.family, closed: false, now: () => this.core.clock.now(), log: this.core.log, ifname: '' });
+    r.closed = this.closed;
+    r.ifname = this.dev.name;
+    return r;
   }
 
   // ---- receive ----
@@ -272,17 +159,17 @@ export class Vxlan {
       dev.stats.rxErrors++;
       if (h.error === 'runt') dev.stats.rxLengthErrors++;
       else dev.stats.rxFrameErrors++;
-      core.countDrop('VXLAN_INVALID_HDR');
+      core.pool.countDrop('VXLAN_INVALID_HDR');
       return;
     }
     if (h.vni !== this.cfg.vni) {
       dev.stats.rxDropped++;
-      core.countDrop('VXLAN_VNI_NOT_FOUND');
+      core.pool.countDrop('VXLAN_VNI_NOT_FOUND');
       return;
     }
     if (!dev.isUp()) {
       dev.stats.rxDropped++;
-      core.countDrop('DEV_READY');
+      core.pool.countDrop('DEV_READY');
       return;
     }
     const off = h.payloadOffset;
@@ -291,16 +178,16 @@ export class Vxlan {
       // vxlan_snoop: a multicast or all-zeros source cannot be learned, and Linux drops the frame.
       if ((msg[src]! & 1) !== 0 || macKey(msg, src) === 0) {
         dev.stats.rxDropped++;
-        core.countDrop('MAC_INVALID_SOURCE');
+        core.pool.countDrop('MAC_INVALID_SOURCE');
         return;
       }
-      this.learn(macKey(msg, src), rinfo.address, rinfo.port);
+      this.fdb.learn(macKey(msg, src), rinfo.address, rinfo.port, core.clock.now(), this.remoteFor);
     }
     const len = msg.length - off;
     const skb = devAllocSkbFrom(core.pool, len);
     if (skb === null) {
       dev.stats.rxDropped++;
-      core.countDrop('NOMEM');
+      core.pool.countDrop('NOMEM');
       return;
     }
     // The whole datagram goes in, its header into the headroom, which is then
@@ -311,28 +198,8 @@ export class Vxlan {
     core.netifRx(skb);
   };
 
-  private learn(key: number, address: string, port: number): void {
-    const now = this.core.clock.now();
-    const e = this.fdb.get(key);
-    if (e !== undefined && e.srcPort === port && e.srcAddress === address) {
-      e.updated = now;
-      return;
-    }
-    const remote = this.remoteFor(address, port);
-    if (e !== undefined) {
-      // The MAC moved to another peer (fdb migrate).
-      e.remote = remote;
-      e.srcAddress = address;
-      e.srcPort = port;
-      e.updated = now;
-      return;
-    }
-    if (this.fdb.size >= VXLAN_FDB_MAX_LEARNED && this.expire(now) === 0) return;
-    this.fdb.set(key, { remote, srcAddress: address, srcPort: port, updated: now });
-  }
-
   /** The configured remote this datagram came from (same address and port, else same address), or a new peer at dstport. */
-  private remoteFor(address: string, port: number): Remote {
+  private readonly remoteFor = (address: string, port: number): Remote => {
     let sameAddress: Remote | null = null;
     for (const r of this.remotes) {
       if (r.address !== address) continue;
@@ -343,19 +210,7 @@ export class Vxlan {
     const peer = new Remote(address, this.cfg.dstport, false, false);
     peer.address = address;
     return peer;
-  }
-
-  /** Remove entries not refreshed within `ageing`; returns how many went. */
-  expire(now: number): number {
-    let n = 0;
-    for (const [key, e] of this.fdb) {
-      if (now - e.updated > this.cfg.ageingMs) {
-        this.fdb.delete(key);
-        n++;
-      }
-    }
-    return n;
-  }
+  };
 
   // ---- transmit ----
 
@@ -365,32 +220,25 @@ export class Vxlan {
     const len = skb.len;
     if (this.closed) {
       dev.stats.txDropped++;
-      core.kfreeSkb(skb, 'DEV_READY');
+      skb.drop('DEV_READY');
       return NETDEV_TX_OK;
     }
     if (len < ETH_HLEN) {
       dev.stats.txDropped++;
-      core.kfreeSkb(skb, 'PKT_TOO_SMALL');
+      skb.drop('PKT_TOO_SMALL');
       return NETDEV_TX_OK;
     }
     let only: Remote | null = null;
-    if ((skb.buf[skb.data]! & 1) === 0 && this.fdb.size > 0) {
-      const key = macKey(skb.buf, skb.data);
-      const e = this.fdb.get(key);
-      if (e !== undefined) {
-        if (core.clock.now() - e.updated > this.cfg.ageingMs) this.fdb.delete(key);
-        else only = e.remote;
-      }
-    }
+    if ((skb.buf[skb.data]! & 1) === 0 && this.fdb.size > 0) only = this.fdb.lookup(macKey(skb.buf, skb.data), core.clock.now());
     if (only === null && this.remotes.length === 0) {
       dev.stats.txDropped++;
-      core.kfreeSkb(skb, 'VXLAN_NO_REMOTE');
+      skb.drop('VXLAN_NO_REMOTE');
       return NETDEV_TX_OK;
     }
     // The header goes into the headroom; a shared block is copied first (a tap may hold a clone).
     if (!skb.cow(VXLAN_HLEN)) {
       dev.stats.txDropped++;
-      core.kfreeSkb(skb, 'NOMEM');
+      skb.drop('NOMEM');
       return NETDEV_TX_OK;
     }
     const at = skb.push(VXLAN_HLEN);
@@ -407,9 +255,9 @@ export class Vxlan {
     // Each copy handed to the socket holds its own reference; this drops the
     // caller's. A frame no copy of which left is a drop of that frame; a
     // failed extra copy (flooding to several remotes) is counted on its own.
-    if (handed === 0) core.kfreeSkb(skb, failed ?? 'NOT_SPECIFIED');
+    if (handed === 0) skb.drop(failed ?? 'NOT_SPECIFIED');
     else {
-      if (failed !== null) core.countDrop(failed);
+      if (failed !== null) core.pool.countDrop(failed);
       skb.free();
     }
     if (this.inflight >= VXLAN_MAX_INFLIGHT && !dev.queueStopped) {
@@ -422,12 +270,7 @@ export class Vxlan {
   /** Hand one copy to the socket; the drop reason when it could not be. */
   private sendCopy(skb: SkBuff, datagram: Buffer, r: Remote, len: number): DropReason | null {
     const dev = this.dev;
-    if (r.isName) {
-      const now = this.core.clock.now();
-      if (r.address === null ? now - r.lastAttempt >= RESOLVE_RETRY_MS : now - r.resolvedAt >= RESOLVE_REFRESH_MS) {
-        void this.resolve(r);
-      }
-    }
+    if (r.isName) refreshRemote(this.resolverHost(), r);
     const address = r.address;
     if (address === null) {
       dev.stats.txErrors++;
@@ -454,7 +297,7 @@ export class Vxlan {
     this.inflight--;
     if (err !== null) {
       this.dev.stats.txErrors++;
-      this.core.kfreeSkb(skb, sendErrorReason(err));
+      skb.drop(sendErrorReason(err));
     } else {
       skb.free();
     }
@@ -475,15 +318,70 @@ export class Vxlan {
       // Sends the close cancelled may never call back: their skbs go now.
       for (let skb = this.ring.shift(); skb !== null; skb = this.ring.shift()) {
         this.inflight--;
-        this.core.kfreeSkb(skb, 'QUEUE_PURGE');
+        skb.drop('QUEUE_PURGE');
       }
     });
+  }
+
+  // ---- the forwarding table (bridge fdb show|add|del) ----
+
+  fdbDump(): FdbView[] {
+    const now = this.core.clock.now();
+    this.fdb.expire(now);
+    const ifname = this.dev.name;
+    const out: FdbView[] = this.remotes.map((r) => ({ mac: '00:00:00:00:00:00', ifname, dst: endpointText(r.host, r.port), state: 'permanent', flags: [] }));
+    for (const [key, e] of this.fdb.entries) {
+      const dst = endpointText(e.remote.address ?? e.remote.host, e.remote.port);
+      out.push(e.static === true
+        ? { mac: keyToMac(key), ifname, dst, state: 'static', flags: [] }
+        : { mac: keyToMac(key), ifname, dst, state: 'learned', flags: [], age_s: Math.floor((now - e.updated) / 1000) });
+    }
+    return out;
+  }
+
+  /** bridge fdb add MAC dev X dst HOST[:PORT]: all-zeros appends a flooding remote, another MAC a static entry. */
+  fdbAdd(req: FdbAddRequest): void {
+    const mac = parseMac(req.mac);
+    if (mac === undefined) throw new NetError('EINVAL', `"${req.mac}" is not a MAC address`);
+    if (req.dst === undefined) throw new NetError('EINVAL', 'a vxlan fdb entry needs a dst');
+    const ep = parseLiteralEndpoint(req.dst, this.cfg.dstport);
+    if (ep === null) throw new NetError('EINVAL', `dst "${req.dst}" is not an IP address with an optional port`);
+    const family = net.isIP(ep.host) as 4 | 6;
+    if (family === 6 && this.family === 4) throw new NetError('EAFNOSUPPORT', `dst ${ep.host} is IPv6 but the socket is IPv4`);
+    const address = socketForm(this.family, ep.host, family);
+    if (isZeroMac(mac)) {
+      if (this.remotes.some((r) => r.address === address && r.port === ep.port)) throw new NetError('EEXIST', `${req.dst} is a remote already`);
+      const r = new Remote(ep.host, ep.port, false, true);
+      r.address = address;
+      this.remotes.push(r);
+      return;
+    }
+    if ((mac[0]! & 1) !== 0) throw new NetError('EINVAL', `${req.mac} is not a unicast address`);
+    const key = macKey(mac, 0);
+    if (this.fdb.entries.get(key)?.static === true) throw new NetError('EEXIST', `${req.mac} has a static entry already`);
+    const remote = this.remoteFor(address, ep.port);
+    this.fdb.entries.set(key, { remote, srcAddress: address, srcPort: ep.port, updated: this.core.clock.now(), static: true });
+  }
+
+  /** bridge fdb del MAC dev X [dst HOST[:PORT]]. */
+  fdbDel(macText: string, dst?: string): void {
+    const mac = parseMac(macText);
+    if (mac === undefined) throw new NetError('EINVAL', `"${macText}" is not a MAC address`);
+    if (isZeroMac(mac)) {
+      const ep = dst === undefined ? null : parseLiteralEndpoint(dst, this.cfg.dstport);
+      if (ep === null) throw new NetError('EINVAL', 'removing a remote needs its dst');
+      const i = this.remotes.findIndex((r) => (r.host === ep.host || r.address === ep.host) && r.port === ep.port);
+      if (i < 0) throw new NetError('ENOENT', `${dst} is not a remote of ${this.dev.name}`);
+      this.remotes.splice(i, 1);
+      return;
+    }
+    if (!this.fdb.entries.delete(macKey(mac, 0))) throw new NetError('ENOENT', `${macText} is not in ${this.dev.name}'s forwarding table`);
   }
 
   /** The `ip -d link` details (rtnl fill_info), with the fdb as `bridge fdb show` would list it. */
   info(): Record<string, unknown> {
     const now = this.core.clock.now();
-    this.expire(now);
+    this.fdb.expire(now);
     const fdb: Record<string, unknown>[] = this.remotes.map((r) => ({
       mac: '00:00:00:00:00:00',
       dst: r.host,
@@ -491,7 +389,7 @@ export class Vxlan {
       state: 'permanent',
       ...(r.isName ? { resolved: r.address, ...(r.lastError !== null ? { error: r.lastError } : {}) } : {}),
     }));
-    for (const [key, e] of this.fdb) {
+    for (const [key, e] of this.fdb.entries) {
       fdb.push({
         mac: keyToMac(key),
         dst: e.remote.address ?? e.remote.host,
@@ -512,54 +410,13 @@ export class Vxlan {
   }
 }
 
+/** host:port, an IPv6 host in brackets. */
+function endpointText(host: string, port: number): string {
+  return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 export function vxlanOf(dev: NetDevice): Vxlan {
   return dev.priv as Vxlan;
-}
-
-function bindError(err: NodeJS.ErrnoException, where: string): NetError {
-  const code = err.code ?? '';
-  const errno = isErrnoName(code) ? code : 'EINVAL';
-  const why = code === 'EADDRINUSE' ? 'address already in use' : code === 'EADDRNOTAVAIL' ? 'no such local address' : err.message;
-  return new NetError(errno, `vxlan cannot bind ${where}: ${why}`);
-}
-
-/** Resolve the local host (a literal needs no lookup) to the address to bind. */
-async function localAddress(host: string): Promise<{ address: string; family: 4 | 6 }> {
-  const literal = net.isIP(host);
-  if (literal !== 0) return { address: host, family: literal as 4 | 6 };
-  try {
-    const { address, family } = await dns.promises.lookup(host);
-    return { address, family: family as 4 | 6 };
-  } catch (err) {
-    throw new NetError('EADDRNOTAVAIL', `vxlan local address "${host}" does not resolve: ${(err as NodeJS.ErrnoException).code ?? err}`);
-  }
-}
-
-function bindSocket(address: string, family: 4 | 6, port: number): Promise<dgram.Socket> {
-  const socket = dgram.createSocket({
-    type: family === 6 ? 'udp6' : 'udp4',
-    lookup: literalLookup,
-    recvBufferSize: SOCKET_BUFFER_BYTES,
-    sendBufferSize: SOCKET_BUFFER_BYTES,
-  });
-  const where = family === 6 ? `[${address}]:${port}` : `${address}:${port}`;
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => {
-      try {
-        socket.close();
-      } catch {
-        // Never bound: nothing to close.
-      }
-      reject(bindError(err, where));
-    };
-    socket.once('error', onError);
-    socket.bind({ address, port, exclusive: true }, () => {
-      socket.off('error', onError);
-      // The device, not the socket, decides whether the process has work to do.
-      socket.unref();
-      resolve(socket);
-    });
-  });
 }
 
 /**
@@ -582,6 +439,9 @@ export async function createVxlan(core: VxlanCore, cfg: VxlanConfig): Promise<Ne
       hardStartXmit: (d, skb) => vxlanOf(d).xmit(skb),
       uninit: (d) => vxlanOf(d).close(),
       fillInfo: (d) => vxlanOf(d).info(),
+      fdbDump: (d) => vxlanOf(d).fdbDump(),
+      fdbAdd: (d, entry) => vxlanOf(d).fdbAdd(entry),
+      fdbDel: (d, mac, dst) => vxlanOf(d).fdbDel(mac, dst),
     }),
     mtu: VXLAN_DEFAULT_MTU,
     maxMtu,

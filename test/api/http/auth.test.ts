@@ -39,8 +39,6 @@ describe('with a token', () => {
       ['GET', '/v1/devices/lo'],
       ['GET', '/v1/stack'],
       ['GET', '/v1/sockets'],
-      ['GET', '/openapi.json'],
-      ['GET', '/docs'],
       ['GET', '/no/such/route'],
     ] as const) {
       const r = await server.request(method, path);
@@ -49,6 +47,16 @@ describe('with a token', () => {
     }
     assertProblem(await server.request('GET', '/v1/devices', { headers: { authorization: 'Bearer wrong' } }), 401, 'EACCES');
     assertProblem(await server.request('GET', '/v1/devices', { headers: { authorization: `Basic ${TOKEN}` } }), 401, 'EACCES');
+  });
+
+  it('serves the documentation without it: /openapi.json, /docs and its assets describe no data', async () => {
+    const doc = await server.request('GET', '/openapi.json');
+    assert.equal(doc.status, 200);
+    assert.equal((doc.json as { openapi: string }).openapi, '3.1.0');
+    const page = await server.request('GET', '/docs/');
+    assert.ok(page.status === 200 || page.status === 302, `GET /docs/ answered ${page.status}`);
+    assert.equal((await server.request('GET', '/docs/json')).status, 200);
+    assert.equal((await server.request('GET', '/docs/static/index.html')).status, 200);
   });
 
   it('changes nothing on a refused request', async () => {

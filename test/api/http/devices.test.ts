@@ -141,7 +141,7 @@ describe('devices', () => {
     await assertRejectedWithoutChange(server, async () => {
       const unknown = assertProblem(await server.request('POST', '/v1/devices', { body: { kind: 'dummy', name: 'u0', colour: 'red' } }), 400, 'EINVAL');
       assert.match(unknown.detail, /colour/);
-      assertProblem(await server.request('POST', '/v1/devices', { body: { kind: 'bridge' } }), 400, 'EINVAL');
+      assertProblem(await server.request('POST', '/v1/devices', { body: { kind: 'router' } }), 400, 'EINVAL');
       const mtu = assertProblem(await server.request('POST', '/v1/devices', { body: { kind: 'dummy', mtu: 'big' } }), 400, 'EINVAL');
       assert.match(mtu.detail, /^body\/mtu: /);
       assertProblem(await server.request('POST', '/v1/devices', { body: { kind: 'dummy', netem: { loss: 101 } } }), 400, 'EINVAL');

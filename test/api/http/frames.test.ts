@@ -5,7 +5,7 @@
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertProblem, assertRejectedWithoutChange, startServer, testFrame, until, type TestServer } from './server.ts';
-import type { PacketSocket } from '../../../src/sock/packet.ts';
+import type { PacketSocket } from '../../../src/packet/socket.ts';
 
 interface SendJson {
   sent: number;
@@ -13,7 +13,7 @@ interface SendJson {
 }
 
 function httpSocketOf(server: TestServer, ifname: string): PacketSocket | undefined {
-  return [...server.stack.sockets.values()].find((s) => s.owner === 'http' && s.dev?.name === ifname);
+  return server.stack.packetSockets().find((s) => s.owner === 'http' && s.dev?.name === ifname);
 }
 
 describe('frames', () => {
@@ -92,6 +92,22 @@ describe('frames', () => {
     // Exactly mtu + 14 passes.
     const r = await server.request('POST', '/v1/devices/fa/frames', { raw: testFrame(1514), contentType: 'application/octet-stream' });
     assert.equal(r.status, 202, r.text);
+  });
+
+  it('takes a 1518-byte frame with an 802.1Q tag, as a packet socket does (one length rule)', async () => {
+    const tagged = testFrame(1518);
+    tagged.writeUInt16BE(0x8100, 12);
+    const r = await server.request('POST', '/v1/devices/fa/frames', { raw: tagged, contentType: 'application/octet-stream' });
+    assert.equal(r.status, 202, r.text);
+    const sock = server.stack.openPacketSocket({ dev: server.stack.getDevice('fa'), protocol: 0 });
+    assert.equal(sock.send(tagged), 'sent');
+    sock.close();
+    // One byte more is too long for both.
+    const over = testFrame(1519);
+    over.writeUInt16BE(0x8100, 12);
+    await assertRejectedWithoutChange(server, async () => {
+      assertProblem(await server.request('POST', '/v1/devices/fa/frames', { raw: over, contentType: 'application/octet-stream' }), 413, 'EMSGSIZE');
+    });
   });
 
   it('checks every frame of a batch before sending any', async () => {

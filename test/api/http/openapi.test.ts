@@ -84,7 +84,9 @@ describe('openapi document', () => {
     const frames = doc.paths['/v1/devices/{name}/frames']!.post!;
     assert.ok(frames.responses['503'] && frames.responses['409'] && frames.responses['413']);
     const stream = doc.paths['/v1/devices/{name}/stream']!.get!;
-    assert.deepEqual(stream.parameters?.map((p) => p.name).sort(), ['direction', 'format', 'name', 'promisc', 'protocol', 'rcvbuf']);
+    assert.deepEqual(stream.parameters?.map((p) => p.name).sort(), ['detail', 'direction', 'format', 'name', 'promisc', 'protocol', 'rcvbuf', 'trace']);
+    assert.deepEqual(doc.paths['/v1/events']!.get!.parameters?.map((p) => p.name).sort(), ['stats_ms', 'types']);
+    assert.deepEqual(doc.paths['/v1/session']!.post!.security, []);
     assert.deepEqual(doc.paths['/healthz']!.get!.security, []);
     assert.equal(doc.paths['/healthz']!.get!.responses['401'], undefined);
     assert.ok(doc.paths['/v1/devices']!.get!.responses['401'] && doc.paths['/v1/devices/{name}/frames']!.post!.responses['401']);

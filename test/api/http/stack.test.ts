@@ -102,6 +102,12 @@ describe('stack, sysctl, sockets, health', () => {
       assert.equal(http?.device, 'sa');
       assert.equal(http?.sent, 1);
       for (const s of list) for (const k of ['rcvbuf', 'rmem', 'sndbuf', 'wmem', 'queue', 'drops', 'received', 'sent'] as const) assert.equal(typeof s[k], 'number');
+      // The socket table's common fields (ss -a), the same for every family.
+      const common = list.find((s) => s.id === tap.id) as unknown as Record<string, unknown>;
+      assert.deepEqual(
+        { family: common['family'], type: common['type'], state: common['state'], local: common['local'], peer: common['peer'], recv_q: common['recv_q'], send_q: common['send_q'] },
+        { family: 'packet', type: 'raw', state: 'UNCONN', local: 'sb:0x0800', peer: '*', recv_q: 0, send_q: 0 },
+      );
     } finally {
       tap.close();
       all.close();

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { NetStack, createDevice } from '../../../src/stack/index.ts';
-import type { PacketSocket } from '../../../src/sock/packet.ts';
+import type { PacketSocket } from '../../../src/packet/socket.ts';
 import { PCAP_RECORD_HLEN } from '../../../src/wire/pcap.ts';
 import { skbTruesize } from '../../../src/skb/skbuff.ts';
 import { DEFAULT_HIGH_WATER_MARK } from '../../../src/api/ws/stream.ts';
@@ -45,7 +45,7 @@ test('a stalled client loses frames only in its own socket, memory stays bounded
     stack.close();
   });
   const tx = stack.openPacketSocket({ dev: veth0!, protocol: 0, sndbuf: 4 << 20 });
-  const streams = (): PacketSocket[] => [...stack.sockets.values()].filter((s) => s.owner.startsWith('ws '));
+  const streams = (): PacketSocket[] => stack.packetSockets().filter((s) => s.owner.startsWith('ws '));
 
   // The fast client reads pcap records and checks their sequence numbers as they come.
   // A plain client that keeps nothing: the heap must not grow with what it receives.

@@ -11,7 +11,14 @@ export interface FrameMessage {
   protocol: number;
   pkt_type: number;
   len: number;
+  info: string;
   data: string;
+}
+
+export interface ReadyMessage {
+  type: 'ready';
+  ifname: string;
+  socket: number;
 }
 
 export interface DropsMessage {
@@ -30,6 +37,9 @@ export class StreamClient {
   readonly frames: FrameMessage[] = [];
   readonly drops: DropsMessage[] = [];
   readonly errors: ErrorMessage[] = [];
+  /** The ready message (format=json), and how many messages came before it. */
+  ready: ReadyMessage | null = null;
+  readyAfter = -1;
   /** Binary messages, in order (the first is the pcap global header). */
   readonly binary: Buffer[] = [];
   closed: { code: number; reason: string } | null = null;
@@ -39,8 +49,11 @@ export class StreamClient {
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (isBinary) this.binary.push(data);
       else {
-        const msg = JSON.parse(data.toString('utf8')) as FrameMessage | DropsMessage | ErrorMessage;
-        if (msg.type === 'frame') this.frames.push(msg);
+        const msg = JSON.parse(data.toString('utf8')) as FrameMessage | DropsMessage | ErrorMessage | ReadyMessage;
+        if (msg.type === 'ready') {
+          this.readyAfter = this.messageCount;
+          this.ready = msg;
+        } else if (msg.type === 'frame') this.frames.push(msg);
         else if (msg.type === 'drops') this.drops.push(msg);
         else this.errors.push(msg);
       }

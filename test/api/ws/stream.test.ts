@@ -8,8 +8,9 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { NetStack, createDevice, deleteDevice, setLink } from '../../../src/stack/index.ts';
 import type { NetDevice } from '../../../src/dev/netdevice.ts';
-import type { PacketSocket } from '../../../src/sock/packet.ts';
+import type { PacketSocket } from '../../../src/packet/socket.ts';
 import { parsePcap, PCAP_MAGIC_NS } from '../../../src/wire/pcap.ts';
+import { describeFrame } from '../../../src/wire/describe.ts';
 import { buildFrame, seqOf } from '../../helpers/frames.ts';
 import { startServer, type TestServer } from './server.ts';
 import { RefusedUpgrade, StreamClient, waitUntil } from './client.ts';
@@ -42,7 +43,7 @@ function streamUrl(l: Lab, dev: string, query = ''): string {
 
 /** Sockets the streams opened (owner "ws ..."). */
 function streamSockets(stack: NetStack): PacketSocket[] {
-  return [...stack.sockets.values()].filter((s) => s.owner.startsWith('ws '));
+  return stack.packetSockets().filter((s) => s.owner.startsWith('ws '));
 }
 
 async function connected(l: Lab, url: string): Promise<StreamClient> {
@@ -73,8 +74,30 @@ test('JSON: frames sent on veth0 arrive on a veth1 stream byte-exact, in order, 
     assert.equal(m.protocol, 0x88b5);
     assert.equal(m.pkt_type, i % 10 === 9 ? 1 : 0, 'host, or broadcast');
     assert.ok(m.ts >= before - 1 && m.ts <= after + 1, `ts ${m.ts} within ${before}..${after}`);
+    assert.equal(m.info, describeFrame(f), `frame ${i} info is the CLI's one-line decode`);
   });
   assert.deepEqual(c.drops, []);
+  await c.close();
+});
+
+test('JSON: the first message is ready, once the socket is bound; a frame sent right after it arrives', async (t) => {
+  const l = await lab(t);
+  const c = await StreamClient.open(streamUrl(l, 'veth1'));
+  await c.waitFor(() => c.ready !== null, 'ready message');
+  assert.equal(c.readyAfter, 0, 'ready comes before anything else');
+  assert.equal(c.ready!.ifname, 'veth1');
+  const sock = l.stack.sockets.get(c.ready!.socket);
+  assert.ok(sock !== undefined && String(sock.describe().owner).startsWith('ws '), 'ready names the stream\'s bound socket');
+  // No wait for the socket: the ready message is the signal.
+  const ipv6 = Buffer.from(
+    '333300000001020000000001' + '86dd' + '6000000000083aff' + 'fe800000000000000000000000000001' + 'ff020000000000000000000000000001' + '8000' + '0000' + '00010001',
+    'hex',
+  );
+  Buffer.from(l.veth1.devAddr).copy(ipv6, 0); // unicast to veth1: no multicast filter in the way
+  assert.equal(l.tx.send(ipv6), 'sent');
+  await c.waitFor(() => c.frames.length === 1, 'the frame');
+  assert.match(c.frames[0]!.info, /IPv6 \(0x86dd\)/);
+  assert.match(c.frames[0]!.info, /ICMP6, echo request/);
   await c.close();
 });
 
@@ -168,10 +191,14 @@ test('client binary messages are transmitted on the device, in order; bad ones c
   await c.waitFor(() => c.errors.length === 3, 'three errors');
   assert.deepEqual(c.errors.map((e) => e.errno), ['EMSGSIZE', 'EINVAL', 'EINVAL']);
   setLink(l.stack, 'veth1', { up: false });
-  c.ws.send(frames[0]!);
-  await c.waitFor(() => c.errors.length === 4, 'ENETDOWN');
+  // The reader hears it at once (packet_notifier: ENETDOWN), and a send while down is refused.
+  await c.waitFor(() => c.errors.length === 4, 'ENETDOWN when the device went down');
   assert.equal(c.errors[3]!.errno, 'ENETDOWN');
-  assert.match(c.errors[3]!.detail, /veth1 is down/);
+  assert.match(c.errors[3]!.detail, /veth1 went down/);
+  c.ws.send(frames[0]!);
+  await c.waitFor(() => c.errors.length === 5, 'ENETDOWN');
+  assert.equal(c.errors[4]!.errno, 'ENETDOWN');
+  assert.match(c.errors[4]!.detail, /veth1 is down/);
   // Still open and working.
   setLink(l.stack, 'veth1', { up: true });
   c.ws.send(frames[1]!);

@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { NetError } from '../../../errno.ts';
 import type { NetStack } from '../../../stack/index.ts';
 import type { NetDevice } from '../../../dev/netdevice.ts';
 import { CaptureSession, type CaptureEndReason, type CaptureFormat, type CaptureSink } from '../../../capture/index.ts';
@@ -113,8 +114,18 @@ function fileName(dev: NetDevice | null, format: CaptureFormat): string {
   return `${dev === null ? 'netstack' : dev.name.replace(/[^A-Za-z0-9._-]/g, '_')}.${format}`;
 }
 
-const captureRoutes: FastifyPluginAsyncZod<{ stack: NetStack }> = async function captureRoutes(app, opts) {
+/** Captures open at once, by default: their own limit, well below the packet-socket limit they also count in. */
+export const DEFAULT_MAX_CAPTURES = 64;
+
+export interface CapturePluginOptions {
+  stack: NetStack;
+  /** Captures open at once; more are refused with 503 EAGAIN. Default 64. */
+  maxCaptures?: number;
+}
+
+const captureRoutes: FastifyPluginAsyncZod<CapturePluginOptions> = async function captureRoutes(app, opts) {
   const { stack } = opts;
+  const maxCaptures = opts.maxCaptures ?? DEFAULT_MAX_CAPTURES;
   const live = new Set<CaptureSession>();
 
   // Streaming responses keep their connections busy; end them (properly, with
@@ -124,6 +135,11 @@ const captureRoutes: FastifyPluginAsyncZod<{ stack: NetStack }> = async function
   });
 
   function start(request: FastifyRequest, reply: FastifyReply, dev: NetDevice | null, q: CaptureQuery): FastifyReply {
+    // Captures have a limit of their own, so that they cannot take every
+    // packet socket and leave none for streams and senders.
+    if (live.size >= maxCaptures) {
+      throw new NetError('EAGAIN', `${maxCaptures} captures are open, the most this server allows; try again later`);
+    }
     const format = q.format ?? 'pcapng';
     const body = new CaptureStream();
     const session = new CaptureSession(
@@ -171,7 +187,7 @@ const captureRoutes: FastifyPluginAsyncZod<{ stack: NetStack }> = async function
         tags: ['capture'],
         params: DeviceParams,
         querystring: DeviceCaptureQuery,
-        response: { ...responses([PCAPNG_CONTENT_TYPE, PCAP_CONTENT_TYPE]), ...problemResponses(400, 404, 429) },
+        response: { ...responses([PCAPNG_CONTENT_TYPE, PCAP_CONTENT_TYPE]), ...problemResponses(400, 404, 429, 503) },
       },
     },
     async (request, reply) => start(request, reply, stack.devices.require(request.params.name), request.query),
@@ -188,7 +204,7 @@ const captureRoutes: FastifyPluginAsyncZod<{ stack: NetStack }> = async function
           `(devices created during the capture are included; a renamed device gets a block under its new name). ${ENDINGS}`,
         tags: ['capture'],
         querystring: AllCaptureQuery,
-        response: { ...responses([PCAPNG_CONTENT_TYPE]), ...problemResponses(400, 429) },
+        response: { ...responses([PCAPNG_CONTENT_TYPE]), ...problemResponses(400, 429, 503) },
       },
     },
     async (request, reply) => start(request, reply, null, request.query),

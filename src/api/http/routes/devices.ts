@@ -3,17 +3,24 @@
 
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
+import { netemParamsFromFields } from '../../../rtnl/netem-fields.ts';
 import { createDevice, deleteDevice, describeDevice, setLink, type DeviceSpec, type LinkChanges, type NetStack } from '../../../stack/index.ts';
 import type { NetDevice } from '../../../dev/netdevice.ts';
+import type { DeviceOps } from '../../../dev/ops.ts';
+import { NetError } from '../../../errno.ts';
 import {
   Device,
   DeviceCreate,
   DeviceCreated,
   DeviceDeleted,
   DeviceList,
+  DeviceListPageQuery,
   DeviceListQuery,
   DeviceParams,
   DevicePatch,
+  FdbAdd,
+  FdbDeleteQuery,
+  FdbList,
   problemResponses,
   type DeviceOut,
   type NetemSettingsBody,
@@ -48,20 +55,10 @@ export function devicePath(name: string): string {
   return `/v1/devices/${encodeURIComponent(name)}`;
 }
 
-/** netem as the core spells it; fields left out stay out (the core fills netem's defaults). */
+/** netem as the core spells it (rtnl/netem-fields.ts); fields left out stay out. */
 function netemIn(n: NetemSettingsBody | null | undefined): LinkChanges['netem'] {
   if (n === null || n === undefined) return n;
-  const out: NonNullable<LinkChanges['netem']> = {};
-  if (n.delay_ms !== undefined) out.delayMs = n.delay_ms;
-  if (n.jitter_ms !== undefined) out.jitterMs = n.jitter_ms;
-  if (n.loss !== undefined) out.loss = n.loss;
-  if (n.duplicate !== undefined) out.duplicate = n.duplicate;
-  if (n.corrupt !== undefined) out.corrupt = n.corrupt;
-  if (n.reorder !== undefined) out.reorder = n.reorder;
-  if (n.rate_bps !== undefined) out.rateBps = n.rate_bps;
-  if (n.limit !== undefined) out.limit = n.limit;
-  if (n.seed !== undefined) out.seed = n.seed;
-  return out;
+  return netemParamsFromFields(n);
 }
 
 function specOf(body: z.output<typeof DeviceCreate>): DeviceSpec {
@@ -76,6 +73,18 @@ function specOf(body: z.output<typeof DeviceCreate>): DeviceSpec {
   }
 }
 
+/** Index of the first device whose ifindex is above `ifindex` in a list in ifindex order (binary search). */
+function firstAfter(list: readonly NetDevice[], ifindex: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]!.ifindex <= ifindex) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 function changesOf(body: z.output<typeof DevicePatch>): LinkChanges {
   return { ...body, netem: netemIn(body.netem) };
 }
@@ -86,14 +95,34 @@ const deviceRoutes: FastifyPluginAsyncZod<{ stack: NetStack }> = async function 
     {
       schema: {
         summary: 'List devices (ip -j -s -d link show)',
+        description:
+          'In ifindex order. Without `limit`, every device. With `limit=N`, at most N, and when more follow a ' +
+          '`Link: <...&after=IFINDEX>; rel="next"` header names the next page. `after` is an ifindex (digits) or a name; ' +
+          'an unknown name is 404 ENODEV, an ifindex need not exist any more.',
         tags: ['devices'],
-        querystring: DeviceListQuery,
-        response: { 200: DeviceList, ...problemResponses(400) },
+        querystring: DeviceListPageQuery,
+        response: { 200: DeviceList, ...problemResponses(400, 404) },
       },
     },
-    async (request) => {
-      const withStats = request.query.stats ?? true;
-      return stack.devices.list().map((dev) => deviceOut(dev, withStats));
+    async (request, reply) => {
+      const { stats, limit, after } = request.query;
+      const withStats = stats ?? true;
+      const all = stack.devices.list();
+      let from = 0;
+      if (after !== undefined) {
+        // Digits are an ifindex (a cursor that outlives its device); anything else names a device.
+        const ifindex = /^[0-9]+$/.test(after) ? Number(after) : stack.devices.require(after).ifindex;
+        from = firstAfter(all, ifindex);
+      }
+      const to = limit === undefined ? all.length : Math.min(all.length, from + limit);
+      if (limit !== undefined && to < all.length) {
+        const q = new URLSearchParams({ limit: String(limit), after: String(all[to - 1]!.ifindex) });
+        if (stats !== undefined) q.set('stats', withStats ? '1' : '0');
+        reply.header('link', `</v1/devices?${q.toString()}>; rel="next"`);
+      }
+      const page = new Array<DeviceOut>(to - from);
+      for (let i = from; i < to; i++) page[i - from] = deviceOut(all[i]!, withStats);
+      return page;
     },
   );
 
@@ -165,6 +194,75 @@ const deviceRoutes: FastifyPluginAsyncZod<{ stack: NetStack }> = async function 
       },
     },
     async (request) => ({ deleted: deleteDevice(stack, request.params.name).map((dev) => dev.name) }),
+  );
+};
+
+/** The device's fdb method, or EOPNOTSUPP: only bridges and vxlan devices have a forwarding table. */
+function fdbOp<K extends 'fdbDump' | 'fdbAdd' | 'fdbDel'>(dev: NetDevice, op: K): NonNullable<DeviceOps[K]> {
+  const fn = dev.ops[op];
+  if (fn === undefined) throw new NetError('EOPNOTSUPP', `${dev.name} (${dev.kind}) has no forwarding table`);
+  return fn as NonNullable<DeviceOps[K]>;
+}
+
+/** /v1/devices/{name}/fdb: `bridge fdb show|add|del` through the device's ndo_fdb_* methods. */
+export const fdbRoutes: FastifyPluginAsyncZod<{ stack: NetStack }> = async function fdbRoutes(app, { stack }) {
+  app.get(
+    '/v1/devices/:name/fdb',
+    {
+      schema: {
+        summary: 'Show the forwarding table (bridge -j fdb show)',
+        description: 'A bridge\'s or a vxlan device\'s forwarding table. Other kinds: 400 EOPNOTSUPP.',
+        tags: ['fdb'],
+        params: DeviceParams,
+        response: { 200: FdbList, ...problemResponses(400, 404) },
+      },
+      config: { errnoStatus: { EOPNOTSUPP: 400 } },
+    },
+    async (request) => {
+      const dev = stack.devices.require(request.params.name);
+      return fdbOp(dev, 'fdbDump')(dev);
+    },
+  );
+
+  app.post(
+    '/v1/devices/:name/fdb',
+    {
+      schema: {
+        summary: 'Add a static entry (bridge fdb add MAC dev PORT)',
+        description: 'On a bridge, `ifname` names one of its ports. An address already in the table: 409 EEXIST (delete it first, as `bridge fdb add` does).',
+        tags: ['fdb'],
+        params: DeviceParams,
+        body: FdbAdd,
+        response: { 200: FdbList, ...problemResponses(400, 404, 409) },
+      },
+      config: { errnoStatus: { EOPNOTSUPP: 400 } },
+    },
+    async (request) => {
+      const dev = stack.devices.require(request.params.name);
+      const { state: _state, ...entry } = request.body;
+      fdbOp(dev, 'fdbAdd')(dev, entry);
+      return fdbOp(dev, 'fdbDump')(dev);
+    },
+  );
+
+  app.delete(
+    '/v1/devices/:name/fdb',
+    {
+      schema: {
+        summary: 'Remove an entry (bridge fdb del MAC dev X)',
+        description: 'No such entry: 404 ENOENT.',
+        tags: ['fdb'],
+        params: DeviceParams,
+        querystring: FdbDeleteQuery,
+        response: { 200: FdbList, ...problemResponses(400, 404) },
+      },
+      config: { errnoStatus: { EOPNOTSUPP: 400 } },
+    },
+    async (request) => {
+      const dev = stack.devices.require(request.params.name);
+      fdbOp(dev, 'fdbDel')(dev, request.query.mac, request.query.dst);
+      return fdbOp(dev, 'fdbDump')(dev);
+    },
   );
 };
 

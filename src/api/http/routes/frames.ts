@@ -11,26 +11,25 @@ import type { FastifyReply } from 'fastify';
 import { NetError } from '../../../errno.ts';
 import type { NetStack } from '../../../stack/index.ts';
 import type { NetDevice } from '../../../dev/netdevice.ts';
-import type { PacketSendResult, PacketSocket } from '../../../sock/packet.ts';
+import type { PacketSendResult, PacketSocket } from '../../../packet/socket.ts';
 import { withProblemMembers } from '../problem.ts';
+import { frameFitsDevice, maxFrameLen } from '../../../dev/frame-size.ts';
+import { readEthType } from '../../../wire/eth.ts';
 import { DeviceParams, FramesJson, FramesQuery, problemResponses, SendResult, type FramesJsonOut, type SendResultOut } from '../schemas/index.ts';
 
 /** One send socket per device, for the life of the device (or of the app). */
 export class HttpSendSockets {
   private readonly byDev = new Map<NetDevice, PacketSocket>();
-  private readonly unsubscribe: () => void;
 
-  constructor(private readonly stack: NetStack) {
-    this.unsubscribe = stack.notifier.subscribe((event, dev) => {
-      if (event === 'UNREGISTER') this.release(dev);
-    });
-  }
+  constructor(private readonly stack: NetStack) {}
 
   socketFor(dev: NetDevice): PacketSocket {
     const open = this.byDev.get(dev);
     if (open !== undefined && !open.closed) return open;
     const sock = this.stack.openPacketSocket({ protocol: 0, dev, owner: 'http' });
     this.byDev.set(dev, sock);
+    // The socket hears its device go away (packet_notifier).
+    sock.addGoneListener(() => this.release(dev));
     return sock;
   }
 
@@ -42,7 +41,6 @@ export class HttpSendSockets {
   }
 
   close(): void {
-    this.unsubscribe();
     for (const sock of this.byDev.values()) sock.close();
     this.byDev.clear();
   }
@@ -63,15 +61,22 @@ function framesOf(body: Buffer | FramesJsonOut | undefined): Buffer[] {
   throw new NetError('EINVAL', 'no frame: send one as application/octet-stream, or {"frames": [...]} as application/json');
 }
 
-/** Every frame is checked before the first is sent, so a bad one in a batch sends nothing. */
+/**
+ * Every frame is checked before the first is sent, so a bad one in a batch
+ * sends nothing. The length rule is the packet socket's (dev/frame-size.ts):
+ * a frame with an 802.1Q tag may be 4 bytes longer.
+ */
 function checkFrames(dev: NetDevice, frames: readonly Buffer[]): void {
   if (!dev.isUp()) throw new NetError('ENETDOWN', `${dev.name} is down`);
-  const max = dev.mtu + dev.hardHeaderLen;
   const which = (i: number): string => (frames.length === 1 ? 'frame' : `frame ${i}`);
   for (let i = 0; i < frames.length; i++) {
-    const len = frames[i]!.length;
+    const frame = frames[i]!;
+    const len = frame.length;
     if (len < dev.hardHeaderLen) throw new NetError('EINVAL', `${which(i)} has ${len} bytes, less than the ${dev.hardHeaderLen}-byte link header`);
-    if (len > max) throw new NetError('EMSGSIZE', `${which(i)} has ${len} bytes, more than ${dev.name}'s mtu ${dev.mtu} + ${dev.hardHeaderLen}`);
+    const type = readEthType(frame);
+    if (!frameFitsDevice(dev, len, type)) {
+      throw new NetError('EMSGSIZE', `${which(i)} has ${len} bytes, more than ${maxFrameLen(dev, type)} (${dev.name}'s mtu ${dev.mtu} + ${maxFrameLen(dev, type) - dev.mtu})`);
+    }
   }
 }
 
@@ -105,7 +110,7 @@ const frameRoutes: FastifyPluginAsyncZod<{ stack: NetStack }> = async function f
         summary: 'Send raw frames (AF_PACKET sendto)',
         description:
           'application/octet-stream: the body is one frame. application/json: {"frames": [...]}, each hex or base64, sent in order. ' +
-          'Every frame is checked before any is sent (length 14 .. mtu + 14). 202 {sent, dropped}: sent = queued for the wire, ' +
+          'Every frame is checked before any is sent (length 14 .. mtu + 14, or mtu + 18 for a frame with an 802.1Q tag). 202 {sent, dropped}: sent = queued for the wire, ' +
           'dropped = dropped by the stack and counted under a drop reason. Device down: 409 ENETDOWN; frame too big: 413 EMSGSIZE; ' +
           'send buffer full with nonblock=1 (or timeout_ms elapsed): 503 EAGAIN. An error part-way through a batch reports ' +
           '`sent`, `dropped` and `at` (the failing index) in the problem body. Without nonblock the request waits for buffer ' +

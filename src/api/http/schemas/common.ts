@@ -8,8 +8,8 @@ import { z } from 'zod';
 export const IFNAME_MAX_BYTES = 15;
 
 /**
- * An interface name as dev_valid_name() accepts it: 1..15 bytes, no '/',
- * ':', whitespace or control characters. `%d` asks for the lowest free
+ * An interface name as dev_valid_name() accepts it: 1..15 bytes of valid
+ * UTF-8, no '/', ':', whitespace or control characters. `%d` asks for the lowest free
  * number (`eth%d`), as `ip link add name eth%d` does.
  */
 export const IfName = z
@@ -17,6 +17,8 @@ export const IfName = z
   .min(1)
   .max(IFNAME_MAX_BYTES)
   .regex(/^[^/:\s\u0000-\u001f\u007f]+$/u, { message: "interface names cannot contain '/', ':', whitespace or control characters" })
+  // A lone UTF-16 surrogate has no UTF-8 bytes: such a name could not be put in a URL, so never let it in.
+  .refine((name) => !/[\uD800-\uDFFF]/u.test(name), { message: 'interface names must be valid UTF-8 (no lone UTF-16 surrogate)' })
   .refine((name) => Buffer.byteLength(name, 'utf8') <= IFNAME_MAX_BYTES, {
     message: `interface names are at most ${IFNAME_MAX_BYTES} bytes`,
   })

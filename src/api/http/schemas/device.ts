@@ -86,6 +86,7 @@ export const Device = z
     ifindex: z.number().int().min(1),
     ifname: z.string(),
     link: z.string().optional().describe('The device this one sits on: the veth peer or the VLAN parent.'),
+    master: z.string().optional().describe('The bridge this device is a port of (`ip link set dev X master br0`).'),
     flags: z.array(z.string()).describe('As `ip -j link` prints them, e.g. ["BROADCAST","MULTICAST","UP","LOWER_UP"].'),
     mtu: z.number().int(),
     qdisc: z.string(),
@@ -126,6 +127,26 @@ export const DeviceList = z.array(Device);
 
 export const DeviceListQuery = z.object({
   stats: QueryBool.optional().describe('0 leaves out stats64 (as `ip -j link` without -s); default 1.'),
+});
+
+/** The list route's query: the one above plus pagination. */
+export const DeviceListPageQuery = DeviceListQuery.extend({
+  limit: z
+    .string()
+    .regex(/^[1-9][0-9]{0,5}$/, { message: 'expected a positive decimal integer' })
+    .transform(Number)
+    .pipe(z.number().int().max(100_000))
+    .optional()
+    .describe('At most this many devices (1..100000); without it, every device. A Link rel="next" header names the next page.'),
+  after: z
+    .string()
+    .min(1)
+    .max(15 * 3)
+    .optional()
+    .describe(
+      'Start after this device, in ifindex order: an ifindex (digits), or an interface name. ' +
+        'Pass the last ifindex of the previous page (the Link header does): it stays valid when that device is deleted meanwhile.',
+    ),
 });
 
 // ---- ip link add ----
@@ -176,6 +197,10 @@ export const VlanCreate = z.strictObject({
   name: IfName.optional().describe('Default <link>.<id>.'),
   link: IfName.describe('The parent device.'),
   id: z.number().int().min(0).max(4095).describe('802.1Q VLAN id, 1..4094.'),
+  egress_qos_map: z
+    .record(z.string().regex(/^\d{1,10}$/), z.number().int().min(0).max(7))
+    .optional()
+    .describe('skb priority -> 802.1p PCP of frames sent (ip link ... egress-qos-map FROM:TO); an unmapped priority sends PCP 0.'),
   ...common,
 });
 
@@ -200,8 +225,15 @@ export const VxlanCreate = z.strictObject({
   ...common,
 });
 
+export const BridgeCreate = z.strictObject({
+  kind: z.literal('bridge'),
+  name: IfName.optional().describe('Default br%d.'),
+  ageing_time: z.number().int().min(0).max(1_000_000).optional().describe('Seconds a learned address stays in the forwarding table without traffic from it; 0 = forever (default 300).'),
+  ...common,
+});
+
 export const DeviceCreate = z
-  .discriminatedUnion('kind', [DummyCreate, VethCreate, VlanCreate, VxlanCreate])
+  .discriminatedUnion('kind', [DummyCreate, VethCreate, VlanCreate, VxlanCreate, BridgeCreate])
   .describe('ip link add: the kind and its own fields, plus optional common settings.');
 
 export type DeviceCreateBody = z.input<typeof DeviceCreate>;
@@ -226,6 +258,7 @@ export const DevicePatch = z
       .strictObject({ add: z.array(MacAddress).max(4096).optional(), del: z.array(MacAddress).max(4096).optional() })
       .optional()
       .describe('Join or leave link-layer multicast groups.'),
+    master: IfName.nullable().optional().describe('Join this bridge as a port (`ip link set dev X master br0`); null leaves it (`nomaster`).'),
   })
   .describe('ip link set: every field is checked before any is applied, so a bad one changes nothing.');
 
@@ -245,16 +278,16 @@ export const QdiscOut = z
   .object({
     kind: QdiscKindName,
     handle: z.string().describe('tc\'s handle: "0:" for the default qdisc, "8001:" and up for one attached with PUT.'),
-    dev: z.string(),
-    parent: z.literal('root'),
-    root: z.literal(true),
-    refcnt: Count,
+    dev: z.string().describe('The device it is attached to.'),
+    parent: z.literal('root').describe('Where it sits: always the root here (no classful qdiscs).'),
+    root: z.literal(true).describe('tc -j\'s flag for a root qdisc.'),
+    refcnt: Count.describe('As tc shows it: 2 for the default qdisc, 3 for one attached with PUT.'),
     options: z.record(z.string(), z.unknown()).describe('The kind\'s options: {limit} for pfifo (frames) and bfifo (bytes), {bands, priomap, multiqueue} for pfifo_fast.'),
     bytes: Count.describe('Bytes sent through it.'),
     packets: Count.describe('Frames sent through it.'),
     drops: Count.describe('Frames it dropped.'),
-    overlimits: Count,
-    requeues: Count,
+    overlimits: Count.describe('Frames held back over a rate or limit (the fifos count none).'),
+    requeues: Count.describe('Frames put back after a busy driver.'),
     backlog: Count.describe('Bytes waiting now.'),
     qlen: Count.describe('Frames waiting now.'),
   })
@@ -266,3 +299,32 @@ export const QdiscReplace = z
     limit: z.number().int().min(0).max(4294967295).optional().describe('pfifo: frames; bfifo: bytes. Default: txqlen frames, or txqlen * (mtu + 14) bytes. Not for pfifo_fast or noqueue.'),
   })
   .meta({ id: 'QdiscReplace', description: '`tc qdisc replace dev X root KIND [limit N]`.', example: { kind: 'pfifo', limit: 100 } });
+
+// ---- bridge fdb ----
+
+export const FdbEntry = z
+  .object({
+    mac: z.string().describe('The address, aa:bb:cc:dd:ee:ff.'),
+    ifname: z.string().describe('The port frames to this address leave by (a bridge), or the device itself (vxlan).'),
+    dst: z.string().optional().describe('vxlan: the remote host:port frames to this address are sent to.'),
+    state: z.enum(['permanent', 'static', 'learned']).describe('permanent: a device\'s own address (frames go up the stack); static: added by hand; learned: seen as a source.'),
+    flags: z.array(z.string()).describe('As `bridge -j fdb show` prints them; empty here.'),
+    age_s: z.number().int().optional().describe('Learned entries: seconds since a frame from this address was last seen.'),
+  })
+  .meta({ id: 'FdbEntry', description: 'One forwarding-table entry in the shape of `bridge -j fdb show`.' });
+
+export const FdbList = z.array(FdbEntry);
+
+export const FdbAdd = z
+  .strictObject({
+    mac: MacAddress.describe('The unicast address to add.'),
+    ifname: IfName.describe('The bridge port that reaches it (or the vxlan device itself).'),
+    dst: z.string().min(1).max(300).optional().describe('vxlan only: the remote host:port.'),
+    state: z.literal('static').optional().describe('Entries added by hand are static.'),
+  })
+  .describe('bridge fdb add MAC dev PORT [dst IP]: a static entry.');
+
+export const FdbDeleteQuery = z.object({
+  mac: MacAddress.describe('The address of the entry to remove.'),
+  dst: z.string().min(1).max(300).optional().describe('vxlan only: the remote of the entry.'),
+});

@@ -2,7 +2,7 @@
 // struct ifreq's field names, one request object per ioctl.
 
 import { z } from 'zod';
-import type { IoctlRequest } from '../../../stack/ioctl.ts';
+import type { IoctlRequest } from '../../../rtnl/ioctl.ts';
 import { Count, IfName, MacAddress } from './common.ts';
 
 const Hwaddr = z.strictObject({

@@ -9,21 +9,28 @@ import { Count } from './common.ts';
 export const SocketView = z
   .object({
     id: z.number().int().min(1),
-    device: z.string().nullable().describe('Bound device, or null for every device.'),
-    protocol: z.string().describe('Ethertype as 0x0800, or "all" (ETH_P_ALL).'),
-    direction: z.enum(['in', 'out', 'both']),
-    promisc: z.boolean(),
-    owner: z.string().describe('Who uses it: "http" (raw send), a WebSocket client, a capture.'),
+    family: z.enum(['packet', 'inet']).describe('Address family: packet (AF_PACKET) or inet.'),
+    type: z.enum(['raw', 'dgram', 'stream']),
+    state: z.string().describe('ss\'s State column: UNCONN for raw and datagram sockets, ESTAB, LISTEN, ... for stream sockets.'),
+    local: z.string().describe('Local address as ss prints it; a packet socket: DEVICE:PROTOCOL, "*" for every device.'),
+    peer: z.string().describe('Peer address, "*" when none.'),
+    recv_q: Count.describe('Bytes (truesize) queued for the reader.'),
+    send_q: Count.describe('Bytes (truesize) sent and not yet freed.'),
     rcvbuf: Count,
     rmem: Count.describe('Receive memory charged (bytes of truesize).'),
     sndbuf: Count,
     wmem: Count.describe('Send memory charged: frames sent and not yet freed by the device.'),
-    queue: Count.describe('Frames waiting in the receive queue.'),
     drops: Count.describe('Frames refused because the receive buffer was full.'),
-    received: Count,
-    sent: Count,
+    device: z.string().nullable().optional().describe('packet: bound device, or null for every device.'),
+    protocol: z.string().optional().describe('packet: ethertype as 0x0800, or "all" (ETH_P_ALL).'),
+    direction: z.enum(['in', 'out', 'both']).optional().describe('packet: which frames it sees.'),
+    promisc: z.boolean().optional(),
+    owner: z.string().optional().describe('packet: who uses it: "http" (raw send), a WebSocket client, a capture.'),
+    queue: Count.optional().describe('Frames waiting in the receive queue.'),
+    received: Count.optional(),
+    sent: Count.optional(),
   })
-  .meta({ id: 'Socket', description: 'A packet socket, like a line of `ss -0 -p`.' });
+  .meta({ id: 'Socket', description: 'A socket of any family, like a line of `ss -a -p` (`ss -0` for packet sockets).' });
 
 export type SocketOut = z.output<typeof SocketView>;
 
@@ -33,7 +40,10 @@ const sysctlShape = Object.fromEntries(
   Object.keys(SYSCTL_DEFAULTS).map((name) => [name, z.number().int()]),
 ) as Record<SysctlName, z.ZodNumber>;
 
-export const SysctlMap = z.object(sysctlShape).describe('Every net.core sysctl the stack reads.');
+export const SysctlMap = z
+  .object(sysctlShape)
+  .catchall(z.number().int())
+  .describe('Every sysctl the stack reads: net.core, then those its protocols registered.');
 
 export type SysctlMapOut = z.output<typeof SysctlMap>;
 

@@ -253,3 +253,76 @@ test('a sender waiting for room gets ENETDOWN when its device is deleted, and se
   assert.deepEqual(ledger.drops(), { QUEUE_PURGE: sent });
   closeAndAssertQuiet(stack, [tx, rx]);
 });
+
+test('a socket on a device that goes down gets ENETDOWN and stops receiving; up again, it receives (packet_notifier)', async () => {
+  const stack = new NetStack();
+  const { a, b, tx, rx } = await vethWithSockets(stack);
+  const errors: string[] = [];
+  rx.sk.addErrorListener((e) => errors.push(e));
+  setLink(stack, b.name, { up: false });
+  assert.deepEqual(errors, ['ENETDOWN']);
+  assert.equal(rx.gone, false);
+  throwsErrno(() => rx.recvWait({ nonblock: true }), 'ENETDOWN');
+  throwsErrno(() => rx.recvWait({ nonblock: true }), 'EAGAIN');
+  setLink(stack, b.name, { up: true });
+  sendNow(tx, buildFrame({ dst: b, src: a, seq: 5 }));
+  await settle();
+  const got = rx.recvWait({ nonblock: true });
+  assert.ok(got !== null && !(got instanceof Promise));
+  assert.equal(seqOf(Buffer.from(got.buf.subarray(got.data, got.tail))), 5, 'receiving again after up');
+  got.free();
+  // A socket that only sends (protocol 0) is not running and hears nothing.
+  const sender = stack.openPacketSocket({ dev: a, protocol: 0 });
+  setLink(stack, a.name, { up: false });
+  assert.equal(sender.sk.err, null);
+  closeAndAssertQuiet(stack, [tx, rx, sender]);
+});
+
+test('unregister: the socket hears ENETDOWN once, is gone, and stays in the table until closed', async () => {
+  const stack = new NetStack();
+  const [d] = await createDevice(stack, { kind: 'dummy', name: 'd0', up: true });
+  const s = stack.openPacketSocket({ dev: d!, owner: 'test' });
+  const errors: string[] = [];
+  s.sk.addErrorListener((e) => errors.push(e));
+  let gone = 0;
+  s.addGoneListener(() => gone++);
+  deleteDevice(stack, 'd0');
+  assert.deepEqual(errors, ['ENETDOWN'], 'reported once: at DOWN; UNREGISTER finds it no longer running');
+  assert.equal(s.gone, true);
+  assert.equal(gone, 1);
+  assert.equal(stack.sockets.get(s.id), s);
+  s.close();
+  assert.equal(stack.sockets.has(s.id), false);
+  stack.close();
+});
+
+test('unregister flushes the device\'s frames from the backlog at once (flush_backlog), DEV_READY', async () => {
+  const stack = new NetStack();
+  const { a, b, tx, rx } = await vethWithSockets(stack);
+  const ledger = new Ledger(stack);
+  for (let i = 0; i < 5; i++) sendNow(tx, buildFrame({ dst: b, src: a, seq: i }));
+  assert.equal(stack.softnet.backlog.length, 5, 'the bottom half has not run yet');
+  deleteDevice(stack, b.name);
+  assert.equal(stack.softnet.backlog.length, 0, 'flushed before the bottom half runs');
+  assert.equal(stack.pool.stats.inUse, 0, 'nothing held: every sender is credited now');
+  assert.deepEqual(ledger.drops(), { DEV_READY: 5 });
+  ledger.assertConserved({ sent: 5, delivered: 0 });
+  closeAndAssertQuiet(stack, [tx, rx]);
+});
+
+test('the socket table: one entry per socket, family packet, type raw, described as ss shows it', async () => {
+  const stack = new NetStack({ limits: { maxSockets: 3 } });
+  const { a, tx, rx } = await vethWithSockets(stack);
+  assert.deepEqual(stack.sockets.list().map((s) => [s.id, s.family, s.type]), [[tx.id, 'packet', 'raw'], [rx.id, 'packet', 'raw']]);
+  const d = tx.describe();
+  assert.equal(d.state, 'UNCONN');
+  assert.equal(d.local, `${a.name}:all`);
+  assert.equal(d.peer, '*');
+  assert.equal(d.rcvbuf, tx.sk.rcvbuf);
+  assert.equal(d.device, a.name);
+  const third = stack.openPacketSocket();
+  throwsErrno(() => stack.openPacketSocket(), 'EMFILE');
+  third.close();
+  assert.equal(stack.sockets.size, 2);
+  closeAndAssertQuiet(stack, [tx, rx]);
+});

@@ -15,12 +15,14 @@ import {
   devSetTxQueueLen,
 } from '../dev/control.ts';
 import { IFF } from '../dev/flags.ts';
+import { checkMtu, checkTxQueueLen } from '../dev/checks.ts';
 import { invalidNameReason } from '../dev/names.ts';
+import { brAddIf, brCheckAddIf, brDelIf } from '../dev/drivers/bridge.ts';
 import { attachNetem, checkNetemParams, detachNetem, getNetem, NETEM_DEFAULTS, type NetemParams } from '../dev/wrappers/netem.ts';
 import { isValidUnicastMac, parseMac } from '../wire/mac.ts';
 import type { LinkSettings } from '../dev/ops.ts';
 import { checkLinkSettings } from '../dev/drivers/wire.ts';
-import type { NetStack } from './netstack.ts';
+import type { NetStack } from '../stack/netstack.ts';
 
 export interface LinkChanges {
   up?: boolean;
@@ -37,6 +39,8 @@ export interface LinkChanges {
   speed_mbps?: number;
   /** ethtool -G X tx N: TX ring descriptors (veth, dummy). */
   tx_ring?: number;
+  /** The bridge to join (`ip link set dev X master br0`); null leaves it (nomaster). */
+  master?: string | null;
 }
 
 interface CheckedChanges {
@@ -44,6 +48,8 @@ interface CheckedChanges {
   address?: Buffer;
   mcAdd: Buffer[];
   mcDel: Buffer[];
+  /** The bridge to join, found and checked; null: leave the current one. */
+  master?: NetDevice | null;
 }
 
 function parseMacOrThrow(text: string, what: string): Buffer {
@@ -62,22 +68,14 @@ export function checkLinkChanges(stack: NetStack, dev: NetDevice, changes: LinkC
     if (!dev.liveAddrChange && dev.isUp()) throw new NetError('EBUSY', `${dev.name} cannot change its address while up`);
     out.address = mac;
   }
-  if (changes.mtu !== undefined) {
-    const mtu = changes.mtu;
-    if (!Number.isInteger(mtu)) throw new NetError('EINVAL', 'mtu must be an integer');
-    if (mtu < dev.minMtu) throw new NetError('EINVAL', `mtu ${mtu} is less than device minimum ${dev.minMtu}`);
-    if (mtu > dev.maxMtu) throw new NetError('EINVAL', `mtu ${mtu} is greater than device maximum ${dev.maxMtu}`);
-  }
+  if (changes.mtu !== undefined) checkMtu(dev, changes.mtu);
   if (changes.name !== undefined && changes.name !== dev.name) {
     const why = invalidNameReason(changes.name);
     if (why !== null) throw new NetError('EINVAL', why);
     if (stack.devices.has(changes.name)) throw new NetError('EEXIST', `device "${changes.name}" already exists`);
     if (dev.isUp() && !dev.liveRename) throw new NetError('EBUSY', `${dev.name} is up; bring it down to rename it`);
   }
-  if (changes.txqlen !== undefined) {
-    const q = changes.txqlen;
-    if (!Number.isInteger(q) || q < 0 || q > 0xffffffff) throw new NetError('EINVAL', 'txqlen must be an integer within 0..4294967295');
-  }
+  if (changes.txqlen !== undefined) checkTxQueueLen(changes.txqlen);
   if (changes.netem !== undefined && changes.netem !== null) {
     checkNetemParams({ ...NETEM_DEFAULTS, ...changes.netem });
   }
@@ -93,6 +91,13 @@ export function checkLinkChanges(stack: NetStack, dev: NetDevice, changes: LinkC
       throw new NetError('EINVAL', `${dev.name} does not do multicast`);
     }
     out.mcAdd.push(mac);
+  }
+  if (changes.master === null) out.master = null;
+  else if (changes.master !== undefined) {
+    const br = stack.devices.get(changes.master);
+    if (br === undefined) throw new NetError('ENODEV', `master device "${changes.master}" does not exist`);
+    brCheckAddIf(br, dev);
+    out.master = br;
   }
   for (const m of changes.multicast?.del ?? []) {
     const mac = parseMacOrThrow(m, 'multicast address');
@@ -123,6 +128,10 @@ export function applyLinkChanges(dev: NetDevice, checked: CheckedChanges, stack:
   for (const m of checked.mcAdd) devMcAdd(dev, m);
   for (const m of checked.mcDel) devMcDel(dev, m);
   if (c.speed_mbps !== undefined || c.tx_ring !== undefined) dev.ops.setLinkSettings?.(dev, linkSettingsOf(c));
+  if (checked.master !== undefined) {
+    if (dev.master !== null && dev.master !== checked.master) brDelIf(dev.master, dev);
+    if (checked.master !== null) brAddIf(checked.master, dev);
+  }
   if (c.netem === null) detachNetem(dev);
   else if (c.netem !== undefined) attachNetem(dev, c.netem);
   let flags = dev.gflags | (dev.flags & ~(IFF.PROMISC | IFF.ALLMULTI));

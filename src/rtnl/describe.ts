@@ -11,6 +11,8 @@ export interface DeviceView {
   ifname: string;
   /** The device this one sits on: veth peer or VLAN parent. */
   link?: string;
+  /** The bridge this device is a port of. */
+  master?: string;
   flags: string[];
   mtu: number;
   qdisc: string;
@@ -104,5 +106,6 @@ export function describeDevice(dev: NetDevice): DeviceView {
     },
   };
   if (dev.link !== null) view.link = dev.link.name;
+  if (dev.master !== null) view.master = dev.master.name;
   return view;
 }

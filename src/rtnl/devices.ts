@@ -1,5 +1,8 @@
 // `ip link add` and `ip link del`: device kinds, the names they default to,
-// and creation that either completes or leaves nothing behind.
+// and creation that either completes or leaves nothing behind. A kind is
+// one descriptor (rtnl/kind.ts): the built-in ones are registered here and
+// in rtnl/vxlan-kind.ts; a protocol registers its own in stack.linkKinds when
+// it is attached (VLAN: src/vlan/kind.ts). Adding a kind: docs/architecture-kinds.md.
 
 import { NetError } from '../errno.ts';
 import type { NetDevice } from '../dev/netdevice.ts';
@@ -7,9 +10,9 @@ import { invalidNameReason, isNamePattern } from '../dev/names.ts';
 import { registerNetdevice, unregisterNetdevice } from '../dev/register.ts';
 import { createDummy } from '../dev/drivers/dummy.ts';
 import { createVethPair, type VethPrivate } from '../dev/drivers/veth.ts';
-import { createVlan } from '../dev/drivers/vlan.ts';
 import type { NetemParams } from '../dev/wrappers/netem.ts';
-import type { NetStack } from './netstack.ts';
+import type { NetStack } from '../stack/netstack.ts';
+import type { DeviceKind } from './kind.ts';
 import { applyLinkChanges, checkLinkChanges, type LinkChanges } from './link.ts';
 
 /** Settings any new device may take at creation, as `ip link add ... mtu N address A`. */
@@ -37,13 +40,6 @@ export interface VethSpec extends CommonSettings {
   /** Name of the other end. */
   peer?: string;
 }
-export interface VlanSpec extends CommonSettings {
-  kind: 'vlan';
-  name?: string;
-  /** The parent device. */
-  link: string;
-  id: number;
-}
 export interface VxlanSpec extends CommonSettings {
   kind: 'vxlan';
   name?: string;
@@ -59,32 +55,43 @@ export interface VxlanSpec extends CommonSettings {
   ageing?: number;
 }
 
-export type DeviceSpec = DummySpec | VethSpec | VlanSpec | VxlanSpec;
-export type DeviceKindName = DeviceSpec['kind'];
-
-/** How a kind builds its unregistered devices and their names. */
-export interface DeviceKind<S extends DeviceSpec = DeviceSpec> {
-  create(stack: NetStack, spec: S): Promise<{ dev: NetDevice; name: string }[]> | { dev: NetDevice; name: string }[];
-  /** Release what creation took (sockets, timers) when registration fails. */
-  abandon?(dev: NetDevice): void;
+/**
+ * Every kind's spec by kind name. A kind defined elsewhere adds itself by
+ * declaration merging (`declare module '.../rtnl/devices.ts'`), as vlan does.
+ */
+export interface DeviceSpecs {
+  dummy: DummySpec;
+  veth: VethSpec;
+  vxlan: VxlanSpec;
 }
 
-const kinds = new Map<string, DeviceKind>();
+export type DeviceSpec = DeviceSpecs[keyof DeviceSpecs];
+export type DeviceKindName = keyof DeviceSpecs;
 
-/** Let a driver outside this file (vxlan) offer its kind. */
-export function registerDeviceKind<S extends DeviceSpec>(kind: S['kind'], impl: DeviceKind<S>): void {
-  kinds.set(kind, impl as unknown as DeviceKind);
+const builtinKinds = new Map<string, DeviceKind>();
+
+/** A kind every stack has (rtnl_link_register at boot). */
+export function registerDeviceKind<S extends DeviceSpec>(impl: DeviceKind<S>): void {
+  builtinKinds.set(impl.kind, impl as unknown as DeviceKind);
 }
 
-export function deviceKinds(): string[] {
-  return [...kinds.keys()];
+/** The descriptor of a kind this stack can create: its protocols' first, then the built-in ones. */
+export function deviceKind(stack: NetStack, kind: string): DeviceKind | undefined {
+  return stack.linkKinds.get(kind) ?? builtinKinds.get(kind);
 }
 
-registerDeviceKind<DummySpec>('dummy', {
+/** The kinds `stack` can create. */
+export function deviceKinds(stack: NetStack): string[] {
+  return [...new Set([...builtinKinds.keys(), ...stack.linkKinds.names()])];
+}
+
+registerDeviceKind<DummySpec>({
+  kind: 'dummy',
   create: (stack, spec) => [{ dev: createDummy(stack), name: spec.name ?? 'dummy%d' }],
 });
 
-registerDeviceKind<VethSpec>('veth', {
+registerDeviceKind<VethSpec>({
+  kind: 'veth',
   create: (stack, spec) => {
     const [a, b] = createVethPair(stack);
     for (const end of [a, b]) {
@@ -94,14 +101,6 @@ registerDeviceKind<VethSpec>('veth', {
       { dev: a, name: spec.name ?? 'veth%d' },
       { dev: b, name: spec.peer ?? 'veth%d' },
     ];
-  },
-});
-
-registerDeviceKind<VlanSpec>('vlan', {
-  create: (stack, spec) => {
-    const parent = stack.devices.require(spec.link);
-    const dev = createVlan(stack, parent, spec.id);
-    return [{ dev, name: spec.name ?? `${parent.name}.${spec.id}` }];
   },
 });
 
@@ -122,7 +121,7 @@ function settingsOf(spec: DeviceSpec): LinkChanges {
 
 /** ip link add: returns the new devices (both ends for veth), registered and configured. */
 export async function createDevice(stack: NetStack, spec: DeviceSpec): Promise<NetDevice[]> {
-  const kind = kinds.get(spec.kind);
+  const kind = deviceKind(stack, spec.kind);
   if (kind === undefined) throw new NetError('EOPNOTSUPP', `unknown device kind "${spec.kind}"`);
   const explicit = [spec.name, spec.kind === 'veth' ? spec.peer : undefined].filter((n): n is string => n !== undefined);
   for (const name of explicit) {
@@ -165,13 +164,14 @@ export async function createDevice(stack: NetStack, spec: DeviceSpec): Promise<N
   return registered;
 }
 
-/** ip link del dev NAME: a veth takes its peer along, a parent its VLAN channels. */
+/** ip link del dev NAME: a veth takes its peer along, a parent its upper devices (VLAN channels). */
 export function deleteDevice(stack: NetStack, name: string): NetDevice[] {
   const dev = stack.devices.require(name);
   if (dev.permanent) throw new NetError('EOPNOTSUPP', `${dev.name} cannot be deleted`);
-  const gone = [dev, ...dev.vlans.values()];
-  if (dev.kind === 'veth' && dev.link !== null) gone.push(dev.link, ...dev.link.vlans.values());
+  const before = stack.devices.list();
   unregisterNetdevice(stack.devices, dev);
+  // Whatever went with it (peer, channels) is what is no longer registered.
+  const gone = [dev, ...before.filter((d) => d !== dev && !d.registered)];
   stack.log.info({ devices: gone.map((d) => d.name) }, 'device deleted');
   return gone;
 }

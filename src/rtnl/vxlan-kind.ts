@@ -2,13 +2,14 @@
 // [dstport N] [nolearning] [ageing S]` as a device kind: the spec is checked
 // here (EINVAL and friends, before any socket exists), then the driver binds
 // its socket, so a port in use fails creation with EADDRINUSE and registers
-// nothing. Imported for its side effect by src/stack/index.ts.
+// nothing. Imported for its side effect by src/rtnl/index.ts.
 
 import net from 'node:net';
 import { NetError } from '../errno.ts';
-import { createVxlan, releaseVxlan, VXLAN_DEFAULT_AGEING_S, type VxlanConfig, type VxlanEndpoint } from '../dev/drivers/vxlan.ts';
+import { createVxlan, releaseVxlan, vxlanOf, VXLAN_DEFAULT_AGEING_S, type VxlanConfig, type VxlanEndpoint } from '../dev/drivers/vxlan.ts';
+import type { NetDevice } from '../dev/netdevice.ts';
 import { isValidVni, VXLAN_PORT } from '../wire/vxlan.ts';
-import { registerDeviceKind, type VxlanSpec } from './devices.ts';
+import { registerDeviceKind, type CommonSettings, type VxlanSpec } from './devices.ts';
 
 /** Fields `ip link add type vxlan` also takes; VxlanSpec may not list them yet. */
 export interface VxlanExtraSettings {
@@ -117,10 +118,41 @@ export function vxlanConfigFromSpec(spec: VxlanSpec & VxlanExtraSettings): Vxlan
   };
 }
 
-registerDeviceKind<VxlanSpec>('vxlan', {
+registerDeviceKind<VxlanSpec>({
+  kind: 'vxlan',
   create: async (stack, spec) => {
     const dev = await createVxlan(stack, vxlanConfigFromSpec(spec));
     return [{ dev, name: spec.name ?? 'vxlan%d' }];
   },
   abandon: releaseVxlan,
+  snapshot: (dev) => {
+    const info = dev.ops.fillInfo?.(dev) ?? {};
+    if (typeof info['id'] !== 'number') return null;
+    const out: Omit<VxlanSpec & VxlanExtraSettings, 'kind' | 'name' | keyof CommonSettings> = { vni: info['id'] };
+    const local = vxlanLocal(dev, info['local']);
+    if (local !== undefined) out.local = local;
+    const remote = stringList(info['remote']);
+    if (remote !== undefined && remote.length > 0) out.remote = remote;
+    if (typeof info['dstport'] === 'number') out.dstport = info['dstport'];
+    if (typeof info['learning'] === 'boolean') out.learning = info['learning'];
+    if (typeof info['ageing'] === 'number') out.ageing = info['ageing'];
+    return out;
+  },
 });
+
+/**
+ * The local endpoint to bind again: the host as configured (a name stays a
+ * name, whatever it resolved to) with the port actually bound (port 0 picked
+ * one, and peers now send to it).
+ */
+function vxlanLocal(dev: NetDevice, bound: unknown): string | undefined {
+  if (typeof bound !== 'string') return undefined;
+  const port = /:(\d+)$/.exec(bound)?.[1];
+  const host = vxlanOf(dev).cfg.local.host;
+  if (port === undefined) return bound;
+  return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function stringList(v: unknown): string[] | undefined {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : undefined;
+}

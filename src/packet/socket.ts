@@ -4,19 +4,24 @@
 // goes through sock_queue_rcv_skb, so a slow reader loses frames at its own
 // queue; sending goes through sock_alloc_send_skb, so a slow device throttles
 // the sender. Every WebSocket stream and every capture is one of these.
+// Each is an entry of the stack's socket table (family packet, type raw);
+// device events reach it from there (packet_notifier).
 
 import { NetError } from '../errno.ts';
 import type { Clock } from '../clock.ts';
 import type { Sysctl } from '../sysctl.ts';
 import { PacketType, type SkBuff } from '../skb/skbuff.ts';
+import { skbTrace } from '../skb/trace.ts';
 import type { SkbPool } from '../skb/pool.ts';
-import type { DropReason } from '../skb/drop-reason.ts';
 import type { NetDevice } from '../dev/netdevice.ts';
+import type { NetdevEvent } from '../dev/notifier.ts';
 import { devSetPromiscuity } from '../dev/control.ts';
-import { devQueueXmit } from '../dev/xmit.ts';
+import { devQueueXmit, frameFitsDevice } from '../dev/xmit.ts';
 import { NET_XMIT_SUCCESS } from '../dev/ops.ts';
-import { ETH_P_ALL, type PacketHandler, type ProtocolTable } from '../proto/ptype.ts';
-import { Sock, allocSendSkb, queueRcvSkb, type SendWaitOptions } from './sock.ts';
+import type { PacketHandler, ProtocolTable } from '../proto/ptype.ts';
+import { ETH_P_ALL, readEthType } from '../wire/eth.ts';
+import { Sock, allocSendSkb, queueRcvSkb, recvSkb, type RecvWaitOptions, type SendWaitOptions } from '../sock/sock.ts';
+import type { SocketDescription, SocketTable, StackSocket } from '../sock/table.ts';
 
 export type PacketDirection = 'in' | 'out' | 'both';
 
@@ -26,10 +31,9 @@ export interface PacketSocketHost {
   readonly clock: Clock;
   readonly sysctl: Sysctl;
   readonly ptypes: ProtocolTable;
-  kfreeSkb(skb: SkBuff, reason: DropReason): void;
+  readonly sockets: SocketTable;
   /** Timestamps are taken only while someone wants them (netstamp_needed). */
   netstampNeeded: number;
-  socketClosed(sock: PacketSocket): void;
 }
 
 export interface PacketSocketOptions {
@@ -68,7 +72,9 @@ export type PacketSendResult = 'sent' | 'dropped';
 /** LL_RESERVED_SPACE: headroom left in front of a frame we build, aligned to 16. */
 const TX_HEADROOM = 16;
 
-export class PacketSocket {
+export class PacketSocket implements StackSocket {
+  readonly family = 'packet';
+  readonly type = 'raw';
   readonly sk: Sock;
   readonly protocol: number;
   readonly direction: PacketDirection;
@@ -81,7 +87,12 @@ export class PacketSocket {
   received = 0;
   sent = 0;
   closed = false;
+  /** The bound device was unregistered: the socket stays open, reads ENETDOWN, receives nothing. */
+  gone = false;
   private promiscHeld: NetDevice | null = null;
+  /** The handler is in the protocol table (po->running). */
+  private running = false;
+  private goneListeners: (() => void)[] = [];
   private readonly handler: PacketHandler;
 
   constructor(
@@ -112,30 +123,60 @@ export class PacketSocket {
       owner: this.sk,
     };
     // The socket listens only when the protocol is not 0 (as packet_create does).
-    if (this.protocol !== 0) host.ptypes.add(this.handler);
+    if (this.protocol !== 0) this.hook();
     if (this.promisc && this.dev !== null) {
       devSetPromiscuity(this.dev, 1);
       this.promiscHeld = this.dev;
     }
     if (this.timestamps) host.netstampNeeded++;
+    host.sockets.add(this);
+  }
+
+  get boundDev(): NetDevice | null {
+    return this.dev;
+  }
+
+  private hook(): void {
+    if (this.running) return;
+    this.host.ptypes.add(this.handler);
+    this.running = true;
+  }
+
+  private unhook(): void {
+    if (!this.running) return;
+    this.host.ptypes.remove(this.handler);
+    this.running = false;
   }
 
   /** packet_rcv: put the link header back and queue, or count the drop. */
   private readonly rcv = (skb: SkBuff, _dev: NetDevice, _pt: PacketHandler, _orig: NetDevice): void => {
     if (skb.pktType === PacketType.LOOPBACK || this.closed) {
-      this.host.kfreeSkb(skb, 'NOT_SPECIFIED');
+      skb.drop('NOT_SPECIFIED');
       return;
     }
     if (skb.macHeader >= 0) skb.data = skb.macHeader;
+    if (skb.trace !== null) skbTrace(skb, 'packet_rcv', this.host.clock.wallNow());
     // Stamped late if it entered the stack before anyone asked for times.
     if (this.timestamps && skb.tstamp === 0) skb.tstamp = this.host.clock.wallNow();
-    if (queueRcvSkb(this.sk, skb)) this.received++;
-    else this.host.kfreeSkb(skb, 'SOCKET_RCVBUFF');
+    if (queueRcvSkb(this.sk, skb)) {
+      this.received++;
+      if (skb.trace !== null) skbTrace(skb, 'sock_queue_rcv_skb', this.host.clock.wallNow());
+    } else skb.drop('SOCKET_RCVBUFF');
   };
 
-  /** Take the next queued frame; the caller frees it (which credits rmem). */
+  /** Take the next queued frame, or null; the caller frees it (which credits rmem). Never waits. */
   recv(): SkBuff | null {
     return this.sk.receiveQueue.dequeue();
+  }
+
+  /**
+   * packet_recvmsg: the next frame, waiting for one unless told not to
+   * (nonblock -> EAGAIN, signal -> EINTR, timeoutMs -> EAGAIN; a pending
+   * error such as ENETDOWN is thrown once; null after close). Synchronous
+   * when a frame is queued.
+   */
+  recvWait(opts: RecvWaitOptions = {}): SkBuff | null | Promise<SkBuff | null> {
+    return recvSkb(this.sk, opts);
   }
 
   /** Take the next frame as a copy, freeing the buffer. */
@@ -177,9 +218,7 @@ export class PacketSocket {
     const dev = override ?? this.dev;
     if (dev === null || !dev.registered) throw new NetError('ENXIO', 'socket is not bound to a device');
     if (!dev.isUp()) throw new NetError('ENETDOWN', `${dev.name} is down`);
-    // A tagged frame may carry 4 more bytes (packet_snd's 802.1Q allowance).
-    const tagged = frame.length >= 14 && frame[12] === 0x81 && frame[13] === 0x00 ? 4 : 0;
-    if (frame.length > dev.mtu + dev.hardHeaderLen + tagged) {
+    if (!frameFitsDevice(dev, frame.length, readEthType(frame))) {
       throw new NetError('EMSGSIZE', `frame of ${frame.length} bytes exceeds ${dev.name}'s mtu ${dev.mtu} + ${dev.hardHeaderLen}`);
     }
     if (frame.length < dev.hardHeaderLen) {
@@ -203,32 +242,95 @@ export class PacketSocket {
     skb.putData(frame);
     skb.macHeader = skb.data;
     skb.dev = dev;
-    skb.protocol = (frame[12]! << 8) | frame[13]!;
+    skb.protocol = readEthType(frame);
     skb.priority = priority;
     skb.pktType = PacketType.OUTGOING;
     this.sent++;
     return devQueueXmit(skb) === NET_XMIT_SUCCESS ? 'sent' : 'dropped';
   }
 
-  /** The bound device is going away: report ENETDOWN to the user, stop receiving. */
-  deviceGone(): void {
-    this.host.ptypes.remove(this.handler);
-    this.promiscHeld = null;
-    this.sk.setError('ENETDOWN');
+  /**
+   * packet_notifier: the bound device went down (stop receiving, ENETDOWN to
+   * the user), came back up (receive again), or was unregistered (ENETDOWN,
+   * and nothing more: the socket is bound to a device that no longer exists).
+   */
+  netdevEvent(event: NetdevEvent, _dev: NetDevice): void {
+    if (this.closed || this.gone) return;
+    switch (event) {
+      case 'DOWN':
+        if (!this.running) return;
+        this.unhook();
+        this.sk.setError('ENETDOWN');
+        return;
+      case 'UP':
+        if (this.protocol !== 0) this.hook();
+        return;
+      case 'UNREGISTER': {
+        this.gone = true;
+        this.promiscHeld = null;
+        this.unhook();
+        // A sender not told yet (a send-only socket is never running) learns it now.
+        if (this.sk.err !== 'ENETDOWN') this.sk.setError('ENETDOWN');
+        for (const fn of this.goneListeners) fn();
+        return;
+      }
+    }
+  }
+
+  /** Be told when the bound device is unregistered (streams, captures, HTTP senders end then). */
+  addGoneListener(fn: () => void): () => void {
+    this.goneListeners = [...this.goneListeners, fn];
+    return () => {
+      this.goneListeners = this.goneListeners.filter((l) => l !== fn);
+    };
+  }
+
+  /** ss -0: the table's common fields, then what a packet socket has of its own. */
+  describe(): SocketDescription {
+    const sk = this.sk;
+    const dev = this.dev;
+    return {
+      id: this.id,
+      family: this.family,
+      type: this.type,
+      state: sk.state,
+      local: `${dev === null ? '*' : dev.name}:${protocolName(this.protocol)}`,
+      peer: '*',
+      recv_q: sk.rmemAlloc,
+      send_q: sk.wmemAlloc,
+      rmem: sk.rmemAlloc,
+      rcvbuf: sk.rcvbuf,
+      wmem: sk.wmemAlloc,
+      sndbuf: sk.sndbuf,
+      drops: sk.drops,
+      device: dev?.name ?? null,
+      protocol: protocolName(this.protocol),
+      direction: this.direction,
+      promisc: this.promisc,
+      owner: this.owner,
+      queue: sk.receiveQueue.length,
+      received: this.received,
+      sent: this.sent,
+    };
   }
 
   /** Stop receiving, drop what is queued, give back promiscuity. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.host.ptypes.remove(this.handler);
+    this.unhook();
     if (this.promiscHeld !== null) {
       if (this.promiscHeld.registered) devSetPromiscuity(this.promiscHeld, -1);
       this.promiscHeld = null;
     }
-    this.sk.receiveQueue.purge((skb) => this.host.kfreeSkb(skb, 'SOCKET_CLOSE'));
+    this.sk.receiveQueue.purge((skb) => skb.drop('SOCKET_CLOSE'));
     this.sk.setShutdown(3);
     if (this.timestamps) this.host.netstampNeeded--;
-    this.host.socketClosed(this);
+    this.host.sockets.remove(this);
   }
+}
+
+/** An ethertype as ss and the API show it: "all" for ETH_P_ALL, else 0x0800. */
+export function protocolName(protocol: number): string {
+  return protocol === ETH_P_ALL ? 'all' : `0x${protocol.toString(16).padStart(4, '0')}`;
 }

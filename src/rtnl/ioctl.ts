@@ -7,7 +7,7 @@ import { formatMac } from '../wire/mac.ts';
 import { flagNames, flagsFromNames } from '../dev/flags.ts';
 import type { IfMap, NetDevice } from '../dev/netdevice.ts';
 import { devChangeFlags, devChangeName, devMcAdd, devMcDel, devSetConfig, devSetMtu, devSetTxQueueLen } from '../dev/control.ts';
-import type { NetStack } from './netstack.ts';
+import type { NetStack } from '../stack/netstack.ts';
 import { applyLinkChanges, checkLinkChanges } from './link.ts';
 
 export const IOCTL_REQUESTS = [
