@@ -25,13 +25,38 @@ export class RealClock implements Clock {
     return this.origin + performance.now();
   }
 
+  /**
+   * Node's setTimeout takes at most 2^31-1 ms: a longer (or non-finite)
+   * delay prints a TimeoutOverflowWarning and fires after 1 ms, which for a
+   * timer that re-arms itself spins the event loop. So a long delay waits
+   * in steps of at most MAX_TIMER_MS, re-armed until the deadline; an
+   * infinite or NaN delay never fires.
+   */
   setTimer(delayMs: number, fn: () => void): TimerHandle {
-    const t = setTimeout(fn, Math.max(0, delayMs));
-    // A pending netem or watchdog timer must not keep a finished process alive.
-    t.unref();
-    return { cancel: () => clearTimeout(t) };
+    const first = delayMs > 0 ? delayMs : 0;
+    const deadline = this.now() + first;
+    let t: ReturnType<typeof setTimeout> | null = null;
+    const arm = (left: number): void => {
+      if (left === Infinity) {
+        t = null;
+        return;
+      }
+      t = left > MAX_TIMER_MS ? setTimeout(() => arm(deadline - this.now()), MAX_TIMER_MS) : setTimeout(fn, Math.max(0, left));
+      // A pending netem or watchdog timer must not keep a finished process alive.
+      t.unref();
+    };
+    arm(first);
+    return {
+      cancel: () => {
+        if (t !== null) clearTimeout(t);
+        t = null;
+      },
+    };
   }
 }
+
+/** The longest delay setTimeout takes (a signed 32-bit count of ms, about 24.8 days). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface VirtualTimer {
   at: number;

@@ -62,7 +62,8 @@ export interface DeviceJson {
   multicast?: { address: string; users?: number }[];
   netem?: NetemJson | null;
   stats64?: DeviceStats64;
-  queue?: { stopped?: boolean; length?: number; bytes?: number; packets?: number; drops?: number; requeues?: number };
+  /** The root qdisc in tc's words: qlen/backlog wait now; bytes/packets were sent. */
+  queue?: { stopped?: boolean; qlen?: number; backlog?: number; bytes?: number; packets?: number; drops?: number; overlimits?: number; requeues?: number };
 }
 
 /** `POST /v1/devices/{name}/frames` answer. */

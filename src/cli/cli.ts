@@ -30,6 +30,7 @@ const OBJECTS: Record<string, () => Promise<Command>> = {
   ping: async () => (await import('./commands/ping.ts')).pingCommand,
   ss: async () => (await import('./commands/ss.ts')).ssCommand,
   nstat: async () => (await import('./commands/nstat.ts')).nstatCommand,
+  qdisc: async () => (await import('./commands/qdisc.ts')).qdiscCommand,
 };
 
 /** ip's own short forms, which a prefix alone would not reach (`a` is also a prefix of nothing else, `n` of nstat too). */

@@ -4,7 +4,7 @@
 import { MONITOR_HELP } from './commands/monitor.ts';
 
 export const MAIN_HELP = `Usage: netstackctl [ OPTIONS ] OBJECT { COMMAND | help }
-where  OBJECT := { link | addr | route | neigh | bridge | maddr | send | capture | stats | sysctl | ioctl |
+where  OBJECT := { link | addr | route | neigh | bridge | maddr | qdisc | send | capture | stats | sysctl | ioctl |
                   sockets | ping | ss | nstat | monitor }
        OPTIONS := { --server URL | --token TOKEN | -j[son] | -p[retty] | -s[tats] (repeat for more) |
                     -d[etails] | -br[ief] | -h[elp] | --version }
@@ -55,6 +55,16 @@ Entries added are static; learned ones age out after the bridge's ageing_time (3
 export const MADDR_HELP = `Usage: netstackctl maddr { add | del } LLADDR dev NAME
        netstackctl maddr show [ [ dev ] NAME ]
 Joins or leaves a link-layer multicast group (the device's multicast list), as ip maddress.
+`;
+
+export const QDISC_HELP = `Usage: netstackctl qdisc show [ [ dev ] NAME ]
+       netstackctl qdisc replace dev NAME root KIND [ limit N ]
+KIND := pfifo_fast | pfifo | bfifo | noqueue
+The device's root qdisc, as tc: -s adds the Sent and backlog lines, -j prints the service's JSON.
+pfifo's limit counts frames, bfifo's bytes; by default txqueuelen frames, or txqueuelen * (mtu + 14) bytes.
+Replacing drops what the old qdisc held. veth, dummy and lo have noqueue until one is attached:
+  netstackctl qdisc replace dev veth0 root pfifo limit 100
+  netstackctl -s qdisc show dev veth0
 `;
 
 export const SEND_HELP = `Usage: netstackctl send dev NAME HEX...
@@ -154,6 +164,7 @@ export function helpFor(topic: string | null): string {
     case 'link': return LINK_HELP;
     case 'bridge': return BRIDGE_HELP;
     case 'maddr': return MADDR_HELP;
+    case 'qdisc': return QDISC_HELP;
     case 'send': return SEND_HELP;
     case 'capture': return CAPTURE_HELP;
     case 'stats': return STATS_HELP;

@@ -39,9 +39,13 @@ export function netemParamsOf(c: NetemConfig): Partial<NetemParams> {
   return netemParamsFromFields(c);
 }
 
-/** Each address as many times as it has users: SIOCADDMULTI counts them. */
+/**
+ * Each address once: the user's SIOCADDMULTI is one global use whatever its
+ * count (__hw_addr_add_ex with global), so `users` in a saved state records
+ * the kernel's own uses and is not replayed.
+ */
 function multicastAdds(list: NonNullable<DeviceSettings['multicast']>): string[] {
-  return list.flatMap((m) => (typeof m === 'string' ? [m] : Array<string>(m.users).fill(m.address)));
+  return list.map((m) => (typeof m === 'string' ? m : m.address));
 }
 
 /**
@@ -80,6 +84,8 @@ export function configureDevice(stack: NetStack, dev: NetDevice, s: DeviceSettin
   if (s.promisc !== undefined) changes.promisc = s.promisc;
   if (s.allmulti !== undefined) changes.allmulti = s.allmulti;
   if (s.netem !== undefined) changes.netem = netemParamsOf(s.netem);
+  if (s.speed_mbps !== undefined) changes.speed_mbps = s.speed_mbps;
+  if (s.tx_ring !== undefined) changes.tx_ring = s.tx_ring;
   if (Object.keys(changes).length > 0) setLink(stack, dev.name, changes);
   const wanted = s.flags === undefined ? undefined : (flagsFromNames(s.flags) ?? 0);
   const adds = s.multicast === undefined ? [] : multicastAdds(s.multicast);
@@ -91,8 +97,8 @@ export function configureDevice(stack: NetStack, dev: NetDevice, s: DeviceSettin
 }
 
 function settingsOf(entry: DeviceEntry): DeviceSettings {
-  const { up, mtu, address, txqlen, promisc, allmulti, flags, netem, multicast, map } = entry;
-  return { up, mtu, address, txqlen, promisc, allmulti, flags, netem, multicast, map };
+  const { up, mtu, address, txqlen, promisc, allmulti, flags, netem, multicast, map, speed_mbps, tx_ring } = entry;
+  return { up, mtu, address, txqlen, promisc, allmulti, flags, netem, multicast, map, speed_mbps, tx_ring };
 }
 
 /**

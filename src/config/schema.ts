@@ -89,6 +89,9 @@ function settingsShape(maxMtu: number) {
     multicast: z.array(multicastEntry).optional(),
     /** SIOCSIFMAP, for drivers that take it (dummy). */
     map: ifmapSchema.optional(),
+    /** ethtool speed in Mbit/s and TX ring size, for drivers with a wire (veth, dummy). */
+    speed_mbps: z.number().min(0).max(10_000_000).optional(),
+    tx_ring: z.number().int().min(1).max(65536).optional(),
     /** The bridge this device is a port of (joined once every entry exists). */
     master: deviceName.optional(),
   };

@@ -5,6 +5,7 @@
 // A kind's own fields come from its descriptor (rtnl/kind.ts snapshot).
 
 import { IFF } from '../dev/flags.ts';
+import { DEFAULT_TX_RING } from '../dev/drivers/wire.ts';
 import type { NetDevice } from '../dev/netdevice.ts';
 import { deviceKind, netemOf, type NetStack } from '../stack/index.ts';
 import { formatMac } from '../wire/mac.ts';
@@ -31,6 +32,11 @@ export function settingsOfDevice(dev: NetDevice): DeviceSettings {
   };
   const netem = netemConfigOf(dev);
   if (netem !== undefined) s.netem = netem;
+  const link = dev.ops.getLinkSettings?.(dev);
+  if (link !== undefined && (link.speedMbps !== 0 || link.txRing !== DEFAULT_TX_RING)) {
+    s.speed_mbps = link.speedMbps;
+    s.tx_ring = link.txRing;
+  }
   if (dev.master !== null) s.master = dev.master.name;
   if (dev.mc.size > 0) s.multicast = [...dev.mc.values()].map((e) => ({ address: formatMac(e.addr), users: e.users }));
   if (dev.ops.setConfig !== undefined && Object.values(dev.map).some((v) => v !== 0)) {

@@ -132,7 +132,7 @@ export function devSetTxQueueLen(dev: NetDevice, len: number): void {
   if (len === dev.txQueueLen) return;
   dev.txQueueLen = len;
   // Going to or from 0 switches between noqueue and pfifo_fast, as dev_activate would.
-  if (dev.isUp()) {
+  if (dev.isUp() && !dev.qdiscPinned) {
     const wasNoQueue = dev.qdisc?.kind === 'noqueue';
     if (wasNoQueue !== (dev.noQueue || len === 0)) {
       devDeactivate(dev);
@@ -146,25 +146,41 @@ function mcKey(addr: Buffer): string {
   return formatMac(addr);
 }
 
-/** dev_mc_add (SIOCADDMULTI): a multicast address with a user count. */
-export function devMcAdd(dev: NetDevice, addr: Buffer): void {
+/**
+ * dev_mc_add (SIOCADDMULTI): a multicast address with a reference count. The
+ * user's adds are global, as __hw_addr_add_ex with `global` is: a second
+ * global add of the same address changes nothing, so SIOCADDMULTI is
+ * idempotent; `global: false` is the kernel's own counted use (dev_mc_add_excl
+ * and the syncs of stacked devices).
+ */
+export function devMcAdd(dev: NetDevice, addr: Buffer, global = true): void {
   if (addr.length !== 6 || (addr[0]! & 1) === 0) throw new NetError('EINVAL', 'not a multicast address');
   if ((dev.flags & IFF.MULTICAST) === 0 && dev.ops.setRxMode === undefined) {
     throw new NetError('EINVAL', `${dev.name} does not do multicast`);
   }
   const key = mcKey(addr);
   const entry = dev.mc.get(key);
-  if (entry) entry.users++;
-  else dev.mc.set(key, { addr: Buffer.from(addr), users: 1 });
+  if (entry) {
+    if (global && entry.global) return;
+    entry.users++;
+    if (global) entry.global = true;
+  } else dev.mc.set(key, { addr: Buffer.from(addr), users: 1, global });
   dev.ops.setRxMode?.(dev);
   dev.core.notifier.emit('CHANGEMULTI', dev);
 }
 
-/** dev_mc_del (SIOCDELMULTI): ENOENT when the address is not on the list. */
-export function devMcDel(dev: NetDevice, addr: Buffer): void {
+/**
+ * dev_mc_del (SIOCDELMULTI): ENOENT when the address is not on the list, or
+ * (for the user's global delete) when the user holds no use of it
+ * (__hw_addr_del_entry).
+ */
+export function devMcDel(dev: NetDevice, addr: Buffer, global = true): void {
   const key = mcKey(addr);
   const entry = dev.mc.get(key);
-  if (entry === undefined) throw new NetError('ENOENT', `${key} is not on ${dev.name}'s multicast list`);
+  if (entry === undefined || (global && !entry.global)) {
+    throw new NetError('ENOENT', `${key} is not on ${dev.name}'s multicast list`);
+  }
+  if (global) entry.global = false;
   if (--entry.users === 0) dev.mc.delete(key);
   dev.ops.setRxMode?.(dev);
   dev.core.notifier.emit('CHANGEMULTI', dev);

@@ -16,8 +16,8 @@ export function ethHeader(
   daddr: Uint8Array | null,
   saddr: Uint8Array | null,
 ): number {
+  const buf = skb.writable();
   const at = skb.push(ETH_HLEN);
-  const buf = skb.buf;
   buf.set(daddr ?? dev.broadcast, at);
   buf.set(saddr ?? dev.devAddr, at + ETH_ALEN);
   buf[at + 12] = (type >>> 8) & 0xff;

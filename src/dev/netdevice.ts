@@ -61,7 +61,10 @@ export interface IfMap {
 
 export interface MulticastEntry {
   addr: Buffer;
+  /** References (netdev_hw_addr.refcount): the user's one plus the kernel's own. */
   users: number;
+  /** Held by the user (SIOCADDMULTI, `ip maddr add`): at most one such use (global_use). */
+  global: boolean;
 }
 
 export interface DeviceSetup {
@@ -79,6 +82,12 @@ export interface DeviceSetup {
   broadcast?: Buffer;
   /** Attach no qdisc whatever txqlen says (IFF_NO_QUEUE). */
   noQueue?: boolean;
+  /**
+   * The hardware filters by destination MAC (unicast, subscribed multicast,
+   * all of it when promiscuous), as a NIC does. Software devices (veth,
+   * dummy, vlan, vxlan, lo) have none: every frame reaches the taps.
+   */
+  hwAddrFilter?: boolean;
   /** Carrier follows admin state alone (dummy, loopback); else the driver sets it. */
   carrierFollowsUp?: boolean;
   /** Reports an operstate of its own (veth, vlan); others show UNKNOWN when up. */
@@ -123,6 +132,7 @@ export class NetDevice {
   readonly stats: DeviceStats = emptyStats();
   map: IfMap = { memStart: 0, memEnd: 0, baseAddr: 0, irq: 0, dma: 0, port: 0 };
   readonly noQueue: boolean;
+  readonly hwAddrFilter: boolean;
   readonly carrierFollowsUp: boolean;
   readonly reportsOperstate: boolean;
   liveAddrChange: boolean;
@@ -138,6 +148,8 @@ export class NetDevice {
   /** The bridge this device is a port of (netdev_master_upper_dev_get). */
   master: NetDevice | null = null;
   qdisc: Qdisc | null = null;
+  /** The root qdisc was attached by the user (tc qdisc replace): dev_activate keeps it. */
+  qdiscPinned = false;
   /** __QUEUE_STATE_DRV_XOFF: the driver asked to stop transmitting. */
   queueStopped = false;
   /** When the queue was stopped (trans_start), for the watchdog. */
@@ -166,6 +178,7 @@ export class NetDevice {
     this.devAddr = setup.devAddr ?? Buffer.alloc(6);
     this.broadcast = setup.broadcast ?? Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
     this.noQueue = setup.noQueue ?? false;
+    this.hwAddrFilter = setup.hwAddrFilter ?? false;
     this.carrierFollowsUp = setup.carrierFollowsUp ?? true;
     this.reportsOperstate = setup.reportsOperstate ?? false;
     this.liveAddrChange = setup.liveAddrChange ?? true;

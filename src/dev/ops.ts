@@ -45,14 +45,26 @@ export interface DeviceOps {
   getStats?(dev: NetDevice): DeviceStats;
   /** The watchdog found the queue stopped too long. */
   txTimeout?(dev: NetDevice): void;
+  /** ethtool get_link_ksettings + get_ringparam. */
+  getLinkSettings?(dev: NetDevice): LinkSettings;
+  /** ethtool set_link_ksettings + set_ringparam; throws NetError EINVAL on a bad value. */
+  setLinkSettings?(dev: NetDevice, s: Partial<LinkSettings>): void;
   /** rtnl_link_ops->fill_info: kind-specific details for `ip -d link` (linkinfo.info_data). */
-  fillInfo?(dev: NetDevice): Record<string, unknown>;
+  fillInfo?(dev: NetDevice): Record<string, unknown> | undefined;
   /** ndo_fdb_dump: the forwarding table, as `bridge -j fdb show`. */
   fdbDump?(dev: NetDevice): FdbView[];
   /** ndo_fdb_add: a static entry; throws NetError (EINVAL, EEXIST...). */
   fdbAdd?(dev: NetDevice, entry: FdbAddRequest): void;
   /** ndo_fdb_del: ENOENT when there is no such entry. */
   fdbDel?(dev: NetDevice, mac: string, dst?: string): void;
+}
+
+/** ethtool's link settings for drivers with a wire of their own (veth, dummy). */
+export interface LinkSettings {
+  /** Link speed in Mbit/s (ethtool `speed`); 0: no wire time, frames complete at once. */
+  speedMbps: number;
+  /** TX ring descriptors (ethtool -g `tx`); a full ring stops the device queue. */
+  txRing: number;
 }
 
 /** What the stack provides to every device: memory, time, the receive path. */

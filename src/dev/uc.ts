@@ -13,7 +13,7 @@ export function devUcAdd(dev: NetDevice, addr: Uint8Array): void {
   const key = formatMac(addr);
   const e = dev.uc.get(key);
   if (e !== undefined) e.users++;
-  else dev.uc.set(key, { addr: Buffer.from(addr), users: 1 });
+  else dev.uc.set(key, { addr: Buffer.from(addr), users: 1, global: false });
   syncUcPromisc(dev);
 }
 

@@ -1,6 +1,8 @@
 // The transmit path: dev_queue_xmit -> qdisc -> hard_start_xmit while the
 // queue runs. A driver that cannot take more stops the queue and wakes it on
-// completion; the watchdog recovers a queue left stopped too long.
+// completion; for a driver with a tx_timeout method the watchdog tells it
+// when its queue stayed stopped too long, and the driver recovers (the core
+// never wakes a queue by force).
 
 import type { SkBuff } from '../skb/skbuff.ts';
 import { skbTrace, skbTraceStart } from '../skb/trace.ts';
@@ -47,14 +49,13 @@ export function devQueueXmit(skb: SkBuff): number {
   }
   // TCQ_F_CAN_BYPASS: an empty work-conserving queue on a running device
   // hands the frame straight to the driver, as sch_direct_xmit does.
-  if (q.length === 0 && !dev.queueStopped && !dev.txScheduled) {
+  if (q.qlen === 0 && !dev.queueStopped && !dev.txScheduled) {
     const len = skb.len;
     if (xmitOne(dev, skb) !== NETDEV_TX_BUSY) {
       q.stats.packets++;
       q.stats.bytes += len;
       return NET_XMIT_SUCCESS;
     }
-    if (!dev.queueStopped) netifStopQueue(dev);
     q.stats.requeues++;
   }
   if (!q.enqueue(skb)) {
@@ -80,10 +81,10 @@ export function qdiscRun(dev: NetDevice): void {
     if (skb === null) return;
     if (xmitOne(dev, skb) === NETDEV_TX_BUSY) {
       q.requeue(skb);
-      // A driver that said busy without stopping its queue would be retried
-      // in a loop; stopping it here lets the watchdog catch a driver that
-      // never wakes it.
-      if (!dev.queueStopped) netifStopQueue(dev);
+      // dev_requeue_skb: a driver that said busy without stopping its queue
+      // is retried in the next bottom half (__netif_schedule); one that
+      // stopped it wakes it when it has room.
+      if (!dev.queueStopped) dev.core.scheduleTx(dev);
       return;
     }
     if (dev.queueStopped) return;
@@ -91,12 +92,22 @@ export function qdiscRun(dev: NetDevice): void {
   dev.core.scheduleTx(dev);
 }
 
-/** netif_stop_queue: the driver cannot take another frame now. */
+/**
+ * netif_stop_queue: the driver cannot take another frame now. The watchdog
+ * is armed only for a driver that has a tx_timeout method, as
+ * __netdev_watchdog_up starts it only when ndo_tx_timeout is set.
+ */
 export function netifStopQueue(dev: NetDevice): void {
   if (dev.queueStopped) return;
   dev.queueStopped = true;
   dev.transStart = dev.core.clock.now();
+  armWatchdog(dev);
+}
+
+function armWatchdog(dev: NetDevice): void {
   dev.watchdog?.cancel();
+  dev.watchdog = null;
+  if (dev.ops.txTimeout === undefined || dev.watchdogTimeoMs <= 0) return;
   dev.watchdog = dev.core.clock.setTimer(dev.watchdogTimeoMs, () => devWatchdog(dev));
 }
 
@@ -109,7 +120,12 @@ export function netifWakeQueue(dev: NetDevice): void {
   dev.core.scheduleTx(dev);
 }
 
-/** dev_watchdog: a queue stopped longer than watchdog_timeo is forced back to life. */
+/**
+ * dev_watchdog: a queue stopped longer than watchdog_timeo is reported to
+ * the driver's ndo_tx_timeout, which resets its hardware and wakes the queue
+ * when it can. While the queue stays stopped the watchdog keeps watching
+ * (dev_watchdog re-arms its timer), reporting once per period.
+ */
 function devWatchdog(dev: NetDevice): void {
   dev.watchdog = null;
   if (!dev.queueStopped || !dev.isUp()) return;
@@ -118,14 +134,19 @@ function devWatchdog(dev: NetDevice): void {
     { ifname: dev.name, stoppedMs: dev.core.clock.now() - dev.transStart },
     'NETDEV WATCHDOG: transmit queue timed out',
   );
+  dev.transStart = dev.core.clock.now();
   dev.ops.txTimeout?.(dev);
-  netifWakeQueue(dev);
+  if (dev.queueStopped && dev.watchdog === null) armWatchdog(dev);
 }
 
-/** dev_activate: choose the qdisc when the device comes up (noqueue for txqlen 0). */
+/**
+ * dev_activate: choose the default qdisc when the device comes up (noqueue
+ * for IFF_NO_QUEUE devices and txqlen 0, else pfifo_fast). A root qdisc the
+ * user attached (`tc qdisc replace`) stays, as it does in Linux.
+ */
 export function devActivate(dev: NetDevice): void {
   const wantNoQueue = dev.noQueue || dev.txQueueLen === 0;
-  if (dev.qdisc === null || (dev.qdisc.kind === 'noqueue') !== wantNoQueue) {
+  if (!dev.qdiscPinned && (dev.qdisc === null || (dev.qdisc.kind === 'noqueue') !== wantNoQueue)) {
     dev.qdisc = wantNoQueue ? new NoQueue() : new PfifoFast(() => dev.txQueueLen);
   }
   dev.queueStopped = false;

@@ -1,5 +1,5 @@
-// The transmit queue of each device (pfifo_fast, or nothing for queueless
-// devices) and what netem holds back: where frames wait, and where they are
+// The root qdisc of each device (pfifo_fast, pfifo, bfifo, or noqueue) and
+// what netem holds back: where frames wait, and where they are
 // lost when a slow device cannot keep up.
 
 import type { NetStack } from '../stack/index.ts';
@@ -17,34 +17,55 @@ interface QdiscNumber {
   read(q: Qdisc | null, dev: NetDevice): number;
 }
 
+// Names in tc's words (`tc -s qdisc show`): qlen and backlog are what waits
+// now; sent bytes/packets, drops, overlimits and requeues count since the
+// root qdisc was attached.
 const QDISC_FAMILIES: readonly QdiscNumber[] = [
   {
-    name: 'netstack_qdisc_packets',
-    help: 'Frames waiting in this device transmit queue now (its backlog), 0 for a device without a queue.',
+    name: 'netstack_qdisc_qlen',
+    help: 'Frames waiting in this device root qdisc now (tc qlen), 0 for a device without a queue.',
     kind: 'gauge',
-    read: (q) => q?.length ?? 0,
+    read: (q) => q?.qlen ?? 0,
   },
   {
-    name: 'netstack_qdisc_bytes',
-    help: 'Bytes of the frames waiting in this device transmit queue now (its backlog), 0 for a device without a queue.',
+    name: 'netstack_qdisc_backlog_bytes',
+    help: 'Bytes of the frames waiting in this device root qdisc now (tc backlog), 0 for a device without a queue.',
     kind: 'gauge',
-    read: (q) => q?.bytes ?? 0,
+    read: (q) => q?.backlog ?? 0,
+  },
+  {
+    name: 'netstack_qdisc_sent_packets_total',
+    help: 'Frames this device root qdisc passed to the driver (tc Sent ... pkt).',
+    kind: 'counter',
+    read: (q) => q?.stats.packets ?? 0,
+  },
+  {
+    name: 'netstack_qdisc_sent_bytes_total',
+    help: 'Bytes this device root qdisc passed to the driver (tc Sent ... bytes).',
+    kind: 'counter',
+    read: (q) => q?.stats.bytes ?? 0,
   },
   {
     name: 'netstack_qdisc_drops_total',
-    help: 'Frames this device transmit queue refused because it already held txqueuelen frames (drop reason qdisc_drop).',
+    help: 'Frames this device root qdisc refused because it was full (tc dropped; drop reason qdisc_drop).',
     kind: 'counter',
     read: (q) => q?.stats.drops ?? 0,
   },
   {
+    name: 'netstack_qdisc_overlimits_total',
+    help: 'Frames this device root qdisc held back over a rate or limit (tc overlimits); the fifo qdiscs count none.',
+    kind: 'counter',
+    read: (q) => q?.stats.overlimits ?? 0,
+  },
+  {
     name: 'netstack_qdisc_requeues_total',
-    help: 'Frames the driver refused as busy and that were put back at the head of this device transmit queue.',
+    help: 'Frames the driver refused as busy and that were put back at the head of this device root qdisc (tc requeues).',
     kind: 'counter',
     read: (q) => q?.stats.requeues ?? 0,
   },
   {
     name: 'netstack_qdisc_stopped',
-    help: '1 while the driver has stopped this device transmit queue (busy, or netem full), else 0; frames then wait in the queue.',
+    help: '1 while the driver has stopped this device transmit queue (busy, or its TX ring full), else 0; frames then wait in the qdisc.',
     kind: 'gauge',
     read: (_q, dev) => (dev.queueStopped ? 1 : 0),
   },

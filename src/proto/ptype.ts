@@ -42,7 +42,11 @@ export class ProtocolTable {
   /** Incoming taps (ETH_P_ALL). */
   readonly all: PacketHandler[] = [];
   readonly base = new Map<number, PacketHandler[]>();
-  /** Handlers of any type that asked for outgoing frames (dev_queue_xmit_nit). */
+  /**
+   * Taps (ETH_P_ALL) that asked for outgoing frames. dev_queue_xmit_nit walks
+   * ptype_all only: a socket bound to one ethertype never sees what the host
+   * sends, whatever it asked for.
+   */
   readonly outgoing: PacketHandler[] = [];
 
   add(pt: PacketHandler): void {
@@ -54,7 +58,7 @@ export class ProtocolTable {
         else this.base.set(pt.type, [pt]);
       }
     }
-    if (pt.outgoing === true) this.outgoing.push(pt);
+    if (pt.outgoing === true && pt.type === ETH_P_ALL) this.outgoing.push(pt);
   }
 
   remove(pt: PacketHandler): void {

@@ -37,7 +37,22 @@ export interface DeviceView {
     tx: { bytes: number; packets: number; errors: number; dropped: number; carrier_errors: number; collisions: number;
       aborted_errors: number; fifo_errors: number; window_errors: number; heartbeat_errors: number; carrier_changes: number; timeouts: number };
   };
-  queue: { stopped: boolean; length: number; bytes: number; packets: number; drops: number; requeues: number };
+  /**
+   * The root qdisc in tc's words: `qlen` frames and `backlog` bytes waiting
+   * now; `bytes`/`packets` sent through it, `drops`, `overlimits`,
+   * `requeues` since it was attached; `stopped` while the driver holds the
+   * queue stopped.
+   */
+  queue: {
+    stopped: boolean;
+    qlen: number;
+    backlog: number;
+    bytes: number;
+    packets: number;
+    drops: number;
+    overlimits: number;
+    requeues: number;
+  };
 }
 
 export function describeDevice(dev: NetDevice): DeviceView {
@@ -81,10 +96,12 @@ export function describeDevice(dev: NetDevice): DeviceView {
     },
     queue: {
       stopped: dev.queueStopped,
-      length: (q?.length ?? 0) + (netem?.length ?? 0),
-      bytes: q?.bytes ?? 0,
+      qlen: q?.qlen ?? 0,
+      backlog: q?.backlog ?? 0,
+      bytes: q?.stats.bytes ?? 0,
       packets: q?.stats.packets ?? 0,
       drops: q?.stats.drops ?? 0,
+      overlimits: q?.stats.overlimits ?? 0,
       requeues: q?.stats.requeues ?? 0,
     },
   };

@@ -25,6 +25,9 @@ export interface CommonSettings {
   allmulti?: boolean;
   netem?: Partial<NetemParams> | null;
   multicast?: { add?: string[] };
+  /** Link speed in Mbit/s and TX ring size (veth: both ends; dummy). */
+  speed_mbps?: number;
+  tx_ring?: number;
 }
 
 export interface DummySpec extends CommonSettings {
@@ -110,6 +113,8 @@ function settingsOf(spec: DeviceSpec): LinkChanges {
   if (spec.allmulti !== undefined) s.allmulti = spec.allmulti;
   if (spec.netem !== undefined) s.netem = spec.netem;
   if (spec.multicast?.add !== undefined) s.multicast = { add: spec.multicast.add };
+  if (spec.speed_mbps !== undefined) s.speed_mbps = spec.speed_mbps;
+  if (spec.tx_ring !== undefined) s.tx_ring = spec.tx_ring;
   if (spec.up !== undefined) s.up = spec.up;
   return s;
 }

@@ -20,6 +20,8 @@ import { invalidNameReason } from '../dev/names.ts';
 import { brAddIf, brCheckAddIf, brDelIf } from '../dev/drivers/bridge.ts';
 import { attachNetem, checkNetemParams, detachNetem, getNetem, NETEM_DEFAULTS, type NetemParams } from '../dev/wrappers/netem.ts';
 import { isValidUnicastMac, parseMac } from '../wire/mac.ts';
+import type { LinkSettings } from '../dev/ops.ts';
+import { checkLinkSettings } from '../dev/drivers/wire.ts';
 import type { NetStack } from '../stack/netstack.ts';
 
 export interface LinkChanges {
@@ -33,6 +35,10 @@ export interface LinkChanges {
   /** Replace the netem settings (unset fields take netem's defaults); null removes netem. */
   netem?: Partial<NetemParams> | null;
   multicast?: { add?: string[]; del?: string[] };
+  /** ethtool -s X speed N: the link's speed in Mbit/s (veth, dummy); 0 takes no wire time. */
+  speed_mbps?: number;
+  /** ethtool -G X tx N: TX ring descriptors (veth, dummy). */
+  tx_ring?: number;
   /** The bridge to join (`ip link set dev X master br0`); null leaves it (nomaster). */
   master?: string | null;
 }
@@ -73,6 +79,10 @@ export function checkLinkChanges(stack: NetStack, dev: NetDevice, changes: LinkC
   if (changes.netem !== undefined && changes.netem !== null) {
     checkNetemParams({ ...NETEM_DEFAULTS, ...changes.netem });
   }
+  if (changes.speed_mbps !== undefined || changes.tx_ring !== undefined) {
+    if (dev.ops.setLinkSettings === undefined) throw new NetError('EOPNOTSUPP', `${dev.name} (${dev.kind}) has no link speed or TX ring to set`);
+    checkLinkSettings(linkSettingsOf(changes));
+  }
   for (const m of changes.multicast?.add ?? []) {
     const mac = parseMacOrThrow(m, 'multicast address');
     if ((mac[0]! & 1) === 0) throw new NetError('EINVAL', `${m} is not a multicast address`);
@@ -91,12 +101,22 @@ export function checkLinkChanges(stack: NetStack, dev: NetDevice, changes: LinkC
   }
   for (const m of changes.multicast?.del ?? []) {
     const mac = parseMacOrThrow(m, 'multicast address');
-    const pendingAdds = out.mcAdd.filter((a) => a.equals(mac)).length;
-    const key = [...dev.mc.values()].find((e) => e.addr.equals(mac));
-    if ((key?.users ?? 0) + pendingAdds < 1) throw new NetError('ENOENT', `${m} is not on ${dev.name}'s multicast list`);
+    // The user's use of an address is one (global_use): present if held or
+    // added in this same change, and gone after its first delete.
+    const pendingAdd = out.mcAdd.some((a) => a.equals(mac));
+    const held = [...dev.mc.values()].some((e) => e.global && e.addr.equals(mac));
+    const deleted = out.mcDel.some((a) => a.equals(mac));
+    if ((!held && !pendingAdd) || deleted) throw new NetError('ENOENT', `${m} is not on ${dev.name}'s multicast list`);
     out.mcDel.push(mac);
   }
   return out;
+}
+
+function linkSettingsOf(c: LinkChanges): Partial<LinkSettings> {
+  const ls: Partial<LinkSettings> = {};
+  if (c.speed_mbps !== undefined) ls.speedMbps = c.speed_mbps;
+  if (c.tx_ring !== undefined) ls.txRing = c.tx_ring;
+  return ls;
 }
 
 export function applyLinkChanges(dev: NetDevice, checked: CheckedChanges, stack: NetStack): void {
@@ -107,6 +127,7 @@ export function applyLinkChanges(dev: NetDevice, checked: CheckedChanges, stack:
   if (c.txqlen !== undefined) devSetTxQueueLen(dev, c.txqlen);
   for (const m of checked.mcAdd) devMcAdd(dev, m);
   for (const m of checked.mcDel) devMcDel(dev, m);
+  if (c.speed_mbps !== undefined || c.tx_ring !== undefined) dev.ops.setLinkSettings?.(dev, linkSettingsOf(c));
   if (checked.master !== undefined) {
     if (dev.master !== null && dev.master !== checked.master) brDelIf(dev.master, dev);
     if (checked.master !== null) brAddIf(checked.master, dev);

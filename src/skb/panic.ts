@@ -30,6 +30,21 @@ export class SkbUnderPanic extends Error {
   }
 }
 
+/**
+ * A buffer used after its last reference was freed, or shared data written
+ * without cow(). The kernel would corrupt memory silently (use-after-free,
+ * a clone seeing its twin's bytes change); we throw at the first touch.
+ */
+export class SkbStateBug extends Error {
+  constructor(
+    readonly bug: 'use_after_free' | 'write_shared',
+    detail: string,
+  ) {
+    super(`${bug}: ${detail}`);
+    this.name = 'SkbStateBug';
+  }
+}
+
 export interface SkbOffsets {
   head: number;
   data: number;

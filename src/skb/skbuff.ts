@@ -11,7 +11,7 @@
 // last reference, sk ownership charged by sock_wfree/sock_rfree.
 
 import { NetError } from '../errno.ts';
-import { SkbOverPanic, SkbUnderPanic } from './panic.ts';
+import { SkbOverPanic, SkbStateBug, SkbUnderPanic } from './panic.ts';
 import type { SkbData, SkbPool } from './pool.ts';
 import type { SkbQueue } from './queue.ts';
 import type { SkbTracePoint } from './trace.ts';
@@ -44,14 +44,34 @@ export const PACKET_TYPE_NAMES: Record<PacketType, string> = {
 /** dev_alloc_skb() reserves this much headroom, as the kernel did. */
 export const NET_SKB_PAD = 16;
 
-/**
- * Bytes charged per buffer beyond its data: the kernel's SKB_TRUESIZE adds
- * sizeof(struct sk_buff) and sizeof(struct skb_shared_info), cache-aligned.
- */
-export const SKB_HEADER_COST = 256 + 320;
+/** SKB_DATA_ALIGN(sizeof(struct sk_buff)) on x86-64: 232 bytes, cache-aligned. */
+export const SKB_HEAD_SIZE = 256;
+/** SKB_DATA_ALIGN(sizeof(struct skb_shared_info)): lives at the end of the data block. */
+export const SKB_SHINFO_SIZE = 320;
+/** Bytes charged per buffer beyond its data (SKB_TRUESIZE's two terms). */
+export const SKB_HEADER_COST = SKB_HEAD_SIZE + SKB_SHINFO_SIZE;
 
+/**
+ * kmalloc_size_roundup: the bytes kmalloc really hands out for a request.
+ * The general caches (SLUB, 4 KiB pages) are the powers of two from 8 to
+ * 8192 plus 96 and 192; beyond 8 KiB come whole pages, a power of two of
+ * them (kmalloc_large -> alloc_pages(get_order(size))), which is again the
+ * next power of two. Branches, not a table walk: this runs for every skb.
+ */
+export function kmallocSizeRoundup(size: number): number {
+  if (size <= 8) return 8;
+  if (size > 64 && size <= 192) return size <= 96 ? 96 : size <= 128 ? 128 : 192;
+  return size <= 0x40000000 ? 1 << (32 - Math.clz32(size - 1)) : 2 ** Math.ceil(Math.log2(size));
+}
+
+/**
+ * truesize of a buffer of `size` data bytes, as __alloc_skb computes it: the
+ * data rounded to a cache line plus the shared info, rounded up to the slab
+ * the allocator takes it from (the whole slab is charged), plus the sk_buff
+ * header. So a 1500-byte frame costs 2304 bytes (TCP_SKB_MIN_TRUESIZE).
+ */
 export function skbTruesize(size: number): number {
-  return ((size + 63) & ~63) + SKB_HEADER_COST;
+  return kmallocSizeRoundup(((size + 63) & ~63) + SKB_SHINFO_SIZE) + SKB_HEAD_SIZE;
 }
 
 export type SkbDestructor = (skb: SkBuff) => void;
@@ -113,9 +133,21 @@ export class SkBuff {
     return this.tail - this.data;
   }
 
-  /** The payload as a view (no copy). Changes to it change the buffer. */
+  /** The payload as a view (no copy), for reading: a clone's twin may share it. */
   get bytes(): Buffer {
+    if (this.freed) usedAfterFree(this, 'bytes');
     return this.buf.subarray(this.data, this.tail);
+  }
+
+  /**
+   * The block for writing: throws when the data is shared with a clone (the
+   * caller must cow() first, as skb_cloned() callers must in the kernel) or
+   * when the buffer was freed. Every write into a buffer goes through this.
+   */
+  writable(): Buffer {
+    if (this.freed) usedAfterFree(this, 'writable');
+    if (this.cloned && this.block.dataref > 1) writeShared(this);
+    return this.buf;
   }
 
   headroom(): number {
@@ -132,7 +164,7 @@ export class SkBuff {
   /** skb_reserve: make headroom in an empty buffer. */
   reserve(n: number): void {
     const tail = this.tail;
-    if (tail !== this.data || n < 0 || tail + n > this.end) reserveFailed(this, n);
+    if (tail !== this.data || n < 0 || tail + n > this.end || this.freed) reserveFailed(this, n);
     this.data = tail + n;
     this.tail = tail + n;
   }
@@ -140,28 +172,30 @@ export class SkBuff {
   /** skb_put: extend the data at the tail; returns the offset of the new region in `buf`. */
   put(n: number): number {
     const at = this.tail;
-    if (n < 0 || at + n > this.end) overPanic(this, 'put', n);
+    if (n < 0 || at + n > this.end || this.freed) overPanic(this, 'put', n);
     this.tail = at + n;
     return at;
   }
 
-  /** Put and copy `src` into the new region. */
+  /** Put and copy `src` into the new region (a write: the data must be private). */
   putData(src: Uint8Array): number {
+    const buf = this.writable();
     const at = this.put(src.length);
-    this.buf.set(src, at);
+    buf.set(src, at);
     return at;
   }
 
   /** skb_push: extend the data at the head; returns the new `data` offset. */
   push(n: number): number {
     const at = this.data - n;
-    if (n < 0 || at < this.head) underPanic(this, 'push', n);
+    if (n < 0 || at < this.head || this.freed) underPanic(this, 'push', n);
     this.data = at;
     return at;
   }
 
   /** skb_pull: strip `n` bytes from the head; undefined (and no change) past len. */
   pull(n: number): number | undefined {
+    if (this.freed) usedAfterFree(this, 'pull');
     if (n < 0 || n > this.tail - this.data) return undefined;
     this.data += n;
     return this.data;
@@ -179,6 +213,7 @@ export class SkBuff {
 
   /** Another reference to this header (skb_get). */
   get(): this {
+    if (this.freed) usedAfterFree(this, 'get');
     this.users++;
     return this;
   }
@@ -195,6 +230,7 @@ export class SkBuff {
 
   /** skb_clone: a new header on the same data; no owner, no destructor. */
   clone(): SkBuff | null {
+    if (this.freed) usedAfterFree(this, 'clone');
     const stats = this.pool.stats;
     if (stats.bytes + this.truesize > this.pool.limitBytes) {
       stats.allocFailures++;
@@ -215,7 +251,8 @@ export class SkBuff {
 
   /** skb_copy: a private copy of header and data, same headroom. */
   copy(): SkBuff | null {
-    const n = this.pool && allocSkbFrom(this.pool, this.end);
+    if (this.freed) usedAfterFree(this, 'copy');
+    const n = allocSkbFrom(this.pool, this.end);
     if (n === null) return null;
     this.buf.copy(n.buf, 0, this.head, this.end);
     this.copyHeader(n);
@@ -228,10 +265,14 @@ export class SkBuff {
   /**
    * skb_cow: make the data block private to this buffer, with at least
    * `headroom` bytes before data, reallocating it in place as
-   * pskb_expand_head does (same header, same owner, same truesize). Returns
-   * false when memory is short; the buffer is then left as it was.
+   * pskb_expand_head does (same header, same owner). A block that grows is
+   * charged by its new truesize only while no socket owns the buffer, as
+   * pskb_expand_head does: the owner's destructor must credit what it was
+   * charged. Returns false when memory is short; the buffer is then left as
+   * it was.
    */
   cow(headroom = 0): boolean {
+    if (this.freed) usedAfterFree(this, 'cow');
     if (!this.isDataShared() && this.headroom() >= headroom) return true;
     const extra = Math.max(0, headroom - this.headroom());
     const size = this.end + extra;
@@ -254,6 +295,11 @@ export class SkBuff {
     if (this.transportHeader >= 0) this.transportHeader += extra;
     this.cloned = false;
     stats.copies++;
+    if (extra > 0 && this.sk === null) {
+      const truesize = skbTruesize(size);
+      stats.bytes += truesize - this.truesize;
+      this.truesize = truesize;
+    }
     return true;
   }
 
@@ -344,14 +390,25 @@ export class SkBuff {
 }
 
 function overPanic(skb: SkBuff, op: string, n: number): never {
+  if (skb.freed) usedAfterFree(skb, op);
   throw new SkbOverPanic(op, n, skb.offsets());
 }
 
 function underPanic(skb: SkBuff, op: string, n: number): never {
+  if (skb.freed) usedAfterFree(skb, op);
   throw new SkbUnderPanic(op, n, skb.offsets());
 }
 
+function usedAfterFree(skb: SkBuff, op: string): never {
+  throw new SkbStateBug('use_after_free', `${op}() on a buffer of ${skb.truesize} bytes that was freed`);
+}
+
+function writeShared(skb: SkBuff): never {
+  throw new SkbStateBug('write_shared', `write to data shared with ${skb.block.dataref - 1} clone(s) without cow()`);
+}
+
 function reserveFailed(skb: SkBuff, n: number): never {
+  if (skb.freed) usedAfterFree(skb, 'reserve');
   if (skb.tail !== skb.data) {
     throw new NetError('EINVAL', `skb_reserve(${n}) on a buffer that already holds ${skb.len} bytes`);
   }

@@ -6,14 +6,19 @@
 
 import { NetError, type ErrnoName } from '../errno.ts';
 import type { Clock } from '../clock.ts';
-import { allocSkbFrom, skbTruesize, type SkBuff } from '../skb/skbuff.ts';
+import { allocSkbFrom, SKB_HEAD_SIZE, type SkBuff } from '../skb/skbuff.ts';
 import { SkbQueue } from '../skb/queue.ts';
 import type { SkbPool } from '../skb/pool.ts';
 import type { Sysctl } from '../sysctl.ts';
 
-/** SOCK_MIN_RCVBUF / SOCK_MIN_SNDBUF: room for at least one full buffer. */
-export const SOCK_MIN_RCVBUF = skbTruesize(2048);
-export const SOCK_MIN_SNDBUF = 2 * SOCK_MIN_RCVBUF;
+/**
+ * TCP_SKB_MIN_TRUESIZE (2048 + SKB_DATA_ALIGN(sizeof(struct sk_buff))) and
+ * Linux's minimums built on it (include/net/sock.h): SOCK_MIN_RCVBUF = 2304,
+ * SOCK_MIN_SNDBUF = 4608. Setting SO_RCVBUF or SO_SNDBUF to 0 gives these.
+ */
+const TCP_SKB_MIN_TRUESIZE = 2048 + SKB_HEAD_SIZE;
+export const SOCK_MIN_RCVBUF = TCP_SKB_MIN_TRUESIZE;
+export const SOCK_MIN_SNDBUF = 2 * TCP_SKB_MIN_TRUESIZE;
 
 export const RCV_SHUTDOWN = 1;
 export const SEND_SHUTDOWN = 2;
@@ -220,12 +225,15 @@ export function setOwnerW(skb: SkBuff, sk: Sock): void {
 }
 
 /**
- * sock_queue_rcv_skb: charge and queue, or refuse when the receive buffer
- * would be full. On refusal the caller still owns the buffer and frees it
- * with drop reason SOCKET_RCVBUFF.
+ * sock_queue_rcv_skb: charge and queue, or refuse when the receive buffer is
+ * already full. As __sock_queue_rcv_skb, the test is `rmem >= rcvbuf` BEFORE
+ * charging: an empty socket always takes one frame, even one whose truesize
+ * exceeds rcvbuf, and the last frame accepted may overshoot it. On refusal
+ * the caller still owns the buffer and frees it with drop reason
+ * SOCKET_RCVBUFF.
  */
 export function queueRcvSkb(sk: Sock, skb: SkBuff): boolean {
-  if (sk.rmemAlloc + skb.truesize >= sk.rcvbuf || (sk.shutdown & RCV_SHUTDOWN) !== 0) {
+  if (sk.rmemAlloc >= sk.rcvbuf || (sk.shutdown & RCV_SHUTDOWN) !== 0) {
     sk.drops++;
     return false;
   }

@@ -4,5 +4,6 @@
 export { NetStack, defaultProtocols, type NetStackOptions, type NetStackLimits } from './netstack.ts';
 export type { NetProtocol } from './protocol.ts';
 export { emptyDropCounts, totalDrops, type DropCounts } from './drops.ts';
+export { qdiscReplace, qdiscView, QDISC_KINDS, type QdiscSpec, type QdiscView } from './qdisc.ts';
 export { EventBus, STACK_EVENT_TYPES, type StackEventType, type StackEventAction, type StackEventObjects, type StackEventListener } from './events.ts';
 export * from '../rtnl/index.ts';

@@ -92,6 +92,8 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
   readonly limits: NetStackLimits;
   readonly lo: NetDevice;
   netstampNeeded = 0;
+  /** tc's automatic qdisc handles: 8001:, 8002:, ... (qdisc_alloc_handle). */
+  private qdiscHandles = 0x8000;
   /** Traced devices (traceDevice); frames start a trace only while non-zero. */
   traceNeeded = 0;
   private closed = false;
@@ -185,7 +187,7 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
     this.softnet.scheduleTx(dev);
   }
 
-  /** dev_queue_xmit_nit: a clone of an outgoing frame to every tap that asked. */
+  /** dev_queue_xmit_nit: a clone of an outgoing frame to every ETH_P_ALL tap that asked. */
   xmitNit(dev: NetDevice, skb: SkBuff): void {
     const taps = this.ptypes.outgoing;
     const b = skb.buf;
@@ -194,7 +196,6 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
     for (let i = 0; i < taps.length; i++) {
       const pt = taps[i]!;
       if (pt.dev !== null && pt.dev !== dev) continue;
-      if (pt.type !== 0x0003 && pt.type !== type) continue;
       // A socket does not hear its own transmissions (skb_loop_sk).
       if (pt.owner !== undefined && pt.owner === skb.sk) continue;
       const c = skb.clone();
@@ -210,6 +211,12 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
       c.dev = dev;
       pt.func(c, dev, pt, dev);
     }
+  }
+
+  /** The next automatic qdisc handle major (qdisc_alloc_handle). */
+  nextQdiscHandle(): number {
+    this.qdiscHandles = this.qdiscHandles >= 0xffff ? 0x8001 : this.qdiscHandles + 1;
+    return this.qdiscHandles;
   }
 
   // ---- sockets ----

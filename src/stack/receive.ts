@@ -1,11 +1,14 @@
 // netif_receive_skb: what the bottom half does with each frame. Find the
-// protocol and the packet type, apply the device's address filter (as a NIC
-// does: frames for other hosts only in promiscuous mode), hand the frame to
-// the taps, to the device's rx handler (an upper device: a VLAN channel's
-// parent, a bridge port), strip an encapsulation a protocol registered (a
-// VLAN tag no channel took), then to the handlers of its protocol. Every
-// handler but the last gets a clone; the last gets the original. A frame
-// nobody takes is dropped as UNHANDLED_PROTO.
+// protocol and the packet type, apply the device's hardware address filter
+// if it has one (a NIC's: frames for other hosts only in promiscuous mode;
+// software devices have none, so their taps see frames for other hosts as
+// pkt_type otherhost), hand the frame to the taps, to the device's rx
+// handler (an upper device: a VLAN channel's parent, a bridge port), strip
+// an encapsulation a protocol registered (a VLAN tag no channel took), then
+// to the handlers of its protocol. Every handler but the last gets a clone;
+// the last gets the original. A frame nobody takes is dropped as OTHERHOST
+// if it was for another host (where ip_rcv drops it in Linux), else as
+// UNHANDLED_PROTO.
 
 import { PacketType, type SkBuff } from '../skb/skbuff.ts';
 import { skbTrace } from '../skb/trace.ts';
@@ -48,9 +51,13 @@ export function netifReceiveSkb(ctx: ReceiveContext, skb: SkBuff): void {
   }
   skb.protocol = ethTypeTrans(skb, dev);
   if (skb.trace !== null) skbTrace(skb, 'eth_type_trans', ctx.clock.wallNow());
-  if (!passesAddressFilter(skb, dev)) {
-    skb.drop('OTHERHOST');
-    return;
+  if (dev.hwAddrFilter) {
+    if (!passesAddressFilter(skb, dev)) {
+      skb.drop('OTHERHOST');
+      return;
+    }
+  } else if (skb.pktType === PacketType.MULTICAST) {
+    dev.stats.multicast++;
   }
   let prev: PacketHandler | null = null;
   // another_round: an rx handler that moved the frame to an upper device.
@@ -101,6 +108,12 @@ export function netifReceiveSkb(ctx: ReceiveContext, skb: SkBuff): void {
   }
   if (prev !== null) {
     prev.func(skb, dev, prev, orig);
+    return;
+  }
+  // A frame for another host that no tap wanted: the protocol layer would
+  // drop it (ip_rcv_core: SKB_DROP_REASON_OTHERHOST), not count it lost.
+  if (skb.pktType === PacketType.OTHERHOST) {
+    skb.drop('OTHERHOST');
     return;
   }
   // Linux counts rx_nohandler only for exact-match delivery; a frame of a

@@ -36,9 +36,12 @@ export class Softnet {
 
   constructor(private readonly hooks: SoftnetHooks) {}
 
-  /** enqueue_to_backlog: false when full (netdev_max_backlog); the caller drops. */
+  /**
+   * enqueue_to_backlog: false when full; the caller drops. Linux accepts while
+   * qlen <= netdev_max_backlog, so the backlog holds max_backlog + 1 frames.
+   */
   enqueue(skb: SkBuff): boolean {
-    if (this.backlog.length >= this.hooks.sysctl.values['net.core.netdev_max_backlog']) {
+    if (this.backlog.length > this.hooks.sysctl.values['net.core.netdev_max_backlog']) {
       this.stats.dropped++;
       return false;
     }

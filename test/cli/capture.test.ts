@@ -44,7 +44,8 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'netstackctl-capture-'));
   [ca] = (await createDevice(srv.stack, { kind: 'veth', name: 'ca', peer: 'cb', up: true })) as [NetDevice, NetDevice];
   setLink(srv.stack, 'cb', { up: true });
-  tx = srv.stack.openPacketSocket({ dev: ca, owner: 'capture test' });
+  // Room for a whole burst of 300 small frames (768 bytes of truesize each) in the send buffer.
+  tx = srv.stack.openPacketSocket({ dev: ca, owner: 'capture test', sndbuf: 1 << 20 });
   // Live capture needs the stream route: without it these tests fail, not skip.
   assert.ok(srv.app.hasRoute({ method: 'GET', url: '/v1/devices/:name/stream' }), 'buildApp registers GET /v1/devices/:name/stream');
 });

@@ -58,9 +58,9 @@ describe('link show', () => {
     const lines = r.stdout.split('\n');
     const at = lines.findIndex((l) => l.startsWith(`${va.ifindex}: `));
     assert.deepEqual(lines.slice(at, at + 4), [
-      `${va.ifindex}: va@vb: <NO-CARRIER,BROADCAST,MULTICAST,UP,M-DOWN> mtu 1400 qdisc pfifo_fast state LOWERLAYERDOWN mode DEFAULT group default qlen 500`,
+      `${va.ifindex}: va@vb: <NO-CARRIER,BROADCAST,MULTICAST,UP,M-DOWN> mtu 1400 qdisc noqueue state LOWERLAYERDOWN mode DEFAULT group default qlen 500`,
       '    link/ether 02:00:00:00:00:0a brd ff:ff:ff:ff:ff:ff',
-      `${vb.ifindex}: vb@va: <BROADCAST,MULTICAST> mtu 1500 qdisc pfifo_fast state DOWN mode DEFAULT group default qlen 1000`,
+      `${vb.ifindex}: vb@va: <BROADCAST,MULTICAST> mtu 1500 qdisc noqueue state DOWN mode DEFAULT group default qlen 1000`,
       '    link/ether 02:00:00:00:00:0b brd ff:ff:ff:ff:ff:ff',
     ]);
 
@@ -69,7 +69,7 @@ describe('link show', () => {
     r = await run('link', 'show', 'va');
     assert.equal(
       r.stdout,
-      `${va.ifindex}: va@vb: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1400 qdisc pfifo_fast state UP mode DEFAULT group default qlen 500\n` +
+      `${va.ifindex}: va@vb: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1400 qdisc noqueue state UP mode DEFAULT group default qlen 500\n` +
         '    link/ether 02:00:00:00:00:0a brd ff:ff:ff:ff:ff:ff\n',
     );
   });
@@ -245,7 +245,7 @@ describe('link add, set, del', () => {
     assert.equal(r.code, 0, r.stderr);
     view = (await devicesJson()).find((d) => d.ifname === 'va')!;
     assert.equal(view.netem, null);
-    assert.equal(view.qdisc, 'pfifo_fast');
+    assert.equal(view.qdisc, 'noqueue', 'back to the root qdisc of a veth');
   });
 
   it('deletes a veth pair with "link del dev X" and "link delete X"', async () => {

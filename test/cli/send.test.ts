@@ -54,6 +54,8 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'netstackctl-send-'));
   [sa, sb] = (await createDevice(srv.stack, { kind: 'veth', name: 'sa', peer: 'sb', up: true })) as [NetDevice, NetDevice];
   setLink(srv.stack, 'sb', { up: true });
+  // Room for 600 frames of 768 bytes of truesize: rmem_max bounds SO_RCVBUF, as in Linux.
+  srv.stack.sysctl.set({ 'net.core.rmem_max': 4 * 1024 * 1024 });
   rx = srv.stack.openPacketSocket({ dev: sb, direction: 'in', rcvbuf: 4 * 1024 * 1024, owner: 'send test' });
 });
 beforeEach(async () => {

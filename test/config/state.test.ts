@@ -17,7 +17,7 @@ function freshStack(): NetStack {
 /** A device's configuration as `ip -d link` shows it: no counters, no ifindex, no netem statistics. */
 function configView(v: DeviceView): Omit<DeviceView, 'ifindex' | 'stats64' | 'queue'> {
   const { ifindex: _i, stats64: _s, queue: _q, ...rest } = v;
-  return { ...rest, netem: v.netem === null ? null : { ...v.netem, stats: { held: 0, sent: 0, lost: 0, duplicated: 0, corrupted: 0, reordered: 0 } } };
+  return { ...rest, netem: v.netem === null ? null : { ...v.netem, stats: { held: 0, sent: 0, dropped: 0, lost: 0, duplicated: 0, corrupted: 0, reordered: 0 } } };
 }
 
 function views(stack: NetStack): ReturnType<typeof configView>[] {
@@ -38,6 +38,8 @@ const CONFIG = {
       netem: { delay_ms: 20, jitter_ms: 5, loss: 1.5, rate_bps: 1_000_000, seed: 7 },
       multicast: [{ address: '01:00:5e:00:00:01', users: 2 }, '33:33:00:00:00:01'],
       map: { irq: 5, base_addr: 0x300 },
+      speed_mbps: 10,
+      tx_ring: 32,
     },
     {
       kind: 'veth',
@@ -66,13 +68,15 @@ test('a config builds what it says', async () => {
   assert.equal(d.txqlen, 64);
   assert.ok(d.flags.includes('PROMISC') && d.flags.includes('UP'));
   assert.deepEqual(d.multicast, [
-    { address: '01:00:5e:00:00:01', users: 2 },
+    // The user's adds are one global use each (SIOCADDMULTI is idempotent), whatever `users` said.
+    { address: '01:00:5e:00:00:01', users: 1 },
     { address: '33:33:00:00:00:01', users: 1 },
   ]);
   assert.equal(d.netem?.delayMs, 20);
   assert.equal(d.netem?.seed, 7);
   assert.equal(d.netem?.limit, 1000, 'unset netem fields take the defaults');
   assert.equal(devIoctl(stack, 'dummy0', { request: 'SIOCGIFMAP' }).ifr_map?.irq, 5);
+  assert.deepEqual(d.linkinfo.info_data, { speed_mbps: 10, tx_ring: 32 }, 'ethtool speed and TX ring from the config');
   const vb = byName.get('vb')!;
   assert.equal(byName.get('va')!.mtu, 1400);
   assert.equal(vb.mtu, 1500, 'peer_settings apply to the peer end');
@@ -92,6 +96,7 @@ test('state round trip: snapshot, JSON, fresh stack, same configuration', async 
   // Changes after start are what the state file is for.
   setLink(a, 'idle0', { name: 'spare', mtu: 1280, netem: { loss: 50, seed: 3 } });
   setLink(a, 'va', { multicast: { add: ['01:80:c2:00:00:0e'] } });
+  setLink(a, 'vb', { speed_mbps: 0.5, tx_ring: 16 });
   // DEBUG on, and MULTICAST off while the device keeps its multicast list.
   devIoctl(a, 'dummy0', { request: 'SIOCSIFFLAGS', ifr_flags: ['UP', 'PROMISC', 'NOARP', 'DEBUG'] });
   a.sysctl.set({ 'net.core.wmem_max': 1 << 20 });

@@ -8,7 +8,7 @@ import type { NetDevice } from '../../src/dev/netdevice.ts';
 import { buildFrame, ETH_P_TEST, seqOf } from '../helpers/frames.ts';
 import { rejectsErrno, throwsErrno } from '../helpers/errors.ts';
 import { closeAndAssertQuiet, Ledger } from '../helpers/conservation.ts';
-import { drainSocket, sendNow } from '../helpers/stack.ts';
+import { drainSocket, sendNow, virtualStack } from '../helpers/stack.ts';
 import { vlanFindDev } from '../../src/vlan/device.ts';
 
 test('loopback: lo exists from the start, ifindex 1, mtu 65536, up, and cannot be deleted', async () => {
@@ -262,4 +262,73 @@ test('vlan: a channel that is down drops its frames as DEV_READY', async () => {
   assert.deepEqual(ledger.drops(), { DEV_READY: 1 });
   assert.equal(v.stats.rxDropped, 1);
   closeAndAssertQuiet(stack, [wire]);
+});
+
+test('veth: a frame longer than the peer\'s mtu + header + one tag is dropped (is_skb_forwardable), counted on the peer', async () => {
+  const { stack } = virtualStack();
+  const [a, b] = (await createDevice(stack, { kind: 'veth', up: true, mtu: 9000 })) as [NetDevice, NetDevice];
+  setLink(stack, b.name, { mtu: 1500 });
+  const tx = stack.openPacketSocket({ dev: a });
+  const rx = stack.openPacketSocket({ dev: b, direction: 'in' });
+  const ledger = new Ledger(stack);
+  sendNow(tx, buildFrame({ dst: b, src: a, size: 1518 }));
+  sendNow(tx, buildFrame({ dst: b, src: a, size: 1519 }));
+  await settle();
+  assert.deepEqual(drainSocket(rx).map((f) => f.length), [1518], 'mtu + 14 + VLAN_HLEN passes');
+  assert.deepEqual(ledger.drops(), { PKT_TOO_BIG: 1 });
+  assert.equal(b.stats.rxDropped, 1, 'counted on the peer');
+  assert.equal(a.stats.txDropped, 1);
+  assert.equal(tx.sk.wmemAlloc, 0);
+  ledger.assertConserved({ sent: 2, delivered: 1 });
+  closeAndAssertQuiet(stack, [tx, rx]);
+});
+
+test('dummy and veth with a link speed: each frame takes len*8/speed on the wire, its sender is credited when it leaves', async () => {
+  const { stack, clock } = virtualStack();
+  const [d] = (await createDevice(stack, { kind: 'dummy', up: true, speed_mbps: 1, tx_ring: 3 })) as [NetDevice];
+  assert.deepEqual(d.ops.getLinkSettings!(d), { speedMbps: 1, txRing: 3 });
+  assert.deepEqual(describeDevice(d).linkinfo, { info_kind: 'dummy', info_data: { speed_mbps: 1, tx_ring: 3 } });
+  const tx = stack.openPacketSocket({ dev: d });
+  const ledger = new Ledger(stack);
+  // 1250 bytes = 10 ms at 1 Mbit/s. The ring takes three; noqueue drops the fourth ("virtual device was busy").
+  const results = Array.from({ length: 4 }, (_, i) => sendNow(tx, buildFrame({ dst: '02:00:00:00:00:01', size: 1250, seq: i })));
+  assert.deepEqual(results, ['sent', 'sent', 'sent', 'dropped']);
+  assert.equal(d.queueStopped, true, 'a full ring stops the queue');
+  assert.equal(d.stats.txPackets, 0);
+  const charged = tx.sk.wmemAlloc;
+  assert.ok(charged > 0);
+  await clock.advance(10);
+  assert.equal(d.stats.txPackets, 1);
+  assert.ok(tx.sk.wmemAlloc < charged, 'credited as the first frame left the wire');
+  assert.equal(d.queueStopped, false, 'and the completion woke the queue');
+  await clock.advance(20);
+  assert.equal(d.stats.txPackets, 3);
+  assert.equal(tx.sk.wmemAlloc, 0);
+  assert.deepEqual(ledger.drops(), { DEV_READY: 1 });
+  // Other kinds have no wire to set; bad values change nothing.
+  throwsErrno(() => setLink(stack, 'lo', { speed_mbps: 10 }), 'EOPNOTSUPP');
+  throwsErrno(() => setLink(stack, d.name, { mtu: 1400, speed_mbps: -1 }), 'EINVAL');
+  throwsErrno(() => setLink(stack, d.name, { tx_ring: 0 }), 'EINVAL');
+  assert.equal(d.mtu, 1500);
+  // Speed 0: no wire time again.
+  setLink(stack, d.name, { speed_mbps: 0 });
+  sendNow(tx, buildFrame({ dst: '02:00:00:00:00:01', size: 1250 }));
+  assert.equal(d.stats.txPackets, 4);
+  assert.equal(clock.pending, 0);
+  closeAndAssertQuiet(stack, [tx]);
+});
+
+test('a device going down drops what is still on its wire (QUEUE_PURGE), crediting the sender', async () => {
+  const { stack, clock } = virtualStack();
+  const [a, b] = (await createDevice(stack, { kind: 'veth', up: true, speed_mbps: 1 })) as [NetDevice, NetDevice];
+  assert.deepEqual(b.ops.getLinkSettings!(b), { speedMbps: 1, txRing: 256 }, 'a veth created with a speed has it at both ends');
+  const tx = stack.openPacketSocket({ dev: a });
+  const ledger = new Ledger(stack);
+  for (let i = 0; i < 5; i++) sendNow(tx, buildFrame({ dst: b, src: a, size: 1250, seq: i }));
+  await clock.advance(25);
+  setLink(stack, a.name, { up: false });
+  assert.deepEqual(ledger.drops(), { QUEUE_PURGE: 3, UNHANDLED_PROTO: 2 });
+  assert.equal(tx.sk.wmemAlloc, 0);
+  assert.equal(clock.pending, 0);
+  closeAndAssertQuiet(stack, [tx]);
 });

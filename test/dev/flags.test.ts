@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IFF, flagNames, flagsFromNames } from '../../src/dev/flags.ts';
-import { devSetAllmulti, devSetPromiscuity } from '../../src/dev/control.ts';
+import { devMcAdd, devMcDel, devSetAllmulti, devSetPromiscuity } from '../../src/dev/control.ts';
 import { createDevice, describeDevice, devIoctl, NetStack, setLink } from '../../src/stack/index.ts';
 import type { NetDevice } from '../../src/dev/netdevice.ts';
 import { throwsErrno } from '../helpers/errors.ts';
@@ -119,7 +119,7 @@ test('SIOCSIFFLAGS ignores bits the driver owns and reports what changed', async
   stack.close();
 });
 
-test('the multicast list keeps user counts', async () => {
+test('the user\'s multicast adds are idempotent per address (__hw_addr_add_ex with global)', async () => {
   const stack = new NetStack();
   const [d] = (await createDevice(stack, { kind: 'veth', up: true })) as [NetDevice];
   const m = '01:00:5e:00:00:fb';
@@ -127,15 +127,26 @@ test('the multicast list keeps user counts', async () => {
   const del = () => devIoctl(stack, d.name, { request: 'SIOCDELMULTI', ifr_hwaddr: { sa_family: 0, sa_data: m } });
   add();
   add();
-  assert.deepEqual(describeDevice(d).multicast, [{ address: m, users: 2 }]);
+  assert.deepEqual(describeDevice(d).multicast, [{ address: m, users: 1 }], 'a second add of the same address changes nothing');
   del();
-  assert.deepEqual(describeDevice(d).multicast, [{ address: m, users: 1 }]);
-  setLink(stack, d.name, { multicast: { add: ['33:33:00:00:00:01', m] } });
-  assert.deepEqual(describeDevice(d).multicast, [{ address: m, users: 2 }, { address: '33:33:00:00:00:01', users: 1 }]);
-  setLink(stack, d.name, { multicast: { del: [m, m] } });
-  assert.deepEqual(describeDevice(d).multicast, [{ address: '33:33:00:00:00:01', users: 1 }]);
+  assert.deepEqual(describeDevice(d).multicast, [], 'one delete removes the user\'s one use');
   throwsErrno(del, 'ENOENT');
+  setLink(stack, d.name, { multicast: { add: ['33:33:00:00:00:01', m, m] } });
+  assert.deepEqual(describeDevice(d).multicast, [{ address: '33:33:00:00:00:01', users: 1 }, { address: m, users: 1 }]);
+  // Two deletes of one use: the second is ENOENT, and the request changes nothing.
+  throwsErrno(() => setLink(stack, d.name, { multicast: { del: [m, m] } }), 'ENOENT');
+  assert.equal(d.mc.size, 2);
+  setLink(stack, d.name, { multicast: { del: [m] } });
+  assert.deepEqual(describeDevice(d).multicast, [{ address: '33:33:00:00:00:01', users: 1 }]);
   throwsErrno(() => setLink(stack, d.name, { multicast: { del: [m] } }), 'ENOENT');
+  // A kernel-internal use (global false) counts apart from the user's.
+  devMcAdd(d, Buffer.from('01005e0000fb', 'hex'), false);
+  add();
+  assert.deepEqual(describeDevice(d).multicast.find((e) => e.address === m), { address: m, users: 2 });
+  del();
+  throwsErrno(del, 'ENOENT');
+  assert.deepEqual(describeDevice(d).multicast.find((e) => e.address === m), { address: m, users: 1 }, 'the kernel\'s use stays');
+  devMcDel(d, Buffer.from('01005e0000fb', 'hex'), false);
   // Add and delete in one request: the add counts for the delete.
   setLink(stack, d.name, { multicast: { add: [m], del: [m] } });
   assert.equal(d.mc.size, 1);

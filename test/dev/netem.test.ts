@@ -51,9 +51,9 @@ test('delay holds each frame for delayMs of virtual time', async () => {
   const s = await setup({ delayMs: 250 });
   burst(s, 3);
   assert.equal(getNetem(s.a)!.length, 3);
-  assert.equal(describeDevice(s.a).queue.length, 3, 'held frames show as queued');
+  assert.equal(describeDevice(s.a).netem!.stats.held, 3, 'held frames show in netem\'s statistics');
   assert.equal(describeDevice(s.a).qdisc, 'netem');
-  assert.ok(s.tx.sk.wmemAlloc > 0, 'held frames stay charged to the sender');
+  assert.equal(s.tx.sk.wmemAlloc, 0, 'a delaying netem credits the sender at enqueue (skb_orphan_partial)');
   await s.clock.advance(249);
   assert.equal(s.arrivals.length, 0);
   await s.clock.advance(1);
@@ -174,17 +174,28 @@ test('rate: each frame occupies the wire for len*8/rate; a frame sent later wait
   closeAndAssertQuiet(s.stack, [s.tx, s.rx]);
 });
 
-test('limit: beyond it netem stops the device queue; frames wait in the qdisc, none lost', async () => {
+test('limit: beyond it netem drops (qdisc_drop), never stops the queue; held frames are orphaned', async () => {
   const s = await setup({ delayMs: 100, limit: 5 });
   burst(s, 12);
   assert.equal(getNetem(s.a)!.length, 5);
-  assert.equal(s.a.queueStopped, true);
-  assert.equal(s.a.qdisc!.length, 7);
-  await s.clock.runUntil(() => s.arrivals.length === 12);
-  assert.deepEqual(s.arrivals.map((a) => a.seq), [...Array(12).keys()]);
-  assert.deepEqual(s.arrivals.map((a) => a.at), [100, 100, 100, 100, 100, 200, 200, 200, 200, 200, 300, 300]);
   assert.equal(s.a.queueStopped, false);
-  s.ledger.assertConserved({ sent: 12, delivered: 12 });
+  assert.equal(getNetem(s.a)!.stats.dropped, 7);
+  assert.deepEqual(s.ledger.drops(), { QDISC_DROP: 7 });
+  assert.equal(s.tx.sk.wmemAlloc, 0, 'the sender was credited at once');
+  await s.clock.runUntil(() => s.arrivals.length === 5);
+  assert.deepEqual(s.arrivals.map((a) => a.seq), [0, 1, 2, 3, 4]);
+  assert.deepEqual(s.arrivals.map((a) => a.at), [100, 100, 100, 100, 100]);
+  s.ledger.assertConserved({ sent: 12, delivered: 5 });
+  closeAndAssertQuiet(s.stack, [s.tx, s.rx]);
+});
+
+test('only a netem that delays or paces orphans: without them the frame stays charged to its sender', async () => {
+  const s = await setup({ loss: 0.001 });
+  burst(s, 1);
+  assert.ok(s.tx.sk.wmemAlloc > 0, 'on the peer\'s backlog, still the sender\'s');
+  await s.clock.runUntil(() => s.arrivals.length === 1);
+  assert.equal(s.tx.sk.wmemAlloc, 0, 'credited once the receiver took it');
+  s.ledger.assertConserved({ sent: 1, delivered: 1 });
   closeAndAssertQuiet(s.stack, [s.tx, s.rx]);
 });
 
@@ -192,7 +203,7 @@ test('bad parameters are refused and change nothing; removing netem drops what i
   const s = await setup({ delayMs: 1000 });
   const before = netemOf(s.a);
   for (const bad of [{ loss: 101 }, { loss: -1 }, { duplicate: Number.NaN }, { delayMs: -1 }, { jitterMs: 4e6 },
-    { rateBps: -5 }, { rateBps: Infinity }, { limit: 0 }, { limit: 1.5 }, { seed: 0.5 }]) {
+    { rateBps: -5 }, { rateBps: Infinity }, { rateBps: 1e-300 }, { rateBps: 7 }, { limit: 0 }, { limit: 1.5 }, { seed: 0.5 }]) {
     throwsErrno(() => setLink(s.stack, s.a.name, { mtu: 1400, netem: bad }), 'EINVAL');
   }
   assert.equal(s.a.mtu, 1500);
@@ -200,7 +211,7 @@ test('bad parameters are refused and change nothing; removing netem drops what i
   burst(s, 4);
   setLink(s.stack, s.a.name, { netem: null });
   assert.equal(netemOf(s.a), null);
-  assert.equal(describeDevice(s.a).qdisc, 'pfifo_fast');
+  assert.equal(describeDevice(s.a).qdisc, 'noqueue', 'veth is IFF_NO_QUEUE');
   assert.deepEqual(s.ledger.drops(), { QUEUE_PURGE: 4 });
   assert.equal(s.tx.sk.wmemAlloc, 0);
   assert.equal(s.clock.pending, 0, 'its timer is gone');
@@ -226,14 +237,15 @@ test('replacing the settings takes effect for new frames; bringing the device do
   closeAndAssertQuiet(s.stack, [s.tx, s.rx]);
 });
 
-test('replacing a full netem wakes the queue it stopped (no watchdog needed)', async () => {
+test('replacing a netem drops what the old one held, counted; the new one starts empty', async () => {
   const s = await setup({ delayMs: 60_000, limit: 1 });
   burst(s, 3);
-  assert.equal(s.a.queueStopped, true, 'the first netem is full and stopped the queue');
+  assert.deepEqual(s.ledger.drops(), { QDISC_DROP: 2 }, 'the first netem is full: the rest are qdisc drops');
+  assert.equal(s.a.queueStopped, false);
   setLink(s.stack, s.a.name, { netem: { delayMs: 0 } });
-  assert.equal(s.a.queueStopped, false, 'the new netem starts empty and the queue runs');
+  burst(s, 2, 10);
   await s.clock.runUntil(() => s.arrivals.length >= 2);
   assert.equal(s.a.stats.txTimeouts, 0);
-  assert.deepEqual(s.ledger.drops(), { QUEUE_PURGE: 1 }, 'only the frame the old netem held is lost, and counted');
+  assert.deepEqual(s.ledger.drops(), { QDISC_DROP: 2, QUEUE_PURGE: 1 }, 'the frame the old netem held is lost, and counted');
   closeAndAssertQuiet(s.stack, [s.tx, s.rx]);
 });

@@ -513,7 +513,7 @@ test('a burst stops the queue at the in-flight limit; completions wake it and ev
     }
     assert.equal(vxlanOf(dev).inflight, VXLAN_MAX_INFLIGHT);
     assert.equal(dev.queueStopped, true, 'the queue stopped at the limit');
-    assert.equal(dev.qdisc!.length, total - VXLAN_MAX_INFLIGHT, 'the qdisc holds the rest');
+    assert.equal(dev.qdisc!.qlen, total - VXLAN_MAX_INFLIGHT, 'the qdisc holds the rest');
     await waitUntil(() => stack.pool.stats.inUse === 0, 'every frame was sent and freed', { intervalMs: 2 });
     assert.equal(dev.queueStopped, false);
     assert.equal(dev.stats.txPackets, total);

@@ -26,8 +26,8 @@ test('pfifo_fast: three bands by priority (TC_PRIO map), FIFO within a band', ()
   const q = new PfifoFast(() => 100);
   const prios = [0, 1, 6, 2, 4, 7, 3, 5, 8, 15, 6];
   prios.forEach((p, i) => assert.equal(q.enqueue(skbWith(pool, p, i)), true));
-  assert.equal(q.length, prios.length);
-  assert.equal(q.bytes, prios.length * 60);
+  assert.equal(q.qlen, prios.length);
+  assert.equal(q.backlog, prios.length * 60);
   const order: number[] = [];
   for (let s = q.dequeue(); s !== null; s = q.dequeue()) {
     order.push(prios[s.cb]!);
@@ -45,17 +45,22 @@ test('pfifo_fast: three bands by priority (TC_PRIO map), FIFO within a band', ()
   assert.equal(pool.stats.inUse, 0);
 });
 
-test('pfifo_fast: the limit is tx_queue_len, read live; over it enqueue refuses and counts', () => {
+test('pfifo_fast: each band holds tx_queue_len (read live); a full band drops with no overlimit', () => {
   const pool = new SkbPool();
   let limit = 3;
   const q = new PfifoFast(() => limit);
+  // Band 1 (priority 0) fills up; band 0 (priority 6) still has its own room.
   for (let i = 0; i < 3; i++) assert.equal(q.enqueue(skbWith(pool, 0, i)), true);
-  const x = skbWith(pool, 6, 9);
-  assert.equal(q.enqueue(x), false, 'even the highest band is refused: the limit is for all');
+  const y = skbWith(pool, 0, 8);
+  assert.equal(q.enqueue(y), false, 'band 1 is full');
   assert.equal(q.stats.drops, 1);
-  assert.equal(q.stats.overlimits, 1);
+  assert.equal(q.stats.overlimits, 0, 'qdisc_drop counts no overlimit');
+  const x = skbWith(pool, 6, 9);
+  assert.equal(q.enqueue(x), true, 'band 0 has a ring of its own (pfifo_fast_init)');
+  for (let i = 0; i < 3; i++) assert.equal(q.enqueue(skbWith(pool, 1, 10 + i)), true, 'and so has band 2');
+  assert.equal(q.qlen, 7, 'more than tx_queue_len in all');
   limit = 4;
-  assert.equal(q.enqueue(x), true);
+  assert.equal(q.enqueue(y), true);
   // requeue puts a frame back at the head of its band and undoes its count.
   const first = q.dequeue()!;
   assert.equal(first, x);
@@ -64,8 +69,8 @@ test('pfifo_fast: the limit is tx_queue_len, read live; over it enqueue refuses 
   assert.equal(q.stats.packets, 0);
   assert.equal(q.dequeue(), x);
   x.free();
-  assert.equal(q.reset((s) => s.free()), 3);
-  assert.equal(q.length, 0);
+  assert.equal(q.reset((s) => s.free()), 7);
+  assert.equal(q.qlen, 0);
   assert.equal(pool.stats.inUse, 0);
 });
 
@@ -75,27 +80,30 @@ test('noqueue takes nothing', () => {
   const s = skbWith(pool, 0, 0);
   assert.equal(q.enqueue(s), false);
   assert.equal(q.dequeue(), null);
-  assert.equal(q.length, 0);
+  assert.equal(q.qlen, 0);
   s.free();
 });
 
 test('txqueuelen 0 means noqueue; back to non-zero means pfifo_fast, up or down', async () => {
   const stack = new NetStack();
-  const [a] = await createDevice(stack, { kind: 'veth', up: true });
-  assert.equal(describeDevice(a!).qdisc, 'pfifo_fast');
-  assert.equal(a!.qdisc?.kind, 'pfifo_fast');
-  setLink(stack, a!.name, { txqlen: 0 });
-  assert.equal(a!.qdisc?.kind, 'noqueue');
-  assert.equal(describeDevice(a!).qdisc, 'noqueue');
-  assert.equal(describeDevice(a!).txqlen, 0);
-  setLink(stack, a!.name, { txqlen: 500 });
-  assert.equal(a!.qdisc?.kind, 'pfifo_fast');
-  setLink(stack, a!.name, { up: false, txqlen: 0 });
-  setLink(stack, a!.name, { up: true });
-  assert.equal(a!.qdisc?.kind, 'noqueue');
-  // dummy and lo never queue.
+  const a = new TestDriver(stack).dev;
+  assert.equal(describeDevice(a).qdisc, 'pfifo_fast');
+  assert.equal(a.qdisc?.kind, 'pfifo_fast');
+  setLink(stack, a.name, { txqlen: 0 });
+  assert.equal(a.qdisc?.kind, 'noqueue');
+  assert.equal(describeDevice(a).qdisc, 'noqueue');
+  assert.equal(describeDevice(a).txqlen, 0);
+  setLink(stack, a.name, { txqlen: 500 });
+  assert.equal(a.qdisc?.kind, 'pfifo_fast');
+  setLink(stack, a.name, { up: false, txqlen: 0 });
+  setLink(stack, a.name, { up: true });
+  assert.equal(a.qdisc?.kind, 'noqueue');
+  // dummy, veth (IFF_NO_QUEUE, as every virtual device in Linux) and lo never queue by default.
   const [d] = await createDevice(stack, { kind: 'dummy', up: true });
   assert.equal(describeDevice(d!).qdisc, 'noqueue');
+  const [v] = await createDevice(stack, { kind: 'veth', up: true });
+  assert.equal(describeDevice(v!).qdisc, 'noqueue');
+  assert.equal(describeDevice(v!).txqlen, 1000);
   assert.equal(describeDevice(stack.lo).qdisc, 'noqueue');
   stack.close();
 });
@@ -111,16 +119,16 @@ test('a busy driver stops the queue; frames wait in the qdisc; completion wakes 
   // Stopped: these wait in pfifo_fast.
   const prios = [0, 6, 2, 7];
   prios.forEach((p, i) => assert.equal(s.send(buildFrame({ dst, seq: i + 1 }), { priority: p }), 'sent'));
-  assert.equal(drv.dev.qdisc!.length, 4);
+  assert.equal(drv.dev.qdisc!.qlen, 4);
   assert.equal(describeDevice(drv.dev).queue.stopped, true);
-  assert.equal(describeDevice(drv.dev).queue.length, 4);
+  assert.equal(describeDevice(drv.dev).queue.qlen, 4);
   const wmemWaiting = s.sk.wmemAlloc;
   assert.ok(wmemWaiting > 0, 'queued frames stay charged to the sender');
   for (let i = 0; i < 5; i++) {
     drv.complete();
     await settle();
   }
-  assert.equal(drv.dev.qdisc!.length, 0);
+  assert.equal(drv.dev.qdisc!.qlen, 0);
   drv.complete();
   // seq 0 first (it was in the ring), then band 0 (prio 6, 7), band 1 (prio 0), band 2 (prio 2).
   assert.deepEqual(drv.transmitted.map((f) => seqOf(f)), [0, 2, 4, 1, 3]);
@@ -139,7 +147,7 @@ test('over tx_queue_len the frame is dropped as QDISC_DROP and send says so', as
   assert.deepEqual(results, ['sent', 'sent', 'sent', 'sent', 'sent', 'dropped', 'dropped', 'dropped']);
   assert.deepEqual(ledger.drops(), { QDISC_DROP: 3 });
   assert.equal(describeDevice(drv.dev).queue.drops, 3);
-  assert.equal(describeDevice(drv.dev).queue.length, 5);
+  assert.equal(describeDevice(drv.dev).queue.qlen, 5);
   assert.equal(s.sk.wmemAlloc, 5 * skbTruesize(60 + 16), 'the queued five stay charged; the dropped three were credited');
   deleteDevice(stack, drv.dev.name);
   assert.deepEqual(ledger.drops(), { QDISC_DROP: 3, QUEUE_PURGE: 5 });
@@ -147,14 +155,14 @@ test('over tx_queue_len the frame is dropped as QDISC_DROP and send says so', as
   closeAndAssertQuiet(stack, [s]);
 });
 
-test('the watchdog recovers a queue stopped too long and counts txTimeouts', async () => {
+test('the watchdog tells the driver (tx_timeout) of a queue stopped too long and counts txTimeouts', async () => {
   const { stack, clock } = virtualStack();
   const drv = new TestDriver(stack, { neverReady: true, watchdogTimeoMs: 5000 });
   const s = stack.openPacketSocket({ dev: drv.dev });
   const ledger = new Ledger(stack);
   for (let i = 0; i < 3; i++) assert.equal(s.send(buildFrame({ dst: '02:00:00:00:00:01', seq: i })), 'sent');
   assert.equal(drv.dev.queueStopped, true, 'a driver that said busy has its queue stopped');
-  assert.equal(drv.dev.qdisc!.length, 3);
+  assert.equal(drv.dev.qdisc!.qlen, 3);
   assert.ok(describeDevice(drv.dev).queue.requeues >= 1);
   await clock.advance(4999);
   assert.equal(drv.dev.stats.txTimeouts, 0);
@@ -162,15 +170,38 @@ test('the watchdog recovers a queue stopped too long and counts txTimeouts', asy
   assert.equal(drv.dev.stats.txTimeouts, 1);
   assert.equal(drv.timeouts, 1, 'the driver\'s tx_timeout ran');
   assert.equal(describeDevice(drv.dev).stats64.tx.timeouts, 1);
-  // Woken, the queue ran, the driver is still busy: stopped again, and the watchdog re-armed.
+  // The driver's reset woke the queue, it ran, the driver is still busy: stopped again, the watchdog re-armed.
   assert.equal(drv.dev.queueStopped, true);
-  assert.equal(drv.dev.qdisc!.length, 3, 'nothing was lost');
+  assert.equal(drv.dev.qdisc!.qlen, 3, 'nothing was lost');
   await clock.advance(5000);
   assert.equal(drv.dev.stats.txTimeouts, 2);
   deleteDevice(stack, drv.dev.name);
   assert.equal(clock.pending, 0, 'no watchdog left behind');
   ledger.assertConserved({ sent: 3, delivered: 0 });
   assert.deepEqual(ledger.drops(), { QUEUE_PURGE: 3 });
+  closeAndAssertQuiet(stack, [s]);
+});
+
+test('no watchdog for a driver without tx_timeout, and the core never wakes a stopped queue by force', async () => {
+  const { stack, clock } = virtualStack();
+  const drv = new TestDriver(stack, { ring: 1, noTxTimeout: true, watchdogTimeoMs: 1000 });
+  const s = stack.openPacketSocket({ dev: drv.dev });
+  const ledger = new Ledger(stack);
+  for (let i = 0; i < 3; i++) assert.equal(s.send(buildFrame({ dst: '02:00:00:00:00:01', seq: i })), 'sent');
+  assert.equal(drv.dev.queueStopped, true);
+  assert.equal(clock.pending, 0, 'no watchdog timer armed');
+  await clock.advance(60_000);
+  assert.equal(drv.dev.queueStopped, true, 'still stopped: only the driver wakes it');
+  assert.equal(drv.dev.stats.txTimeouts, 0);
+  assert.equal(drv.dev.qdisc!.qlen, 2);
+  drv.complete();
+  await settle();
+  assert.equal(drv.inRing.length, 1, 'woken by the driver, the queue ran');
+  drv.complete();
+  await settle();
+  drv.complete();
+  assert.equal(drv.transmitted.length, 3);
+  ledger.assertConserved({ sent: 3, delivered: 3 });
   closeAndAssertQuiet(stack, [s]);
 });
 

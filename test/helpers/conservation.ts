@@ -71,7 +71,7 @@ export class Ledger {
 export function assertQuiet(stack: NetStack, sockets: readonly PacketSocket[] = []): void {
   assert.equal(stack.softnet.backlog.length, 0, 'backlog is empty');
   for (const dev of stack.devices.list()) {
-    assert.equal(dev.qdisc?.length ?? 0, 0, `${dev.name}'s qdisc is empty`);
+    assert.equal(dev.qdisc?.qlen ?? 0, 0, `${dev.name}'s qdisc is empty`);
   }
   for (const s of sockets) {
     assert.equal(s.sk.rmemAlloc, 0, `socket ${s.id} rmemAlloc`);

@@ -10,7 +10,7 @@ import { registerNetdevice } from '../../src/dev/register.ts';
 import { devOpen } from '../../src/dev/control.ts';
 import { netifStopQueue, netifWakeQueue } from '../../src/dev/xmit.ts';
 import type { NetemParams } from '../../src/dev/wrappers/netem.ts';
-import type { SkBuff } from '../../src/skb/skbuff.ts';
+import { devAllocSkbFrom, type SkBuff } from '../../src/skb/skbuff.ts';
 import type { PacketSocket, PacketSocketOptions } from '../../src/packet/socket.ts';
 
 export function virtualStack(opts: Omit<NetStackOptions, 'clock'> = {}): { stack: NetStack; clock: VirtualClock } {
@@ -74,32 +74,61 @@ export class TestDriver {
 
   constructor(
     stack: NetStack,
-    readonly opts: { ring?: number; neverReady?: boolean; name?: string; watchdogTimeoMs?: number } = {},
+    readonly opts: {
+      ring?: number;
+      /** Busy for every frame: it stops its queue and only a reset (tx_timeout) wakes it. */
+      neverReady?: boolean;
+      name?: string;
+      watchdogTimeoMs?: number;
+      /** Give the driver no tx_timeout method (most virtual drivers have none). */
+      noTxTimeout?: boolean;
+      /** Filter received frames by destination MAC, as a NIC does. */
+      hwAddrFilter?: boolean;
+    } = {},
   ) {
     const ring = opts.ring ?? Infinity;
     this.dev = new NetDevice(stack, {
       kind: 'testdrv',
       ops: etherOps({
         hardStartXmit: (dev, skb): NetdevTx => {
-          if (opts.neverReady) return NETDEV_TX_BUSY;
+          if (opts.neverReady) {
+            netifStopQueue(dev);
+            return NETDEV_TX_BUSY;
+          }
           if (this.inRing.length >= ring) return NETDEV_TX_BUSY;
           this.inRing.push(skb);
           if (this.inRing.length >= ring) netifStopQueue(dev);
           return NETDEV_TX_OK;
         },
-        txTimeout: () => {
-          this.timeouts++;
-        },
+        ...(opts.noTxTimeout
+          ? {}
+          : {
+              // A reset: the hardware is told to try again, and the queue runs.
+              txTimeout: (dev: NetDevice) => {
+                this.timeouts++;
+                netifWakeQueue(dev);
+              },
+            }),
         // Bringing the device down drops what the hardware had not sent yet.
         stop: (dev) => {
           for (const skb of this.inRing.splice(0)) dev.core.kfreeSkb(skb, 'QUEUE_PURGE');
         },
       }),
       devAddr: Buffer.from([0x02, 0, 0, 0, 0x7e, 0x57]),
+      hwAddrFilter: opts.hwAddrFilter ?? false,
       ...(opts.watchdogTimeoMs !== undefined ? { watchdogTimeoMs: opts.watchdogTimeoMs } : {}),
     });
     registerNetdevice(stack.devices, this.dev, opts.name ?? 'test%d');
     devOpen(this.dev);
+  }
+
+  /** The hardware received a frame from the wire: netif_rx it. */
+  receive(frame: Buffer): void {
+    const skb = devAllocSkbFrom(this.dev.core.pool, frame.length);
+    if (skb === null) throw new Error('no memory for a received frame');
+    skb.putData(frame);
+    skb.dev = this.dev;
+    this.dev.core.netifRx(skb);
   }
 
   /** The hardware finished sending what is in the ring: free it, wake the queue. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NetStack, createDevice, deleteDevice, setLink } from '../../src/stack/index.ts';
+import { NetStack, createDevice, deleteDevice, qdiscReplace, setLink } from '../../src/stack/index.ts';
 import { VirtualClock } from '../../src/clock.ts';
 import { DROP_REASONS } from '../../src/skb/drop-reason.ts';
 import { createMetrics } from '../../src/metrics/index.ts';
@@ -91,37 +91,44 @@ test('a slow reader loses frames at its own socket: socket memory, socket drops 
   assert.equal(samplesOf(closed, 'netstack_socket_drops_total').length, 2);
 });
 
-test('a stopped transmit queue shows its backlog, its drops and what netem holds', async (t) => {
+test('a stopped transmit queue shows its qlen, backlog, drops and sent counts in tc\'s words; netem shows what it holds', async (t) => {
   const clock = new VirtualClock();
   const stack = new NetStack({ clock });
   t.after(() => stack.close());
-  // netem holds 2 frames for a second, then stops the queue; pfifo_fast takes 4 more; the rest are refused.
-  const [slow0] = await createDevice(stack, { kind: 'veth', name: 'slow0', peer: 'slow1', up: true, txqlen: 4, netem: { delayMs: 1000, limit: 2 } });
+  // A 1 Mbit/s link whose TX ring holds 2 frames, behind a pfifo of 4: the rest are refused.
+  const [slow0] = await createDevice(stack, { kind: 'veth', name: 'slow0', peer: 'slow1', up: true, speed_mbps: 1, tx_ring: 2 });
+  qdiscReplace(stack, 'slow0', { kind: 'pfifo', limit: 4 });
+  const [held0] = await createDevice(stack, { kind: 'dummy', name: 'held0', up: true, netem: { delayMs: 1000 } });
   const sender = stack.openPacketSocket({ dev: slow0! });
+  const other = stack.openPacketSocket({ dev: held0! });
   const metrics = createMetrics(stack);
   const frame = testFrame(60);
   const results = Array.from({ length: 9 }, () => sender.send(frame));
   assert.deepEqual(results.filter((r) => r === 'dropped').length, 3);
+  for (let i = 0; i < 2; i++) other.send(frame);
   stack.drain();
 
   const s = await scrape(metrics);
-  assert.equal(valueOf(s, 'netstack_netem_held_packets', { device: 'slow0' }), 2);
-  assert.equal(valueOf(s, 'netstack_qdisc_packets', { device: 'slow0' }), 4);
-  assert.equal(valueOf(s, 'netstack_qdisc_bytes', { device: 'slow0' }), 4 * 60);
+  assert.equal(valueOf(s, 'netstack_netem_held_packets', { device: 'held0' }), 2);
+  assert.equal(valueOf(s, 'netstack_qdisc_qlen', { device: 'slow0' }), 4);
+  assert.equal(valueOf(s, 'netstack_qdisc_backlog_bytes', { device: 'slow0' }), 4 * 60);
+  assert.equal(valueOf(s, 'netstack_qdisc_sent_packets_total', { device: 'slow0' }), 2, 'two went to the ring');
+  assert.equal(valueOf(s, 'netstack_qdisc_sent_bytes_total', { device: 'slow0' }), 2 * 60);
   assert.equal(valueOf(s, 'netstack_qdisc_stopped', { device: 'slow0' }), 1);
   assert.equal(valueOf(s, 'netstack_qdisc_drops_total', { device: 'slow0' }), 3);
+  assert.equal(valueOf(s, 'netstack_qdisc_overlimits_total', { device: 'slow0' }), 0, 'a fifo drop is no overlimit');
   assert.equal(valueOf(s, 'netstack_drops_total', { reason: 'qdisc_drop' }), 3);
-  assert.equal(valueOf(s, 'netstack_network_transmit_queue_length', { device: 'slow0' }), 4);
-  assert.equal(valueOf(s, 'netstack_network_transmit_packets_total', { device: 'slow0' }), 0);
+  assert.equal(valueOf(s, 'netstack_network_transmit_packets_total', { device: 'slow0' }), 0, 'nothing has left the wire yet');
   assert.ok(valueOf(s, 'netstack_socket_wmem_bytes', { socket: String(sender.id), device: 'slow0' }) > 0);
 
   await clock.advance(5000);
   stack.drain();
   const later = await scrape(metrics);
-  assert.equal(valueOf(later, 'netstack_qdisc_packets', { device: 'slow0' }), 0);
-  assert.equal(valueOf(later, 'netstack_qdisc_bytes', { device: 'slow0' }), 0);
+  assert.equal(valueOf(later, 'netstack_qdisc_qlen', { device: 'slow0' }), 0);
+  assert.equal(valueOf(later, 'netstack_qdisc_backlog_bytes', { device: 'slow0' }), 0);
+  assert.equal(valueOf(later, 'netstack_qdisc_sent_packets_total', { device: 'slow0' }), 6);
   assert.equal(valueOf(later, 'netstack_qdisc_stopped', { device: 'slow0' }), 0);
-  assert.equal(valueOf(later, 'netstack_netem_held_packets', { device: 'slow0' }), 0);
+  assert.equal(valueOf(later, 'netstack_netem_held_packets', { device: 'held0' }), 0);
   assert.equal(valueOf(later, 'netstack_network_transmit_packets_total', { device: 'slow0' }), 6);
   assert.equal(valueOf(later, 'netstack_socket_wmem_bytes', { socket: String(sender.id), device: 'slow0' }), 0);
   // No netem on a device, no netem series.

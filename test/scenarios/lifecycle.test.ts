@@ -5,8 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { settle } from '../../src/clock.ts';
-import { createDevice, deleteDevice, describeDevice, setLink } from '../../src/stack/index.ts';
-import { getNetem } from '../../src/dev/wrappers/netem.ts';
+import { createDevice, deleteDevice, describeDevice, qdiscReplace, setLink } from '../../src/stack/index.ts';
 import type { NetDevice } from '../../src/dev/netdevice.ts';
 import { buildFrame, seqOf } from '../helpers/frames.ts';
 import { rejectsErrno, throwsErrno } from '../helpers/errors.ts';
@@ -14,25 +13,27 @@ import { closeAndAssertQuiet, Ledger } from '../helpers/conservation.ts';
 import { drainSocket, sendNow, vethWithSockets, virtualStack } from '../helpers/stack.ts';
 import { vlanChannels } from '../../src/vlan/device.ts';
 
-test('rename with frames in netem and the qdisc: EBUSY while up; going down purges them; traffic resumes under the new name', async () => {
+test('rename with frames on the wire and in the qdisc: EBUSY while up; going down purges them; traffic resumes under the new name', async () => {
   const { stack, clock } = virtualStack();
   const { a, b, tx, rx } = await vethWithSockets(stack);
-  setLink(stack, a.name, { netem: { delayMs: 100, limit: 5 } });
+  // A 1 Mbit/s link with a 5-frame TX ring, and a queue in front of it.
+  setLink(stack, a.name, { speed_mbps: 1, tx_ring: 5 });
+  qdiscReplace(stack, a.name, { kind: 'pfifo_fast' });
   const ledger = new Ledger(stack);
   for (let i = 0; i < 20; i++) sendNow(tx, buildFrame({ dst: b, src: a, seq: i }));
-  assert.equal(getNetem(a)!.length, 5, 'five held by netem');
-  assert.equal(a.qdisc!.length, 15, 'fifteen waiting in the qdisc');
-  assert.equal(describeDevice(a).queue.length, 20);
+  assert.equal(a.queueStopped, true, 'the full ring stopped the queue');
+  assert.equal(a.qdisc!.qlen, 15, 'fifteen waiting in the qdisc');
+  assert.equal(describeDevice(a).queue.qlen, 15);
   const wmem = tx.sk.wmemAlloc;
   assert.ok(wmem > 0);
 
   throwsErrno(() => setLink(stack, a.name, { name: 'uplink0' }), 'EBUSY');
-  assert.equal(a.qdisc!.length, 15, 'a refused rename touches nothing');
+  assert.equal(a.qdisc!.qlen, 15, 'a refused rename touches nothing');
 
   setLink(stack, a.name, { up: false });
   assert.deepEqual(ledger.drops(), { QUEUE_PURGE: 20 });
   assert.equal(tx.sk.wmemAlloc, 0, 'purged frames credited their sender');
-  assert.equal(clock.pending, 0, 'netem\'s timer went with them');
+  assert.equal(clock.pending, 0, 'the wire\'s timer went with them');
   setLink(stack, a.name, { name: 'uplink0', up: true });
   assert.equal(a.name, 'uplink0');
   assert.equal(stack.devices.get('uplink0'), a);
@@ -65,16 +66,17 @@ test('frames in the backlog when the receiving device goes down (to be renamed) 
   closeAndAssertQuiet(stack, [tx, rx]);
 });
 
-test('deleting a device with frames everywhere: qdisc, netem, backlog, a waiting sender; nothing leaks', async () => {
+test('deleting a device with frames everywhere: qdisc, TX ring, backlog, a waiting sender; nothing leaks', async () => {
   const { stack, clock } = virtualStack();
   const { a, b, tx, rx } = await vethWithSockets(stack, { tx: { sndbuf: 20_000 } });
-  setLink(stack, a.name, { netem: { delayMs: 50, limit: 4 } });
+  setLink(stack, a.name, { speed_mbps: 1, tx_ring: 4 });
+  qdiscReplace(stack, a.name, { kind: 'pfifo' });
   // A second pair whose frames sit in the backlog, bound for the device we delete.
   const feeder = stack.openPacketSocket({ dev: b });
   const ledger = new Ledger(stack);
   let sent = 0;
   for (let i = 0; i < 6; i++, sent++) sendNow(feeder, buildFrame({ dst: a, src: b, seq: 500 + i }));
-  // Frames from a: some in netem, the rest in the qdisc, until the send buffer is full.
+  // Frames from a: some on the wire (the TX ring), the rest in the qdisc, until the send buffer is full.
   let waiting: Promise<string> | null = null;
   for (let i = 0; waiting === null; i++) {
     const r = tx.send(buildFrame({ dst: b, src: a, seq: i, size: 1000 }));
@@ -82,8 +84,8 @@ test('deleting a device with frames everywhere: qdisc, netem, backlog, a waiting
     else sent++;
   }
   waiting.catch(() => {});
-  assert.equal(getNetem(a)!.length, 4);
-  assert.ok(a.qdisc!.length > 0);
+  assert.equal(a.queueStopped, true, 'the ring is full');
+  assert.ok(a.qdisc!.qlen > 0);
   assert.ok(stack.softnet.backlog.length >= 6, 'frames for a wait in the backlog');
   const rxOnA = stack.openPacketSocket({ dev: a, direction: 'in' });
 
@@ -96,7 +98,7 @@ test('deleting a device with frames everywhere: qdisc, netem, backlog, a waiting
   const drops = ledger.drops();
   assert.equal((drops.QUEUE_PURGE ?? 0) + (drops.DEV_READY ?? 0), sent, `every frame counted: ${JSON.stringify(drops)}`);
   assert.equal(drops.DEV_READY, 6, 'the backlog frames found their device gone');
-  assert.equal(clock.pending, 0, 'no netem or watchdog timer left');
+  assert.equal(clock.pending, 0, 'no wire or watchdog timer left');
   assert.equal(tx.sk.wmemAlloc, 0);
   assert.equal(feeder.sk.wmemAlloc, 0);
   assert.equal(rxOnA.queued, 0);

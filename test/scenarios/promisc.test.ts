@@ -1,6 +1,8 @@
-// Scenario 4: promiscuity is counted, and frames for other hosts are
-// filtered (dropped as OTHERHOST) unless some socket holds the receiving
-// device promiscuous. Releasing the last reference restores the filter.
+// Scenario 4: promiscuity is counted, and on a device with a hardware
+// address filter (a NIC) frames for other hosts are filtered (dropped as
+// OTHERHOST) unless some socket holds it promiscuous; releasing the last
+// reference restores the filter. A software device (veth) has no filter:
+// its taps see such frames, marked otherhost, promiscuous or not.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,17 +14,19 @@ import type { NetDevice } from '../../src/dev/netdevice.ts';
 import type { PacketSocket } from '../../src/packet/socket.ts';
 import { buildFrame } from '../helpers/frames.ts';
 import { closeAndAssertQuiet, Ledger } from '../helpers/conservation.ts';
-import { sendNow, vethWithSockets, virtualStack } from '../helpers/stack.ts';
+import { sendNow, TestDriver, vethWithSockets, virtualStack } from '../helpers/stack.ts';
 
 const OTHER = '02:00:00:00:be:ef';
 
-test('frames to another MAC: OTHERHOST until a socket holds promisc; two holders need two releases', async () => {
+test('a NIC with an address filter: OTHERHOST until a socket holds promisc; two holders need two releases', async () => {
   const { stack } = virtualStack();
-  const { a, b, tx, rx } = await vethWithSockets(stack);
+  const nic = new TestDriver(stack, { hwAddrFilter: true });
+  const b = nic.dev;
+  const rx = stack.openPacketSocket({ dev: b, direction: 'in' });
   const ledger = new Ledger(stack);
   let sent = 0;
   let delivered = 0;
-  const all: PacketSocket[] = [tx, rx];
+  const all: PacketSocket[] = [rx];
   const read = (sockets: PacketSocket[]): number[][] =>
     sockets.map((s) => {
       const types: number[] = [];
@@ -31,8 +35,8 @@ test('frames to another MAC: OTHERHOST until a socket holds promisc; two holders
       return types;
     });
   const round = async (sockets: PacketSocket[]): Promise<number[][]> => {
-    sendNow(tx, buildFrame({ dst: OTHER, src: a }));
-    sendNow(tx, buildFrame({ dst: b, src: a }));
+    nic.receive(buildFrame({ dst: OTHER }));
+    nic.receive(buildFrame({ dst: b }));
     sent += 2;
     await settle();
     return read(sockets);
@@ -68,14 +72,40 @@ test('frames to another MAC: OTHERHOST until a socket holds promisc; two holders
   closeAndAssertQuiet(stack, all);
 });
 
-test('SIOCSIFFLAGS PROMISC is one more reference; promisc on another device does not open this one', async () => {
+test('a software device (veth) has no address filter: taps see otherhost frames; OTHERHOST only where no one wants them', async () => {
   const { stack } = virtualStack();
   const { a, b, tx, rx } = await vethWithSockets(stack);
+  const typed = stack.openPacketSocket({ dev: b, protocol: 0x0800, direction: 'in' });
+  const ledger = new Ledger(stack);
+  sendNow(tx, buildFrame({ dst: OTHER, src: a }));
+  sendNow(tx, buildFrame({ dst: OTHER, src: a, type: 0x0800 }));
+  await settle();
+  const types = [rx.recvFrame(), rx.recvFrame()].map((f) => f?.pktType);
+  assert.deepEqual(types, [PacketType.OTHERHOST, PacketType.OTHERHOST], 'not promiscuous, and still seen');
+  assert.equal(b.promiscuity, 0);
+  assert.equal(typed.recvFrame()?.pktType, PacketType.OTHERHOST, 'packet_rcv does not filter by pkt_type either');
+  assert.deepEqual(ledger.drops(), {});
+  // Without a tap, a frame for another host is dropped as OTHERHOST, not counted lost by the device.
+  rx.close();
+  typed.close();
+  sendNow(tx, buildFrame({ dst: OTHER, src: a }));
+  await settle();
+  assert.deepEqual(ledger.drops(), { OTHERHOST: 1 });
+  assert.equal(b.stats.rxDropped, 0);
+  ledger.assertConserved({ sent: 3, delivered: 3, extra: ledger.clones() });
+  closeAndAssertQuiet(stack, [tx, rx, typed]);
+});
+
+test('SIOCSIFFLAGS PROMISC is one more reference; promisc on another device does not open this one', async () => {
+  const { stack } = virtualStack();
+  const nic = new TestDriver(stack, { hwAddrFilter: true });
+  const b = nic.dev;
+  const rx = stack.openPacketSocket({ dev: b, direction: 'in' });
   const [other] = (await createDevice(stack, { kind: 'dummy', up: true })) as [NetDevice];
   const elsewhere = stack.openPacketSocket({ dev: other, promisc: true });
   const ledger = new Ledger(stack);
   const otherhost = async (): Promise<number> => {
-    sendNow(tx, buildFrame({ dst: OTHER, src: a }));
+    nic.receive(buildFrame({ dst: OTHER }));
     await settle();
     let n = 0;
     while (rx.recvFrame() !== null) n++;
@@ -92,7 +122,7 @@ test('SIOCSIFFLAGS PROMISC is one more reference; promisc on another device does
   assert.equal(await otherhost(), 0);
   assert.deepEqual(ledger.drops(), { OTHERHOST: 2 });
   ledger.assertConserved({ sent: 3, delivered: 1 });
-  closeAndAssertQuiet(stack, [tx, rx, p, elsewhere]);
+  closeAndAssertQuiet(stack, [rx, p, elsewhere]);
 });
 
 test('a promisc socket whose device is deleted gives nothing back to a new device of the same name', async () => {

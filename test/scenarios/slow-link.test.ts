@@ -1,7 +1,10 @@
 // Scenario 1: a sender pushes 10 MB through a 1 Mbit/s link. The send buffer
 // throttles it: it waits, its memory stays bounded, every frame arrives in
 // order, the (virtual) time taken is what the wire allows, and all memory
-// comes back.
+// comes back. The link is the seed's "slow interface" as Linux has it: a
+// driver (veth with ethtool speed 1 Mbit/s) that frees a buffer only once it
+// has left the wire. (netem's rate would not do: like Linux's, it credits
+// the sender at enqueue.)
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,7 +25,7 @@ async function slowLink(): Promise<VethSetup & { stack: NetStack; clock: Virtual
   const { stack, clock } = virtualStack();
   const v = await vethWithSockets(stack);
   // Only the sending end is slow.
-  setLink(stack, v.a.name, { netem: { rateBps: RATE } });
+  setLink(stack, v.a.name, { speed_mbps: RATE / 1e6 });
   return { ...v, stack, clock };
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { NetError } from '../../src/errno.ts';
 import {
-  allocSkbFrom, devAllocSkbFrom, NET_SKB_PAD, SkbOverPanic, SkbPool, SkbUnderPanic, skbTruesize, SKB_HEADER_COST,
+  allocSkbFrom, devAllocSkbFrom, kmallocSizeRoundup, NET_SKB_PAD, SkbOverPanic, SkbPool, SkbStateBug, SkbUnderPanic, skbTruesize,
   type SkBuff, type SkbBug,
 } from '../../src/skb/index.ts';
 import { SkbQueue } from '../../src/skb/queue.ts';
@@ -32,7 +32,9 @@ test('alloc_skb: an empty buffer of the asked size, charged by truesize', () => 
   assert.equal(skb.users, 1);
   assert.equal(skb.cloned, false);
   assert.equal(skb.truesize, skbTruesize(100));
-  assert.equal(skbTruesize(100), 128 + SKB_HEADER_COST);
+  // __alloc_skb: align(100) = 128, + 320 of shared info = 448, from the
+  // 512-byte slab, + 256 of sk_buff = 768.
+  assert.equal(skbTruesize(100), 512 + 256);
   assert.ok(skb.buf.length >= 100);
   assert.equal(p.stats.inUse, 1);
   assert.equal(p.stats.bytes, skb.truesize);
@@ -474,4 +476,93 @@ test('a memory limit makes allocation return null and count allocFailures', () =
   c.free();
   assert.equal(allocSkbFrom(p, -1), null, 'a negative size is refused');
   assert.equal(p.stats.allocFailures, 5);
+});
+
+test('truesize follows __alloc_skb: data + shared info rounded to the kmalloc slab, plus the sk_buff', () => {
+  assert.equal(kmallocSizeRoundup(1), 8);
+  assert.equal(kmallocSizeRoundup(65), 96);
+  assert.equal(kmallocSizeRoundup(129), 192);
+  assert.equal(kmallocSizeRoundup(1856), 2048);
+  assert.equal(kmallocSizeRoundup(8193), 16384, 'beyond the largest slab: a power of two of pages');
+  // A 1500-byte frame with its 16 bytes of headroom: 1536 + 320 -> 2048 + 256.
+  assert.equal(skbTruesize(1516), 2304, 'TCP_SKB_MIN_TRUESIZE, as Linux charges a full-size frame');
+  assert.equal(skbTruesize(60), 512 + 256);
+  // 1800 + 320 crosses the 2 KiB slab: the charge doubles, as kmalloc's does.
+  assert.equal(skbTruesize(1800), 4096 + 256);
+  const { pool: p } = pool();
+  const skb = alloc(p, 1516);
+  assert.equal(skb.truesize, 2304);
+  assert.equal(p.stats.bytes, 2304);
+  skb.free();
+});
+
+test('cow that grows the block charges the new truesize while no socket owns the buffer (pskb_expand_head)', () => {
+  const { pool: p } = pool();
+  const skb = alloc(p, 1700);
+  skb.put(1700);
+  const before = skb.truesize;
+  assert.equal(before, 2048 + 256);
+  assert.ok(skb.cow(200));
+  assert.equal(skb.truesize, skbTruesize(1900));
+  assert.ok(skb.truesize > before);
+  assert.equal(p.stats.bytes, skb.truesize, 'the pool counts the new size');
+  // Owned by a socket: the charge stays what the owner paid, so its destructor credits exactly that.
+  const owned = alloc(p, 1700);
+  owned.sk = {} as never;
+  const paid = owned.truesize;
+  assert.ok(owned.cow(200));
+  assert.equal(owned.truesize, paid);
+  owned.sk = null;
+  skb.free();
+  owned.free();
+  assert.equal(p.stats.bytes, 0);
+});
+
+test('a clone\'s shared data cannot be written without cow(): writable() and putData() throw', () => {
+  const { pool: p } = pool();
+  const skb = alloc(p, 100);
+  skb.putData(Buffer.from('abcd'));
+  const c = skb.clone()!;
+  assert.throws(() => c.writable(), (e: unknown) => e instanceof SkbStateBug && e.bug === 'write_shared');
+  assert.throws(() => skb.writable(), SkbStateBug, 'the original shares it too');
+  assert.throws(() => skb.putData(Buffer.from('e')), SkbStateBug);
+  assert.equal(skb.len, 4, 'a refused write changes nothing');
+  assert.ok(c.cow());
+  c.writable()[c.data] = 0x41;
+  assert.equal(skb.bytes.toString(), 'abcd', 'the original still sees its own bytes');
+  assert.equal(c.bytes.toString(), 'Abcd');
+  // Once the clone has its own block the original is no longer shared either.
+  skb.writable()[skb.data] = 0x5a;
+  c.free();
+  skb.free();
+});
+
+test('any use of a freed buffer throws: clone, copy, cow, get, put, push, pull, bytes, writable', () => {
+  const { pool: p, bugs } = pool();
+  const skb = alloc(p, 100);
+  skb.reserve(20);
+  skb.put(10);
+  skb.free();
+  const inUse = p.stats.inUse;
+  const uses: [string, () => unknown][] = [
+    ['clone', () => skb.clone()],
+    ['copy', () => skb.copy()],
+    ['cow', () => skb.cow(10)],
+    ['get', () => skb.get()],
+    ['put', () => skb.put(1)],
+    ['push', () => skb.push(1)],
+    ['pull', () => skb.pull(1)],
+    ['bytes', () => skb.bytes],
+    ['writable', () => skb.writable()],
+  ];
+  for (const [name, use] of uses) {
+    assert.throws(use, (e: unknown) => e instanceof SkbStateBug && e.bug === 'use_after_free', name);
+  }
+  assert.equal(p.stats.inUse, inUse, 'no clone of a freed buffer was made');
+  assert.equal(p.stats.clones, 0);
+  // The block went back to the pool once; a new buffer gets it and no stale clone can free it again.
+  const next = alloc(p, 100);
+  next.free();
+  assert.equal(p.stats.inUse, 0);
+  assert.deepEqual(bugs, []);
 });

@@ -48,6 +48,7 @@ test('SO_RCVBUF: min(val, rmem_max) * 2, at least SOCK_MIN_RCVBUF; bad values EI
   assert.equal(sk.rcvbuf, 212992 * 2, 'clamped to rmem_max, then doubled');
   sk.setRcvbuf(1);
   assert.equal(sk.rcvbuf, SOCK_MIN_RCVBUF);
+  assert.equal(SOCK_MIN_RCVBUF, 2304, "Linux's SOCK_MIN_RCVBUF (TCP_SKB_MIN_TRUESIZE)");
   sk.setRcvbuf(0);
   assert.equal(sk.rcvbuf, SOCK_MIN_RCVBUF);
   c.sysctl.set({ 'net.core.rmem_max': 50_000 });
@@ -68,7 +69,7 @@ test('SO_SNDBUF: min(val, wmem_max) * 2, at least SOCK_MIN_SNDBUF; bad values EI
   assert.equal(sk.sndbuf, 212992 * 2);
   sk.setSndbuf(100);
   assert.equal(sk.sndbuf, SOCK_MIN_SNDBUF);
-  assert.equal(SOCK_MIN_SNDBUF, 2 * SOCK_MIN_RCVBUF);
+  assert.equal(SOCK_MIN_SNDBUF, 4608, "Linux's SOCK_MIN_SNDBUF");
   c.sysctl.set({ 'net.core.wmem_max': 40_000 });
   sk.setSndbuf(1e6);
   assert.equal(sk.sndbuf, 80_000);
@@ -125,17 +126,18 @@ test('queueRcvSkb charges and queues while rmem + truesize < rcvbuf, wakes the r
   assert.equal(sk.rmemAlloc, 0);
 });
 
-test('queueRcvSkb refuses at rmem + truesize >= rcvbuf and counts the drop', () => {
+test('queueRcvSkb refuses once rmem >= rcvbuf, before charging (__sock_queue_rcv_skb), and counts the drop', () => {
   const c = ctx();
   const sk = new Sock(c);
   const t = skbTruesize(1000);
-  sk.rcvbuf = 3 * t;
+  sk.rcvbuf = 2 * t;
   const a = skbOf(c.pool);
   const b = skbOf(c.pool);
   assert.equal(queueRcvSkb(sk, a), true);
+  // rmem t < rcvbuf 2t: taken although rmem + t reaches rcvbuf (the seed's old rule refused it).
   assert.equal(queueRcvSkb(sk, b), true);
   assert.equal(sk.rmemAlloc, 2 * t);
-  // 2t + t == rcvbuf: refused (the kernel's test is >=).
+  // rmem 2t >= rcvbuf: refused.
   const x = skbOf(c.pool);
   let woken = 0;
   sk.onDataReady = () => woken++;
@@ -145,10 +147,25 @@ test('queueRcvSkb refuses at rmem + truesize >= rcvbuf and counts the drop', () 
   assert.equal(sk.rmemAlloc, 2 * t, 'a refused buffer is not charged');
   assert.equal(x.sk, null);
   assert.equal(x.list, null, 'the caller still owns it');
-  // One byte more of room and it fits.
-  sk.rcvbuf = 3 * t + 1;
+  // One byte more of room and it fits, overshooting rcvbuf by almost a frame.
+  sk.rcvbuf = 2 * t + 1;
   assert.equal(queueRcvSkb(sk, x), true);
   assert.equal(sk.rmemAlloc, 3 * t);
+  sk.receiveQueue.purge();
+  assert.equal(sk.rmemAlloc, 0);
+});
+
+test('an empty socket at the minimum rcvbuf takes one frame larger than rcvbuf, then refuses the next', () => {
+  const c = ctx();
+  const sk = new Sock(c);
+  sk.setRcvbuf(0);
+  assert.equal(sk.rcvbuf, 2304);
+  const big = skbOf(c.pool, 3000);
+  assert.ok(big.truesize > sk.rcvbuf);
+  assert.equal(queueRcvSkb(sk, big), true, 'the first frame always fits');
+  const next = skbOf(c.pool, 60);
+  assert.equal(queueRcvSkb(sk, next), false);
+  next.free();
   sk.receiveQueue.purge();
   assert.equal(sk.rmemAlloc, 0);
 });

@@ -6,7 +6,7 @@ import { devIoctl, NetStack, setLink } from '../../src/stack/index.ts';
 import { ETH_P_802_2, ETH_P_802_3 } from '../../src/wire/eth.ts';
 import { buildFrame, seqOf } from '../helpers/frames.ts';
 import { closeAndAssertQuiet, Ledger } from '../helpers/conservation.ts';
-import { drainSocket, sendNow, vethWithSockets } from '../helpers/stack.ts';
+import { drainSocket, sendNow, TestDriver, vethWithSockets } from '../helpers/stack.ts';
 
 const nextTick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -32,20 +32,20 @@ test('the bottom half runs later, not in the sender\'s stack', async () => {
   closeAndAssertQuiet(stack, [tx, rx]);
 });
 
-test('the backlog holds netdev_max_backlog frames; beyond that CPU_BACKLOG', async () => {
+test('the backlog accepts while qlen <= netdev_max_backlog (enqueue_to_backlog): max + 1 frames; beyond that CPU_BACKLOG', async () => {
   const stack = new NetStack({ sysctl: { 'net.core.netdev_max_backlog': 10 } });
   const { a, b, tx, rx } = await vethWithSockets(stack);
   const ledger = new Ledger(stack);
   for (let i = 0; i < 25; i++) sendNow(tx, buildFrame({ dst: b, src: a, seq: i }));
-  assert.equal(stack.softnet.backlog.length, 10);
-  assert.deepEqual(ledger.drops(), { CPU_BACKLOG: 15 });
-  assert.equal(stack.softnet.stats.dropped, 15);
-  assert.equal(b.stats.rxDropped, 15);
-  assert.equal(b.stats.rxPackets, 10);
-  assert.equal(a.stats.txDropped, 15);
+  assert.equal(stack.softnet.backlog.length, 11);
+  assert.deepEqual(ledger.drops(), { CPU_BACKLOG: 14 });
+  assert.equal(stack.softnet.stats.dropped, 14);
+  assert.equal(b.stats.rxDropped, 14);
+  assert.equal(b.stats.rxPackets, 11);
+  assert.equal(a.stats.txDropped, 14);
   await settle();
-  assert.deepEqual(drainSocket(rx).map(seqOf), [...Array(10).keys()], 'the first ten, in order');
-  ledger.assertConserved({ sent: 25, delivered: 10 });
+  assert.deepEqual(drainSocket(rx).map(seqOf), [...Array(11).keys()], 'the first eleven, in order');
+  ledger.assertConserved({ sent: 25, delivered: 11 });
   closeAndAssertQuiet(stack, [tx, rx]);
 });
 
@@ -79,13 +79,15 @@ test('drain() runs the bottom half to completion now', async () => {
   closeAndAssertQuiet(stack, [tx, rx]);
 });
 
-test('pkt_type host, broadcast, multicast (filtered by the multicast list), otherhost (filtered unless promisc)', async () => {
+test('pkt_type host, broadcast, multicast, otherhost; a NIC filters by the multicast list and promisc, a veth by nothing', async () => {
   const stack = new NetStack();
-  const { a, b, tx, rx } = await vethWithSockets(stack);
+  const nic = new TestDriver(stack, { hwAddrFilter: true });
+  const b = nic.dev;
+  const rx = stack.openPacketSocket({ dev: b, direction: 'in' });
   const ledger = new Ledger(stack);
   const mcast = '01:00:5e:00:00:fb';
   const types = async (dst: string | typeof b): Promise<number[]> => {
-    sendNow(tx, buildFrame({ dst, src: a }));
+    nic.receive(buildFrame({ dst }));
     await settle();
     const out: number[] = [];
     for (let f = rx.recvFrame(); f !== null; f = rx.recvFrame()) out.push(f.pktType);
@@ -110,7 +112,14 @@ test('pkt_type host, broadcast, multicast (filtered by the multicast list), othe
   assert.deepEqual(await types('01:00:5e:00:00:fd'), [PacketType.MULTICAST], 'promisc takes every group too');
   assert.deepEqual(ledger.drops(), { OTHERHOST: 4 });
   ledger.assertConserved({ sent: 11, delivered: 7 });
-  closeAndAssertQuiet(stack, [tx, rx]);
+
+  // A veth, like every software device, filters nothing: every group and every host reaches its taps.
+  const v = await vethWithSockets(stack);
+  for (const dst of [mcast, '02:00:00:00:00:77']) sendNow(v.tx, buildFrame({ dst, src: v.a }));
+  await settle();
+  assert.deepEqual([v.rx.recvFrame()?.pktType, v.rx.recvFrame()?.pktType], [PacketType.MULTICAST, PacketType.OTHERHOST]);
+  assert.equal(v.b.stats.multicast, 1);
+  closeAndAssertQuiet(stack, [rx, v.tx, v.rx]);
 });
 
 test('802.3 length-field frames reach sockets as ETH_P_802_2 or ETH_P_802_3', async () => {

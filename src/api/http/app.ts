@@ -36,6 +36,7 @@ import socketRoutes from './routes/sockets.ts';
 import stackRoutes from './routes/stack.ts';
 import captureRoutes from './routes/capture.ts';
 import metricsRoutes from './routes/metrics.ts';
+import qdiscRoutes from './routes/qdisc.ts';
 import streamRoutes from '../ws/stream.ts';
 import eventsRoutes from '../ws/events.ts';
 import sessionRoutes from './routes/session.ts';
@@ -204,6 +205,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(deviceRoutes, { stack });
   await app.register(fdbRoutes, { stack });
   await app.register(ioctlRoutes, { stack });
+  await app.register(qdiscRoutes, { stack });
   await app.register(frameRoutes, { stack });
   // The internet layer: the one the caller attached, or one attached now (a
   // stack made without it, as tests and embedders do, still gets IPv4).

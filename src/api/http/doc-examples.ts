@@ -21,6 +21,8 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'GET /v1/devices/{name}/fdb': 'listFdb',
   'POST /v1/devices/{name}/fdb': 'addFdbEntry',
   'DELETE /v1/devices/{name}/fdb': 'deleteFdbEntry',
+  'GET /v1/devices/{name}/qdisc': 'getQdisc',
+  'PUT /v1/devices/{name}/qdisc': 'replaceQdisc',
   'POST /v1/devices/{name}/frames': 'sendFrames',
   'POST /v1/devices/{name}/ioctl': 'deviceIoctl',
   'GET /v1/devices/{name}/stream': 'streamFrames',
@@ -49,6 +51,7 @@ export const REQUEST_EXAMPLES: Readonly<Record<string, Readonly<Record<string, u
   'POST /v1/devices/{name}/fdb': { 'application/json': { mac: '02:00:00:00:00:aa', ifname: 'veth1' } },
   'POST /v1/devices/{name}/frames': { 'application/json': { frames: [ARP_REQUEST] } },
   'POST /v1/devices/{name}/ioctl': { 'application/json': { request: 'SIOCGIFMTU' } },
+  'PUT /v1/devices/{name}/qdisc': { 'application/json': { kind: 'pfifo', limit: 100 } },
   'PATCH /v1/stack/sysctl': { 'application/json': { 'net.core.rmem_default': 212992 } },
 };
 

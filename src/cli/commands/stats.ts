@@ -48,7 +48,7 @@ export function formatDeviceCounters(devices: readonly DeviceJson[]): string {
     const n = (v: number | undefined): string => String(v ?? 0);
     return [
       d.ifname, n(d.mtu), n(rx?.packets), n(rx?.bytes), n(rx?.errors), n(rx?.dropped),
-      n(tx?.packets), n(tx?.bytes), n(tx?.errors), n(tx?.dropped), n(d.queue?.length), n(d.queue?.drops), d.operstate,
+      n(tx?.packets), n(tx?.bytes), n(tx?.errors), n(tx?.dropped), n(d.queue?.qlen), n(d.queue?.drops), d.operstate,
     ];
   });
   return formatTable(header, rows, ['left', ...Array<'right'>(11).fill('right'), 'left']);

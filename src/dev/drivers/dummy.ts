@@ -3,16 +3,29 @@
 
 import { IFF } from '../flags.ts';
 import { NetDevice, type IfMap } from '../netdevice.ts';
-import { NETDEV_TX_OK, type NetCore, type NetdevTx } from '../ops.ts';
+import { type NetCore, type NetdevTx } from '../ops.ts';
 import { etherOps } from '../ether.ts';
 import type { SkBuff } from '../../skb/skbuff.ts';
 import { randomMac } from '../../wire/mac.ts';
+import { linkInfo, Wire } from './wire.ts';
 
 function dummyXmit(dev: NetDevice, skb: SkBuff): NetdevTx {
+  return wireOf(dev).xmit(dev, skb);
+}
+
+/** The frame has left the (imaginary) wire: count it and free it, crediting its sender. */
+function dummyComplete(dev: NetDevice, skb: SkBuff): void {
   dev.stats.txPackets++;
   dev.stats.txBytes += skb.len;
   skb.free();
-  return NETDEV_TX_OK;
+}
+
+interface DummyPrivate {
+  wire: Wire;
+}
+
+function wireOf(dev: NetDevice): Wire {
+  return (dev.priv as DummyPrivate).wire;
 }
 
 function dummySetConfig(dev: NetDevice, map: Partial<IfMap>): void {
@@ -23,13 +36,23 @@ function dummySetConfig(dev: NetDevice, map: Partial<IfMap>): void {
 }
 
 export function createDummy(core: NetCore): NetDevice {
-  return new NetDevice(core, {
+  const dev = new NetDevice(core, {
     kind: 'dummy',
     // An empty set_rx_mode, as dummy.c has: it filters nothing, so any
     // multicast list is accepted.
-    ops: etherOps({ hardStartXmit: dummyXmit, setConfig: dummySetConfig, setRxMode: () => {} }),
+    ops: etherOps({
+      hardStartXmit: dummyXmit,
+      setConfig: dummySetConfig,
+      setRxMode: () => {},
+      stop: (d) => wireOf(d).flush(),
+      getLinkSettings: (d) => wireOf(d).settings(),
+      setLinkSettings: (d, ls) => wireOf(d).set(ls),
+      fillInfo: (d) => linkInfo(wireOf(d)),
+    }),
     flags: IFF.BROADCAST | IFF.NOARP,
     devAddr: randomMac(),
     noQueue: true,
   });
+  dev.priv = { wire: new Wire(dev, dummyComplete) } satisfies DummyPrivate;
+  return dev;
 }

@@ -1,6 +1,8 @@
 // veth: a pair of Ethernet devices joined back to back. What one end sends,
 // the other receives through its own backlog. Each end has carrier only when
 // both are up, so `ip link` shows LOWERLAYERDOWN for a lone end, as Linux does.
+// Like every virtual device in Linux it is IFF_NO_QUEUE: its root qdisc is
+// noqueue unless the user attaches one (tc qdisc replace).
 
 import { NetDevice } from '../netdevice.ts';
 import { NETDEV_TX_OK, NET_RX_SUCCESS, type NetCore, type NetdevTx } from '../ops.ts';
@@ -8,16 +10,34 @@ import { etherOps } from '../ether.ts';
 import { netifCarrierOff, netifCarrierOn } from '../control.ts';
 import { PacketType, type SkBuff } from '../../skb/skbuff.ts';
 import { randomMac } from '../../wire/mac.ts';
+import { VLAN_HLEN } from '../../wire/vlan.ts';
+import { linkInfo, Wire } from './wire.ts';
 
 function vethXmit(dev: NetDevice, skb: SkBuff): NetdevTx {
+  return (dev.priv as VethPrivate).wire.xmit(dev, skb);
+}
+
+/** The frame has left our wire: the peer receives it (veth_forward_skb). */
+function vethForward(dev: NetDevice, skb: SkBuff): void {
   const peer = dev.link;
   if (peer === null || !peer.isUp()) {
     dev.stats.txDropped++;
     dev.core.kfreeSkb(skb, 'DEV_READY');
-    return NETDEV_TX_OK;
+    return;
   }
   const len = skb.len;
-  // __dev_forward_skb scrubs what belonged to the sending side.
+  // is_skb_forwardable: the peer takes at most its mtu + link header + one
+  // VLAN tag; a longer frame is dropped and counted as the peer's rx_dropped
+  // (____dev_forward_skb) and as our tx_dropped (veth_xmit's priv->dropped).
+  if (len > peer.mtu + peer.hardHeaderLen + VLAN_HLEN) {
+    peer.stats.rxDropped++;
+    dev.stats.txDropped++;
+    dev.core.kfreeSkb(skb, 'PKT_TOO_BIG');
+    return;
+  }
+  // __dev_forward_skb scrubs what belonged to the sending side; within one
+  // namespace the frame stays charged to its sender (skb_scrub_packet does
+  // not orphan) until a receiver takes it over or it is freed.
   skb.priority = 0;
   skb.pktType = PacketType.HOST;
   skb.dev = peer;
@@ -27,7 +47,6 @@ function vethXmit(dev: NetDevice, skb: SkBuff): NetdevTx {
   } else {
     dev.stats.txDropped++;
   }
-  return NETDEV_TX_OK;
 }
 
 function vethOpen(dev: NetDevice): void {
@@ -39,6 +58,7 @@ function vethOpen(dev: NetDevice): void {
 }
 
 function vethStop(dev: NetDevice): void {
+  (dev.priv as VethPrivate).wire.flush();
   netifCarrierOff(dev);
   if (dev.link !== null) netifCarrierOff(dev.link);
 }
@@ -46,6 +66,8 @@ function vethStop(dev: NetDevice): void {
 export interface VethPrivate {
   /** Deleting one end deletes the other; set by the stack that registered them. */
   unregisterPeer: ((peer: NetDevice) => void) | null;
+  /** This end's transmit wire: speed and TX ring (0 Mbit/s by default: no wire time). */
+  wire: Wire;
 }
 
 function vethUninit(dev: NetDevice): void {
@@ -62,16 +84,25 @@ export function createVethPair(core: NetCore): [NetDevice, NetDevice] {
   const make = (): NetDevice =>
     new NetDevice(core, {
       kind: 'veth',
-      ops: etherOps({ hardStartXmit: vethXmit, open: vethOpen, stop: vethStop, uninit: vethUninit }),
+      ops: etherOps({
+        hardStartXmit: vethXmit,
+        open: vethOpen,
+        stop: vethStop,
+        uninit: vethUninit,
+        getLinkSettings: (d) => (d.priv as VethPrivate).wire.settings(),
+        setLinkSettings: (d, ls) => (d.priv as VethPrivate).wire.set(ls),
+        fillInfo: (d) => linkInfo((d.priv as VethPrivate).wire),
+      }),
       devAddr: randomMac(),
       carrierFollowsUp: false,
       reportsOperstate: true,
+      noQueue: true,
     });
   const a = make();
   const b = make();
   a.link = b;
   b.link = a;
-  a.priv = { unregisterPeer: null } satisfies VethPrivate;
-  b.priv = { unregisterPeer: null } satisfies VethPrivate;
+  a.priv = { unregisterPeer: null, wire: new Wire(a, vethForward) } satisfies VethPrivate;
+  b.priv = { unregisterPeer: null, wire: new Wire(b, vethForward) } satisfies VethPrivate;
   return [a, b];
 }

@@ -1,15 +1,16 @@
 // noqueue: no queue at all. Frames go straight to the driver; a busy driver
 // means the frame is dropped ("Virtual device was busy"), as for loopback,
-// dummy and any device with tx_queue_len 0.
+// dummy, veth (IFF_NO_QUEUE) and any device with tx_queue_len 0.
 
 import type { SkBuff } from '../../skb/skbuff.ts';
 import { emptyQdiscStats, type Qdisc } from './qdisc.ts';
 
 export class NoQueue implements Qdisc {
   readonly kind = 'noqueue';
+  handle = 0;
   readonly stats = emptyQdiscStats();
-  readonly length = 0;
-  readonly bytes = 0;
+  readonly qlen = 0;
+  readonly backlog = 0;
 
   enqueue(_skb: SkBuff): boolean {
     return false;
@@ -25,5 +26,9 @@ export class NoQueue implements Qdisc {
 
   reset(): number {
     return 0;
+  }
+
+  options(): Record<string, unknown> {
+    return {};
   }
 }

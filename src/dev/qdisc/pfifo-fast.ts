@@ -1,6 +1,8 @@
 // pfifo_fast (net/sched/sch_generic.c): three FIFO bands served in strict
-// priority, band chosen from skb->priority by the TC_PRIO map, total limit
-// tx_queue_len frames, tail drop beyond it.
+// priority, band chosen from skb->priority by the TC_PRIO map. Each band is
+// its own ring of tx_queue_len frames (pfifo_fast_init sizes every
+// skb_array to it), so the qdisc can hold three times that; a full band
+// tail-drops with qdisc_drop, which counts a drop and no overlimit.
 
 import { SkbQueue } from '../../skb/queue.ts';
 import type { SkBuff } from '../../skb/skbuff.ts';
@@ -11,26 +13,27 @@ export const PRIO2BAND = [1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1] as con
 
 export class PfifoFast implements Qdisc {
   readonly kind = 'pfifo_fast';
+  handle = 0;
   readonly bands = [new SkbQueue(), new SkbQueue(), new SkbQueue()] as const;
   readonly stats = emptyQdiscStats();
 
   constructor(private readonly limit: () => number) {}
 
-  get length(): number {
+  get qlen(): number {
     return this.bands[0].length + this.bands[1].length + this.bands[2].length;
   }
 
-  get bytes(): number {
+  get backlog(): number {
     return this.bands[0].bytes + this.bands[1].bytes + this.bands[2].bytes;
   }
 
   enqueue(skb: SkBuff): boolean {
-    if (this.length >= this.limit()) {
+    const band = this.bands[PRIO2BAND[skb.priority & 15]!];
+    if (band.length >= this.limit()) {
       this.stats.drops++;
-      this.stats.overlimits++;
       return false;
     }
-    return this.bands[PRIO2BAND[skb.priority & 15]!].queueTail(skb);
+    return band.queueTail(skb);
   }
 
   dequeue(): SkBuff | null {
@@ -55,5 +58,9 @@ export class PfifoFast implements Qdisc {
 
   reset(dispose: (skb: SkBuff) => void): number {
     return this.bands[0].purge(dispose) + this.bands[1].purge(dispose) + this.bands[2].purge(dispose);
+  }
+
+  options(): Record<string, unknown> {
+    return { bands: 3, priomap: [...PRIO2BAND], multiqueue: false };
   }
 }

@@ -1,9 +1,12 @@
-// The queueing discipline contract between devQueueXmit and a driver.
+// The queueing discipline contract between devQueueXmit and a driver, in the
+// words `tc -s qdisc show` uses: `qlen` frames and `backlog` bytes waiting
+// now; `stats` counts what was sent (bytes, packets), dropped, refused over
+// a limit (overlimits) and put back after a busy driver (requeues).
 
 import type { SkBuff } from '../../skb/skbuff.ts';
 
 export interface QdiscStats {
-  /** Frames and bytes that went through (dequeued to the driver). */
+  /** Frames and bytes that went through to the driver (tc's "Sent ... bytes ... pkt"). */
   packets: number;
   bytes: number;
   drops: number;
@@ -11,8 +14,12 @@ export interface QdiscStats {
   overlimits: number;
 }
 
+export type QdiscKind = 'pfifo_fast' | 'pfifo' | 'bfifo' | 'noqueue';
+
 export interface Qdisc {
-  readonly kind: string;
+  readonly kind: QdiscKind;
+  /** tc's handle major ("0:" for the default qdisc, 8001: and up for those the user attached). */
+  handle: number;
   /** Queue the frame; false means it was refused (the caller frees it as QDISC_DROP). */
   enqueue(skb: SkBuff): boolean;
   dequeue(): SkBuff | null;
@@ -20,9 +27,13 @@ export interface Qdisc {
   requeue(skb: SkBuff): void;
   /** Drop everything queued; `dispose` frees with a reason. */
   reset(dispose: (skb: SkBuff) => void): number;
-  readonly length: number;
-  readonly bytes: number;
+  /** Frames waiting now. */
+  readonly qlen: number;
+  /** Bytes waiting now. */
+  readonly backlog: number;
   readonly stats: QdiscStats;
+  /** The kind's options as `tc -j qdisc show` prints them. */
+  options(): Record<string, unknown>;
 }
 
 export function emptyQdiscStats(): QdiscStats {

@@ -1,17 +1,20 @@
-// netem as a device wrapper: it sits in front of the driver's hard_start_xmit
-// behind the same DeviceOps, and holds frames until their time to send, as
-// tc's netem does: delay with jitter, loss, duplication, corruption,
-// reordering, and a rate in bit/s that makes the seed's "slow interface".
-// Frames it holds stay charged to their senders, so a slow link throttles
-// them. Timers come from the stack's clock and never block; the random
-// source is seeded, so a run can be repeated exactly.
+// netem as middleware over a device: a Netem owns the driver's method table
+// (`lower`) and puts its own in front of it (`ops`), the way smoltcp's
+// middleware devices own the device they wrap. It holds frames until their
+// time to send, as tc's netem does: delay with jitter, loss, duplication,
+// corruption, reordering, and a rate in bit/s. As in Linux, a netem that
+// delays or paces orphans each frame at enqueue (skb_orphan_partial): the
+// sender is credited at once, so netem never throttles a sender; past its
+// limit it drops (qdisc_drop). A link that throttles its senders is a driver
+// that frees a buffer only when it has left the wire: veth and dummy with a
+// `speed` (drivers/wire.ts). Timers come from the stack's clock and never
+// block; the random source is seeded, so a run can be repeated exactly.
 
 import { NetError } from '../../errno.ts';
 import type { TimerHandle } from '../../clock.ts';
 import type { SkBuff } from '../../skb/skbuff.ts';
 import type { NetDevice } from '../netdevice.ts';
 import { NETDEV_TX_BUSY, NETDEV_TX_OK, type DeviceOps, type NetdevTx } from '../ops.ts';
-import { netifStopQueue, netifWakeQueue } from '../xmit.ts';
 
 export interface NetemParams {
   delayMs: number;
@@ -23,7 +26,7 @@ export interface NetemParams {
   reorder: number;
   /** Bits per second on the wire; 0 means unlimited. */
   rateBps: number;
-  /** Frames netem may hold; beyond it the device queue stops (tc's limit, default 1000). */
+  /** Frames netem may hold; beyond it a frame is dropped as qdisc_drop (tc's limit, default 1000). */
   limit: number;
   seed: number;
 }
@@ -31,6 +34,8 @@ export interface NetemParams {
 export interface NetemStats {
   held: number;
   sent: number;
+  /** Frames refused because netem already held `limit` (qdisc_drop, counted as an overlimit too). */
+  dropped: number;
   lost: number;
   duplicated: number;
   corrupted: number;
@@ -48,6 +53,11 @@ export const NETEM_DEFAULTS: NetemParams = {
   limit: 1000,
   seed: 1,
 };
+
+/** The smallest rate tc can express: 1 byte per second. */
+export const NETEM_MIN_RATE_BPS = 8;
+/** 2^64 - 1 bytes/s would do for tc; 1 Tbit/s is more than any frame here needs. */
+export const NETEM_MAX_RATE_BPS = 1e12;
 
 /** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
 function seededRandom(seed: number): () => number {
@@ -68,7 +78,12 @@ export function checkNetemParams(p: NetemParams): void {
   }
   if (!(p.delayMs >= 0 && p.delayMs <= 3_600_000)) throw new NetError('EINVAL', 'netem delay must be within 0..3600000 ms');
   if (!(p.jitterMs >= 0 && p.jitterMs <= 3_600_000)) throw new NetError('EINVAL', 'netem jitter must be within 0..3600000 ms');
-  if (!(p.rateBps >= 0 && Number.isFinite(p.rateBps))) throw new NetError('EINVAL', 'netem rate must be >= 0 bit/s');
+  // tc keeps the rate in bytes per second in a u64 (tc_netem_rate, rate64):
+  // a rate below 8 bit/s is 0 bytes/s, which tc reads as no rate at all and
+  // iproute2 refuses to parse. Refusing it here keeps every timer bounded.
+  if (!(p.rateBps === 0 || (p.rateBps >= NETEM_MIN_RATE_BPS && p.rateBps <= NETEM_MAX_RATE_BPS))) {
+    throw new NetError('EINVAL', `netem rate must be 0 (unlimited) or within ${NETEM_MIN_RATE_BPS}..${NETEM_MAX_RATE_BPS} bit/s`);
+  }
   if (!(Number.isInteger(p.limit) && p.limit >= 1 && p.limit <= 1_000_000)) {
     throw new NetError('EINVAL', 'netem limit must be an integer within 1..1000000');
   }
@@ -81,8 +96,15 @@ interface Held {
   skb: SkBuff;
 }
 
+/** The method table netem installs: the driver's own, with transmit and stop going through netem. */
+export interface NetemOps extends DeviceOps {
+  readonly netem: Netem;
+}
+
 export class Netem {
-  readonly stats: NetemStats = { held: 0, sent: 0, lost: 0, duplicated: 0, corrupted: 0, reordered: 0 };
+  readonly stats: NetemStats = { held: 0, sent: 0, dropped: 0, lost: 0, duplicated: 0, corrupted: 0, reordered: 0 };
+  /** What the device calls while netem is attached. */
+  readonly ops: NetemOps;
   private readonly random: () => number;
   /** A binary min-heap on (at, seq): jitter can reorder, equal times keep FIFO. */
   private readonly heap: Held[] = [];
@@ -94,10 +116,20 @@ export class Netem {
 
   constructor(
     readonly dev: NetDevice,
-    readonly inner: DeviceOps,
+    /** The driver's methods, called for everything netem does not intercept. */
+    readonly lower: DeviceOps,
     readonly params: NetemParams,
   ) {
     this.random = seededRandom(params.seed);
+    this.ops = {
+      ...lower,
+      hardStartXmit: (d, skb) => this.xmit(d, skb),
+      stop: (d) => {
+        this.flush();
+        lower.stop?.(d);
+      },
+      netem: this,
+    };
   }
 
   get length(): number {
@@ -107,8 +139,11 @@ export class Netem {
   xmit(dev: NetDevice, skb: SkBuff): NetdevTx {
     const p = this.params;
     if (this.heap.length >= p.limit) {
-      netifStopQueue(dev);
-      return NETDEV_TX_BUSY;
+      // netem_enqueue: qdisc_qstats_overlimit, then qdisc_drop_all.
+      this.stats.dropped++;
+      dev.stats.txDropped++;
+      dev.core.kfreeSkb(skb, 'QDISC_DROP');
+      return NETDEV_TX_OK;
     }
     if (p.loss > 0 && this.random() * 100 < p.loss) {
       this.stats.lost++;
@@ -125,11 +160,14 @@ export class Netem {
     }
     if (p.corrupt > 0 && this.random() * 100 < p.corrupt && skb.len > 0 && skb.cow(0)) {
       const i = skb.data + Math.floor(this.random() * skb.len);
-      skb.buf[i] = skb.buf[i]! ^ (1 << Math.floor(this.random() * 8));
+      const buf = skb.writable();
+      buf[i] = buf[i]! ^ (1 << Math.floor(this.random() * 8));
       this.stats.corrupted++;
     }
+    // skb_orphan_partial: a frame netem will hold for a while no longer
+    // counts against its sender's buffer (netem_enqueue).
+    if (p.delayMs > 0 || p.jitterMs > 0 || p.rateBps > 0) skb.orphan();
     this.hold(skb);
-    if (this.heap.length >= p.limit) netifStopQueue(dev);
     return NETDEV_TX_OK;
   }
 
@@ -178,15 +216,14 @@ export class Netem {
         dev.core.kfreeSkb(skb, 'QUEUE_PURGE');
         continue;
       }
-      if (this.inner.hardStartXmit(dev, skb) === NETDEV_TX_BUSY) {
-        // The wire behind us is full: try again a little later.
+      if (this.lower.hardStartXmit(dev, skb) === NETDEV_TX_BUSY) {
+        // The driver's TX ring is full: try again a little later.
         this.push({ at: now + 1, seq: this.seq++, skb });
         break;
       }
       this.stats.sent++;
     }
     this.stats.held = this.heap.length;
-    if (this.heap.length < this.params.limit && dev.queueStopped) netifWakeQueue(dev);
     this.arm();
   }
 
@@ -238,43 +275,30 @@ function before(x: Held, y: Held): boolean {
   return x.at < y.at || (x.at === y.at && x.seq < y.seq);
 }
 
-const netems = new WeakMap<NetDevice, Netem>();
-
+/** The netem on this device, if any: the middleware is the device's method table. */
 export function getNetem(dev: NetDevice): Netem | undefined {
-  return netems.get(dev);
+  return (dev.ops as Partial<NetemOps>).netem;
 }
 
-/** tc qdisc replace dev X root netem ...: wrap the device's transmit. */
+/** tc qdisc replace dev X root netem ...: put a netem over the device's driver. */
 export function attachNetem(dev: NetDevice, params: Partial<NetemParams>): Netem {
   const full: NetemParams = { ...NETEM_DEFAULTS, ...params };
   checkNetemParams(full);
-  const old = netems.get(dev);
-  const inner = old !== undefined ? old.inner : dev.ops;
+  const old = getNetem(dev);
+  const lower = old !== undefined ? old.lower : dev.ops;
   if (old !== undefined) old.flush();
-  const netem = new Netem(dev, inner, full);
-  dev.ops = {
-    ...inner,
-    hardStartXmit: (d, skb) => netem.xmit(d, skb),
-    stop: (d) => {
-      netem.flush();
-      inner.stop?.(d);
-    },
-  };
-  netems.set(dev, netem);
-  // The old netem may have stopped the queue when it was full; it is empty now.
-  if (dev.queueStopped) netifWakeQueue(dev);
+  const netem = new Netem(dev, lower, full);
+  dev.ops = netem.ops;
   dev.core.notifier.emit('CHANGE', dev);
   return netem;
 }
 
 /** tc qdisc del dev X root: held frames are dropped, the driver is called directly again. */
 export function detachNetem(dev: NetDevice): boolean {
-  const netem = netems.get(dev);
+  const netem = getNetem(dev);
   if (netem === undefined) return false;
   netem.flush();
-  dev.ops = netem.inner;
-  netems.delete(dev);
-  if (dev.queueStopped) netifWakeQueue(dev);
+  dev.ops = netem.lower;
   dev.core.notifier.emit('CHANGE', dev);
   return true;
 }

@@ -77,7 +77,7 @@ export function QueuesView({ stats, history }) {
   return html`<div class="queues">
     <section class="panel" aria-labelledby="q-dev-title">
       <h2 id="q-dev-title">Transmit queues</h2>
-      ${stats.devices.map((d) => html`<${Gauge} id=${`q-${d.ifname}`} label=${`${d.ifname}: qdisc backlog (packets) vs txqueuelen`} value=${d.queue?.length ?? 0} max=${d.txqlen} />`)}
+      ${stats.devices.map((d) => html`<${Gauge} id=${`q-${d.ifname}`} label=${`${d.ifname}: qdisc backlog (packets) vs txqueuelen`} value=${d.queue?.qlen ?? 0} max=${d.txqlen} />`)}
       <h2>Softnet backlog</h2>
       <${Gauge} id="q-backlog" label="backlog (packets) vs net.core.netdev_max_backlog" value=${b.length} max=${b.max} />
       <p class="hint">processed ${b.processed}, dropped ${b.dropped}, time squeeze ${b.time_squeeze}; sk_buffs in use ${stats.stack.skb.in_use} (${fmtBytes(stats.stack.skb.bytes)})</p>

@@ -133,16 +133,16 @@ describe('frames', () => {
   });
 
   describe('on a slow link', () => {
-    // 60-byte frames cost 704 bytes of truesize; with wmem_default at its
-    // minimum (4608) the socket holds 7 of them, and netem's low rate keeps
-    // them charged until they leave.
+    // 60-byte frames cost 768 bytes of truesize; with wmem_default at its
+    // minimum (4608) the socket holds 6 of them, and the device's low link
+    // speed keeps them charged until they have left the wire.
     before(async () => {
       const s = await server.request('PATCH', '/v1/stack/sysctl', { body: { 'net.core.wmem_default': 4608 } });
       assert.equal(s.status, 200, s.text);
     });
 
     it('answers 503 EAGAIN with nonblock once the send buffer is full, with the count sent', async () => {
-      const r = await server.request('POST', '/v1/devices', { body: { kind: 'dummy', name: 'slow0', up: true, netem: { rate_bps: 800 } } });
+      const r = await server.request('POST', '/v1/devices', { body: { kind: 'dummy', name: 'slow0', up: true, speed_mbps: 0.0008 } });
       assert.equal(r.status, 201, r.text);
       const frames = Array.from({ length: 20 }, (_, i) => testFrame(60, i).toString('hex'));
       const partial = await server.request('POST', '/v1/devices/slow0/frames?nonblock=1', { body: { frames } });
@@ -170,7 +170,7 @@ describe('frames', () => {
     });
 
     it('makes a blocking sender wait for space and then sends everything', async () => {
-      const r = await server.request('POST', '/v1/devices', { body: { kind: 'dummy', name: 'slow1', up: true, netem: { rate_bps: 200_000 } } });
+      const r = await server.request('POST', '/v1/devices', { body: { kind: 'dummy', name: 'slow1', up: true, speed_mbps: 0.2 } });
       assert.equal(r.status, 201, r.text);
       const frames = Array.from({ length: 40 }, (_, i) => testFrame(60, i).toString('hex'));
       const sent = await server.request('POST', '/v1/devices/slow1/frames', { body: { frames } });
@@ -178,11 +178,11 @@ describe('frames', () => {
       assert.deepEqual(sent.json as SendJson, { sent: 40, dropped: 0 });
       const sock = httpSocketOf(server, 'slow1');
       assert.ok(sock);
-      assert.ok(sock.sk.sndbuf < 40 * 704, 'the batch did not fit the send buffer: the request had to wait');
+      assert.ok(sock.sk.sndbuf < 40 * 768, 'the batch did not fit the send buffer: the request had to wait');
     });
 
     it('stops waiting when the client goes away, leaving no waiter behind', async () => {
-      const r = await server.request('POST', '/v1/devices', { body: { kind: 'dummy', name: 'slow2', up: true, netem: { rate_bps: 80 } } });
+      const r = await server.request('POST', '/v1/devices', { body: { kind: 'dummy', name: 'slow2', up: true, speed_mbps: 0.00008 } });
       assert.equal(r.status, 201, r.text);
       const ac = new AbortController();
       const frames = Array.from({ length: 30 }, (_, i) => testFrame(60, i).toString('hex'));
@@ -198,7 +198,7 @@ describe('frames', () => {
     });
 
     it('fails a waiting send with 409 ENETDOWN when the device is deleted, and closes its socket', async () => {
-      const r = await server.request('POST', '/v1/devices', { body: { kind: 'dummy', name: 'slow3', up: true, netem: { rate_bps: 80 } } });
+      const r = await server.request('POST', '/v1/devices', { body: { kind: 'dummy', name: 'slow3', up: true, speed_mbps: 0.00008 } });
       assert.equal(r.status, 201, r.text);
       const frames = Array.from({ length: 30 }, (_, i) => testFrame(60, i).toString('hex'));
       const pending = server.request('POST', '/v1/devices/slow3/frames', { body: { frames } });
@@ -224,7 +224,7 @@ describe('frames at shutdown', () => {
     const server = await startServer();
     try {
       assert.equal((await server.request('PATCH', '/v1/stack/sysctl', { body: { 'net.core.wmem_default': 4608 } })).status, 200);
-      const r = await server.request('POST', '/v1/devices', { body: { kind: 'dummy', name: 'slow9', up: true, netem: { rate_bps: 80 } } });
+      const r = await server.request('POST', '/v1/devices', { body: { kind: 'dummy', name: 'slow9', up: true, speed_mbps: 0.00008 } });
       assert.equal(r.status, 201, r.text);
       const frames = Array.from({ length: 30 }, (_, i) => testFrame(60, i).toString('hex'));
       const pending = server.request('POST', '/v1/devices/slow9/frames', { body: { frames } });

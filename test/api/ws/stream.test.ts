@@ -138,20 +138,19 @@ test('socket options: direction and protocol select what the stream sees', async
   tx1.send(buildFrame({ dst: l.veth0, src: l.veth1, type: 0x0800, seq: 3 })); // into veth0
   await outOnly.waitFor(() => outOnly.frames.length === 2, 'two outgoing');
   await inOnly.waitFor(() => inOnly.frames.length === 1, 'one incoming');
-  await ipv4.waitFor(() => ipv4.frames.length === 2, 'two IPv4');
+  await ipv4.waitFor(() => ipv4.frames.length === 1, 'one IPv4');
   assert.deepEqual(outOnly.frames.map((m) => [seqOf(Buffer.from(m.data, 'hex')), m.pkt_type, m.ifname]), [
     [1, 4, 'veth0'],
     [2, 4, 'veth0'],
   ]);
   assert.deepEqual(inOnly.frames.map((m) => [seqOf(Buffer.from(m.data, 'hex')), m.pkt_type]), [[3, 0]]);
-  // IPv4 only, both ways: seq 1 arrived on veth1, seq 3 left it (seen at once, before
-  // seq 1 is through the backlog); the IPv6 frame is not there.
+  // IPv4 only, and only what arrives: seq 1 arrived on veth1; seq 3, which left
+  // it, is not seen, since outgoing frames reach ETH_P_ALL taps only
+  // (dev_queue_xmit_nit); the IPv6 frame is not there.
+  await outOnly.waitFor(() => outOnly.frames.length === 2, 'settled');
   assert.deepEqual(
-    ipv4.frames.map((m) => [seqOf(Buffer.from(m.data, 'hex')), m.protocol, m.pkt_type]).sort((x, y) => x[0]! - y[0]!),
-    [
-      [1, 0x0800, 0],
-      [3, 0x0800, 4],
-    ],
+    ipv4.frames.map((m) => [seqOf(Buffer.from(m.data, 'hex')), m.protocol, m.pkt_type]),
+    [[1, 0x0800, 0]],
   );
 });
 
@@ -210,8 +209,8 @@ test('client binary messages are transmitted on the device, in order; bad ones c
 
 test('a client sending faster than the device: its reads pause on a full send buffer, nothing is lost or queued without bound', async (t) => {
   const l = await lab(t);
-  // 16 Mbit/s: about 2 ms of wire time per 4 KiB, so the send buffer fills at once.
-  setLink(l.stack, 'veth1', { netem: { rateBps: 16_000_000, limit: 100_000 } });
+  // A 16 Mbit/s link: about 2 ms of wire time per 4 KiB, so the send buffer fills at once.
+  setLink(l.stack, 'veth1', { speed_mbps: 16 });
   const rx = l.stack.openPacketSocket({ dev: l.veth0, direction: 'in', rcvbuf: 16 << 20 });
   const c = await connected(l, streamUrl(l, 'veth1'));
   const [sock] = streamSockets(l.stack);

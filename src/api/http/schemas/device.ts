@@ -20,8 +20,8 @@ export const NetemSettings = z
     duplicate: Percent.optional().describe('Frames duplicated, percent.'),
     corrupt: Percent.optional().describe('Frames with one bit flipped, percent.'),
     reorder: Percent.optional().describe('Frames sent ahead of their delay, percent.'),
-    rate_bps: z.number().min(0).max(1e12).optional().describe('Line rate in bit/s; 0 = unlimited. A low rate makes a slow link that throttles its senders.'),
-    limit: z.number().int().min(1).max(1_000_000).optional().describe('Frames netem may hold (default 1000).'),
+    rate_bps: z.number().min(0).max(1e12).optional().describe('Line rate in bit/s: 0 = unlimited, else at least 8 (1 byte/s, the least tc can express; less is 400 EINVAL). netem credits senders at once, as Linux does; a link that throttles its senders is a device speed (speed_mbps).'),
+    limit: z.number().int().min(1).max(1_000_000).optional().describe('Frames netem may hold (default 1000); more are dropped (qdisc_drop).'),
     seed: z.number().int().min(-2147483648).max(4294967295).optional().describe('Seed of the random source, so a run repeats exactly.'),
   })
   .describe("netem settings; they replace the current ones, and fields left out take netem's defaults.");
@@ -41,6 +41,7 @@ const NetemView = z.object({
   stats: z.object({
     held: Count,
     sent: Count,
+    dropped: Count.describe('Frames refused because netem held `limit` already (qdisc_drop).'),
     lost: Count,
     duplicated: Count,
     corrupted: Count,
@@ -106,8 +107,17 @@ export const Device = z
     netem: NetemView.nullable(),
     stats64: z.object({ rx: RxStats, tx: TxStats }).optional().describe('Left out with ?stats=0.'),
     queue: z
-      .object({ stopped: z.boolean(), length: Count, bytes: Count, packets: Count, drops: Count, requeues: Count })
-      .describe('The transmit queue (qdisc, plus frames netem holds).'),
+      .object({
+        stopped: z.boolean().describe('The driver holds the transmit queue stopped (busy, or its TX ring full).'),
+        qlen: Count.describe('Frames waiting in the root qdisc now (tc\'s qlen).'),
+        backlog: Count.describe('Bytes waiting in the root qdisc now (tc\'s backlog).'),
+        bytes: Count.describe('Bytes sent through the root qdisc since it was attached (tc\'s "Sent N bytes").'),
+        packets: Count.describe('Frames sent through the root qdisc since it was attached (tc\'s "N pkt").'),
+        drops: Count.describe('Frames the root qdisc dropped (tc\'s dropped).'),
+        overlimits: Count.describe('Frames the root qdisc held back over a limit (tc\'s overlimits).'),
+        requeues: Count.describe('Frames put back after a busy driver (tc\'s requeues).'),
+      })
+      .describe('The root qdisc in `tc -s qdisc` words; frames netem holds are in netem.stats.held.'),
   })
   .meta({ id: 'Device', description: 'A device in the shape of `ip -j -s -d link show`.' });
 
@@ -153,16 +163,32 @@ const common = {
   multicast: z.strictObject({ add: z.array(MacAddress).max(4096).optional() }).optional(),
 };
 
+/** ethtool's speed and TX ring, for the kinds whose driver has a wire of its own. */
+const SpeedMbps = z
+  .number()
+  .min(0)
+  .max(10_000_000)
+  .describe('Link speed in Mbit/s (ethtool speed; fractions down to 0.000008 = 8 bit/s for slow lab links): each frame takes len*8/speed on the wire and its sender is credited when it has left; 0 = no wire time.');
+const TxRing = z
+  .number()
+  .int()
+  .min(1)
+  .max(65536)
+  .describe('TX ring descriptors (ethtool -g tx, default 256): a full ring stops the device queue until a frame completes.');
+const wire = { speed_mbps: SpeedMbps.optional(), tx_ring: TxRing.optional() };
+
 export const DummyCreate = z.strictObject({
   kind: z.literal('dummy'),
   name: IfName.optional().describe('Default dummy%d.'),
   ...common,
+  ...wire,
 });
 
 export const VethCreate = z.strictObject({
   kind: z.literal('veth'),
   name: IfName.optional().describe('Default veth%d.'),
   peer: IfName.optional().describe('Name of the other end; default veth%d.'),
+  ...wire,
   ...common,
 });
 
@@ -226,6 +252,8 @@ export const DevicePatch = z
     txqlen: z.number().int().min(0).max(4294967295).optional(),
     name: IfName.optional().describe('Rename; the device must be down.'),
     netem: NetemSettings.nullable().optional().describe('Replace the netem settings; null removes netem.'),
+    speed_mbps: SpeedMbps.optional().describe('ethtool -s X speed N (veth, dummy; other kinds: 501 EOPNOTSUPP).'),
+    tx_ring: TxRing.optional().describe('ethtool -G X tx N (veth, dummy).'),
     multicast: z
       .strictObject({ add: z.array(MacAddress).max(4096).optional(), del: z.array(MacAddress).max(4096).optional() })
       .optional()
@@ -241,6 +269,36 @@ export const DeviceDeleted = z
   .meta({ id: 'DeviceDeleted' });
 
 export type DeviceDeletedOut = z.output<typeof DeviceDeleted>;
+
+// ---- tc qdisc ----
+
+export const QdiscKindName = z.enum(['pfifo_fast', 'pfifo', 'bfifo', 'noqueue']);
+
+export const QdiscOut = z
+  .object({
+    kind: QdiscKindName,
+    handle: z.string().describe('tc\'s handle: "0:" for the default qdisc, "8001:" and up for one attached with PUT.'),
+    dev: z.string().describe('The device it is attached to.'),
+    parent: z.literal('root').describe('Where it sits: always the root here (no classful qdiscs).'),
+    root: z.literal(true).describe('tc -j\'s flag for a root qdisc.'),
+    refcnt: Count.describe('As tc shows it: 2 for the default qdisc, 3 for one attached with PUT.'),
+    options: z.record(z.string(), z.unknown()).describe('The kind\'s options: {limit} for pfifo (frames) and bfifo (bytes), {bands, priomap, multiqueue} for pfifo_fast.'),
+    bytes: Count.describe('Bytes sent through it.'),
+    packets: Count.describe('Frames sent through it.'),
+    drops: Count.describe('Frames it dropped.'),
+    overlimits: Count.describe('Frames held back over a rate or limit (the fifos count none).'),
+    requeues: Count.describe('Frames put back after a busy driver.'),
+    backlog: Count.describe('Bytes waiting now.'),
+    qlen: Count.describe('Frames waiting now.'),
+  })
+  .meta({ id: 'Qdisc', description: 'The root qdisc of a device, as one entry of `tc -s -j qdisc show dev X`.' });
+
+export const QdiscReplace = z
+  .strictObject({
+    kind: QdiscKindName.describe('The root qdisc to attach.'),
+    limit: z.number().int().min(0).max(4294967295).optional().describe('pfifo: frames; bfifo: bytes. Default: txqlen frames, or txqlen * (mtu + 14) bytes. Not for pfifo_fast or noqueue.'),
+  })
+  .meta({ id: 'QdiscReplace', description: '`tc qdisc replace dev X root KIND [limit N]`.', example: { kind: 'pfifo', limit: 100 } });
 
 // ---- bridge fdb ----
 
