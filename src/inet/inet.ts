@@ -85,7 +85,6 @@ export class InetStack implements Inet {
   ) {
     this.neigh = new NeighTable({
       clock: stack.clock,
-      kfreeSkb: (skb, reason) => stack.kfreeSkb(skb, reason),
       parms: () => this.neighParms(),
       notify: (n, action) => {
         if ((n.state & NUD.NOARP) === 0 || action === 'del') this.emit({ type: 'neigh', action, object: neighView(n.key, n.dev, n.state, n.ha) });
@@ -152,7 +151,7 @@ export class InetStack implements Inet {
   }
 
   drop(skb: SkBuff, reason: DropReason): void {
-    this.stack.kfreeSkb(skb, reason);
+    skb.drop(reason);
   }
 
   /** consume_skb: freed because its work is done, not dropped. */

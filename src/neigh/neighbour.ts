@@ -79,7 +79,6 @@ export interface NeighResolver {
 
 export interface NeighHost {
   readonly clock: Clock;
-  kfreeSkb(skb: SkBuff, reason: DropReason): void;
   parms(): NeighParms;
   /** neigh_update_notify: an entry appeared, changed state or address, or went. */
   notify?(n: Neighbour, action: 'new' | 'change' | 'del'): void;
@@ -204,7 +203,7 @@ export class NeighTable {
     skb.dev = dev;
     const hh = dev.ops.hardHeader;
     if (hh !== undefined && skb.headroom() < dev.hardHeaderLen && !skb.cow(dev.hardHeaderLen)) {
-      this.host.kfreeSkb(skb, 'NOMEM');
+      skb.drop('NOMEM');
       return;
     }
     if (hh !== undefined) hh(dev, skb, this.resolver?.protocol ?? 0x0800, n.ha, null);
@@ -225,7 +224,7 @@ export class NeighTable {
       if (p.mcastProbes + p.ucastProbes === 0) {
         this.setState(n, NUD.FAILED);
         n.updated = now;
-        this.host.kfreeSkb(skb, 'NEIGH_FAILED');
+        skb.drop('NEIGH_FAILED');
         return false;
       }
       n.probes = p.ucastProbes;
@@ -254,11 +253,11 @@ export class NeighTable {
       if (old === null) break;
       n.queueBytes -= old.truesize;
       this.stats.unresolvedDiscards++;
-      this.host.kfreeSkb(old, 'NEIGH_QUEUEFULL');
+      old.drop('NEIGH_QUEUEFULL');
     }
     if (n.queueBytes + skb.truesize > limit) {
       this.stats.unresolvedDiscards++;
-      this.host.kfreeSkb(skb, 'NEIGH_QUEUEFULL');
+      skb.drop('NEIGH_QUEUEFULL');
       return;
     }
     n.queue.queueTail(skb);
@@ -344,7 +343,7 @@ export class NeighTable {
     for (let skb = n.queue.dequeue(); skb !== null; skb = n.queue.dequeue()) {
       n.queueBytes -= skb.truesize;
       this.resolver?.errorReport(n, skb);
-      this.host.kfreeSkb(skb, 'NEIGH_FAILED');
+      skb.drop('NEIGH_FAILED');
     }
     n.queueBytes = 0;
   }
@@ -411,7 +410,7 @@ export class NeighTable {
     if (n.dead) return;
     n.dead = true;
     this.delTimer(n);
-    for (let skb = n.queue.dequeue(); skb !== null; skb = n.queue.dequeue()) this.host.kfreeSkb(skb, 'NEIGH_DEAD');
+    for (let skb = n.queue.dequeue(); skb !== null; skb = n.queue.dequeue()) skb.drop('NEIGH_DEAD');
     n.queueBytes = 0;
     const m = this.byDev.get(n.dev);
     if (m?.get(n.key) === n) {

@@ -99,7 +99,7 @@ export function qdiscReplace(stack: NetStack, name: string, spec: QdiscSpec): Qd
   const dev = stack.devices.require(name);
   const q = checkQdiscSpec(dev, spec);
   q.handle = stack.nextQdiscHandle();
-  dev.qdisc?.reset((skb) => stack.kfreeSkb(skb, 'QUEUE_PURGE'));
+  dev.qdisc?.reset((skb) => skb.drop('QUEUE_PURGE'));
   dev.qdisc = q;
   dev.qdiscPinned = true;
   stack.notifier.emit('CHANGE', dev);

@@ -101,11 +101,11 @@ function brHandleFrame(port: NetDevice, skb: SkBuff): RxHandlerResult {
   const m = skb.macHeader;
   // A port of a bridge that is down is disabled: it neither forwards nor learns.
   if (!br.isUp()) {
-    core.kfreeSkb(skb, 'DEV_READY');
+    skb.drop('DEV_READY');
     return RX_HANDLER_CONSUMED;
   }
   if ((b[m + 6]! & 1) !== 0) {
-    core.kfreeSkb(skb, 'MAC_INVALID_SOURCE');
+    skb.drop('MAC_INVALID_SOURCE');
     return RX_HANDLER_CONSUMED;
   }
   // 01:80:c2:00:00:0X are for this link only (pause, LACP, LLDP...); with
@@ -131,7 +131,7 @@ function brHandleFrame(port: NetDevice, skb: SkBuff): RxHandlerResult {
     if (dst.port === port) {
       // should_deliver() refuses to send a frame back out of the port it came
       // in by; br_forward then frees it without a reason.
-      core.kfreeSkb(skb, 'NOT_SPECIFIED');
+      skb.drop('NOT_SPECIFIED');
       return RX_HANDLER_CONSUMED;
     }
     skb.push(hlen);
@@ -145,7 +145,7 @@ function brHandleFrame(port: NetDevice, skb: SkBuff): RxHandlerResult {
     skb.pull(hlen);
     return passUp(br, skb);
   }
-  if (!flood(br, skb, port, false)) core.kfreeSkb(skb, 'NOT_SPECIFIED');
+  if (!flood(br, skb, port, false)) skb.drop('NOT_SPECIFIED');
   return RX_HANDLER_CONSUMED;
 }
 
@@ -157,13 +157,13 @@ function brDevXmit(br: NetDevice, skb: SkBuff): NetdevTx {
   const m = skb.data;
   if (skb.len < ETH_HLEN) {
     br.stats.txDropped++;
-    br.core.kfreeSkb(skb, 'PKT_TOO_SMALL');
+    skb.drop('PKT_TOO_SMALL');
     return NETDEV_TX_OK;
   }
   const dst = (b[m]! & 1) === 0 ? bridgePriv(br).fdb.lookup(b, m) : undefined;
   if (dst !== undefined && dst.port !== null && dst.state !== 'permanent') portXmit(dst.port, skb);
-  else if (dst !== undefined) br.core.kfreeSkb(skb, 'NOT_SPECIFIED'); // to ourselves: nowhere to send it
-  else if (!flood(br, skb, null, false)) br.core.kfreeSkb(skb, 'NOT_SPECIFIED');
+  else if (dst !== undefined) skb.drop('NOT_SPECIFIED'); // to ourselves: nowhere to send it
+  else if (!flood(br, skb, null, false)) skb.drop('NOT_SPECIFIED');
   return NETDEV_TX_OK;
 }
 

@@ -22,7 +22,7 @@ function vethForward(dev: NetDevice, skb: SkBuff): void {
   const peer = dev.link;
   if (peer === null || !peer.isUp()) {
     dev.stats.txDropped++;
-    dev.core.kfreeSkb(skb, 'DEV_READY');
+    skb.drop('DEV_READY');
     return;
   }
   const len = skb.len;
@@ -32,7 +32,7 @@ function vethForward(dev: NetDevice, skb: SkBuff): void {
   if (len > peer.mtu + peer.hardHeaderLen + VLAN_HLEN) {
     peer.stats.rxDropped++;
     dev.stats.txDropped++;
-    dev.core.kfreeSkb(skb, 'PKT_TOO_BIG');
+    skb.drop('PKT_TOO_BIG');
     return;
   }
   // __dev_forward_skb scrubs what belonged to the sending side; within one

@@ -125,7 +125,7 @@ export class Wire {
   flush(): void {
     this.timer?.cancel();
     this.timer = null;
-    this.ring.purge((skb) => this.dev.core.kfreeSkb(skb, 'QUEUE_PURGE'));
+    this.ring.purge((skb) => skb.drop('QUEUE_PURGE'));
     this.doneAt = [];
     this.head = 0;
     this.lastDone = 0;

@@ -142,12 +142,12 @@ export class Netem {
       // netem_enqueue: qdisc_qstats_overlimit, then qdisc_drop_all.
       this.stats.dropped++;
       dev.stats.txDropped++;
-      dev.core.kfreeSkb(skb, 'QDISC_DROP');
+      skb.drop('QDISC_DROP');
       return NETDEV_TX_OK;
     }
     if (p.loss > 0 && this.random() * 100 < p.loss) {
       this.stats.lost++;
-      dev.core.kfreeSkb(skb, 'NETEM_LOSS');
+      skb.drop('NETEM_LOSS');
       return NETDEV_TX_OK;
     }
     if (p.duplicate > 0 && this.random() * 100 < p.duplicate) {
@@ -213,7 +213,7 @@ export class Netem {
     while (this.heap.length > 0 && this.heap[0]!.at <= now) {
       const { skb } = this.pop();
       if (!dev.isUp()) {
-        dev.core.kfreeSkb(skb, 'QUEUE_PURGE');
+        skb.drop('QUEUE_PURGE');
         continue;
       }
       if (this.lower.hardStartXmit(dev, skb) === NETDEV_TX_BUSY) {
@@ -232,7 +232,7 @@ export class Netem {
     this.timer?.cancel();
     this.timer = null;
     this.timerAt = Infinity;
-    while (this.heap.length > 0) this.dev.core.kfreeSkb(this.pop().skb, 'QUEUE_PURGE');
+    while (this.heap.length > 0) this.pop().skb.drop('QUEUE_PURGE');
     this.stats.held = 0;
     this.lastDeparture = 0;
   }
