@@ -2,8 +2,12 @@
 // operation (client generators name their methods after it), a working
 // example for every request (Swagger UI's "Try it out" sends it as is, so it
 // must succeed against a fresh server once the first session's veth0/veth1
-// exist), and for every error answer a problem body with that status.
-// test/api/http/openapi.test.ts sends each example and checks the answer.
+// exist, veth0 holds 198.51.100.1/24 as the README's IPv4 session gives it,
+// and one UDP socket (id 1) is open), and for every error answer a problem
+// body with that status. A DELETE example removes what the same path's POST
+// example adds (Try it out: POST, then DELETE). Addresses are documentation
+// ones (RFC 5737). test/api/http/openapi-examples.test.ts makes that state,
+// sends each example and checks the answer.
 
 import { type ErrnoName, strerror } from '../../errno.ts';
 
@@ -11,12 +15,15 @@ import { type ErrnoName, strerror } from '../../errno.ts';
 export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'GET /healthz': 'getHealth',
   'GET /metrics': 'getMetrics',
+  'GET /v1/addresses': 'listAddresses',
   'GET /v1/capture': 'captureAll',
   'GET /v1/devices': 'listDevices',
   'POST /v1/devices': 'createDevice',
   'GET /v1/devices/{name}': 'getDevice',
   'PATCH /v1/devices/{name}': 'setDevice',
   'DELETE /v1/devices/{name}': 'deleteDevice',
+  'POST /v1/devices/{name}/addresses': 'addAddress',
+  'DELETE /v1/devices/{name}/addresses/{addr}': 'deleteAddress',
   'GET /v1/devices/{name}/capture': 'captureDevice',
   'GET /v1/devices/{name}/fdb': 'listFdb',
   'POST /v1/devices/{name}/fdb': 'addFdbEntry',
@@ -26,7 +33,25 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'POST /v1/devices/{name}/frames': 'sendFrames',
   'POST /v1/devices/{name}/ioctl': 'deviceIoctl',
   'GET /v1/devices/{name}/stream': 'streamFrames',
+  'GET /v1/events': 'watchEvents',
+  'GET /v1/neighbours': 'listNeighbours',
+  'POST /v1/neighbours': 'addNeighbour',
+  'DELETE /v1/neighbours': 'deleteNeighbours',
+  'GET /v1/netstat': 'getNetstat',
+  'POST /v1/ping': 'ping',
+  'GET /v1/routes': 'listRoutes',
+  'POST /v1/routes': 'addRoute',
+  'DELETE /v1/routes': 'deleteRoute',
+  'GET /v1/routes/get': 'getRoute',
+  'GET /v1/session': 'getSession',
+  'POST /v1/session': 'login',
+  'DELETE /v1/session': 'logout',
   'GET /v1/sockets': 'listSockets',
+  'POST /v1/sockets': 'createSocket',
+  'GET /v1/sockets/{id}': 'getSocket',
+  'DELETE /v1/sockets/{id}': 'closeSocket',
+  'POST /v1/sockets/{id}/send': 'sendDatagram',
+  'GET /v1/sockets/{id}/stream': 'streamDatagrams',
   'GET /v1/stack': 'getStack',
   'PATCH /v1/stack/sysctl': 'setSysctls',
 };
@@ -52,6 +77,16 @@ export const REQUEST_EXAMPLES: Readonly<Record<string, Readonly<Record<string, u
   'POST /v1/devices/{name}/frames': { 'application/json': { frames: [ARP_REQUEST] } },
   'POST /v1/devices/{name}/ioctl': { 'application/json': { request: 'SIOCGIFMTU' } },
   'PUT /v1/devices/{name}/qdisc': { 'application/json': { kind: 'pfifo', limit: 100 } },
+  'POST /v1/devices/{name}/addresses': { 'application/json': { address: '192.0.2.1/24' } },
+  'POST /v1/neighbours': { 'application/json': { dst: '198.51.100.2', dev: 'veth0', lladdr: '02:00:00:00:00:02' } },
+  // Our own address: the reply comes back through lo at once.
+  'POST /v1/ping': { 'application/json': { dst: '198.51.100.1', count: 1 } },
+  'POST /v1/routes': { 'application/json': { dst: '203.0.113.0/24', gateway: '198.51.100.254' } },
+  // Without --token the server answers 204 and sets no cookie; with one, put the server's token here.
+  'POST /v1/session': { 'application/json': { token: 'the-token-netstackd-was-started-with' } },
+  'POST /v1/sockets': { 'application/json': { type: 'udp', bind: '198.51.100.1:7', service: 'echo' } },
+  // "hello" to the echo socket the POST /v1/sockets example opens (any port works: UDP does not wait for an answer).
+  'POST /v1/sockets/{id}/send': { 'application/json': { to: '198.51.100.1:7', data: '68656c6c6f' } },
   'PATCH /v1/stack/sysctl': { 'application/json': { 'net.core.rmem_default': 212992 } },
 };
 
@@ -63,6 +98,9 @@ export function nameExample(path: string): string {
 /** Query examples that make a GET or DELETE work as is ("Try it out" leaves other fields empty). */
 export const QUERY_EXAMPLES: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
   'DELETE /v1/devices/{name}/fdb': { mac: '02:00:00:00:00:aa' },
+  'DELETE /v1/neighbours': { dev: 'veth0', dst: '198.51.100.2' },
+  'DELETE /v1/routes': { dst: '203.0.113.0/24', gateway: '198.51.100.254' },
+  'GET /v1/routes/get': { dst: '198.51.100.2' },
   'GET /v1/devices/{name}/capture': { count: 1, duration_s: 5 },
   'GET /v1/capture': { count: 1, duration_s: 5 },
 };

@@ -9,8 +9,8 @@ export { EVENTS_PATH };
 
 export const EventMessage = z
   .object({
-    type: z.enum(['link', 'addr', 'route', 'neigh', 'socket']),
-    action: z.enum(['new', 'del', 'change']),
+    type: z.enum(['link', 'addr', 'route', 'neigh', 'socket']).describe('What changed: a link (device), an address, a route, a neighbour or a socket.'),
+    action: z.enum(['new', 'del', 'change']).describe('new: it was created; del: it was removed; change: it was modified (object shows it after the change).'),
     object: z.record(z.string(), z.unknown()).describe('The resource as its REST route shows it (a link as GET /v1/devices/{name}), when the change happened.'),
   })
   .describe('Server to client: one change, in the order the stack made them.');

@@ -1,9 +1,12 @@
 // The OpenAPI document as a newcomer uses it through /docs: every operation
 // has a unique operationId, every request body a working example (Swagger
 // UI's "Try it out" sends it as is; here each is sent to a server holding the
-// first session's veth0/veth1 and a bridge br0 with veth1 as a port, and must
+// first session's veth0/veth1, a bridge br0 with veth1 as a port, the IPv4
+// session's 198.51.100.1/24 on veth0 and one UDP socket (id 1), and must
 // succeed), path and query parameters an example, and every error answer a
-// problem example whose status is that answer's (a 401 shows 401).
+// problem example whose status is that answer's (a 401 shows 401). A DELETE
+// example removes what the same path's POST example adds, as a user trying
+// them in that order would.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -34,11 +37,15 @@ describe('openapi examples', () => {
       ['POST', '/v1/devices', { kind: 'veth', name: 'veth0', peer: 'veth1', up: true }],
       ['POST', '/v1/devices', { kind: 'bridge', name: 'br0', up: true }],
       ['PATCH', '/v1/devices/veth1', { master: 'br0' }],
+      ['POST', '/v1/devices/veth0/addresses', { address: '198.51.100.1/24' }],
+      ['POST', '/v1/sockets', { type: 'udp' }],
     ];
     for (const [method, path, body] of setup) {
       const r = await server.request(method, path, { body });
       assert.ok(r.status < 300, `${method} ${path}: ${r.text}`);
     }
+    const socket = (await server.request('GET', '/v1/sockets/1')).json as { type?: string } | undefined;
+    assert.equal(socket?.type, 'dgram', 'the UDP socket the {id} examples name is socket 1');
   });
   after(() => server.close());
 
@@ -87,10 +94,18 @@ describe('openapi examples', () => {
       if (required.length === 0) continue;
       for (const prm of required) assert.notEqual(prm.example, undefined, `${method} ${path} ?${prm.name}`);
       if (method !== 'DELETE') continue;
-      // The fdb entry the POST example added is the one the DELETE example removes.
-      const q = required.map((x) => `${x.name}=${encodeURIComponent(String(x.example))}`).join('&');
+      // What the DELETE example removes is what the same path's POST example
+      // adds: send that first, so this test does not lean on the one above
+      // having run (409 EEXIST: it did, and the entry is there).
       const name = (op.parameters ?? []).find((x) => x.in === 'path')?.example;
-      const r = await server.request(method, `${path.replace('{name}', String(name))}?${q}`);
+      const url = path.replace('{name}', String(name));
+      const add = doc.paths[path]?.['post']?.requestBody?.content['application/json']?.example;
+      if (add !== undefined) {
+        const r = await server.request('POST', url, { body: add });
+        assert.ok(r.status < 300 || (r.status === 409 && (r.json as { errno?: string }).errno === 'EEXIST'), `POST ${url} before the DELETE: ${r.text}`);
+      }
+      const q = required.map((x) => `${x.name}=${encodeURIComponent(String(x.example))}`).join('&');
+      const r = await server.request(method, `${url}?${q}`);
       assert.ok(r.status < 300, `${method} ${path}?${q}: ${r.text}`);
     }
   });

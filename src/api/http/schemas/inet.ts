@@ -15,13 +15,13 @@ import { Ipv4Address, Ipv4Prefix, RouteDst, SocketAddress } from '../../../confi
 // ---- ip addr ----
 
 export const AddrInfo = z.object({
-  family: z.literal('inet'),
-  local: z.string(),
-  prefixlen: z.number().int().min(0).max(32),
-  broadcast: z.string().optional(),
-  scope: z.enum(['global', 'host', 'link']),
-  label: z.string(),
-  secondary: z.boolean().optional(),
+  family: z.literal('inet').describe('Address family; always inet (IPv4).'),
+  local: z.string().describe('The address, A.B.C.D.'),
+  prefixlen: z.number().int().min(0).max(32).describe('Prefix length, bits (the /N).'),
+  broadcast: z.string().optional().describe('IPv4 broadcast address of the prefix; absent for /31 and /32.'),
+  scope: z.enum(['global', 'host', 'link']).describe('Address scope: host for 127.0.0.0/8, else global.'),
+  label: z.string().describe('Address label (ip addr ... label); the device name unless set.'),
+  secondary: z.boolean().optional().describe('Present (true) when the device already had an address in the same prefix, which stays the primary.'),
 });
 
 export const IfAddr = z
@@ -32,7 +32,7 @@ export const IfAddr = z
     mtu: z.number().int(),
     operstate: z.string(),
     address: z.string().describe('The link-layer address.'),
-    addr_info: z.array(AddrInfo),
+    addr_info: z.array(AddrInfo).describe("The device's IPv4 addresses, primaries first."),
   })
   .meta({ id: 'IfAddr', description: 'A device and its IPv4 addresses, in the shape of `ip -j addr`.' });
 
@@ -55,7 +55,7 @@ export type AddressCreateBody = z.input<typeof AddressCreate>;
 
 export const AddressParams = z.object({
   name: IfName,
-  addr: Ipv4Prefix.describe('A.B.C.D, or A.B.C.D/N (the slash sent as %2F).'),
+  addr: Ipv4Prefix.meta({ description: 'A.B.C.D, or A.B.C.D/N (the slash sent as %2F).', examples: ['192.0.2.1/24'] }),
 });
 
 // ---- ip route ----
@@ -63,14 +63,14 @@ export const AddressParams = z.object({
 export const Route = z
   .object({
     dst: z.string().describe('"default", A.B.C.D/N, or A.B.C.D for a host route.'),
-    gateway: z.string().optional(),
-    dev: z.string(),
-    protocol: z.enum(['kernel', 'static']),
-    scope: z.enum(['global', 'link', 'host']),
-    prefsrc: z.string().optional(),
-    metric: z.number().int().min(0).optional(),
-    flags: z.array(z.string()),
-    type: z.enum(['unicast', 'local', 'broadcast']).optional(),
+    gateway: z.string().optional().describe('Next hop, A.B.C.D; absent for a directly connected route.'),
+    dev: z.string().describe('Output device.'),
+    protocol: z.enum(['kernel', 'static']).describe('Who added the route: kernel (from an address) or static (POST /v1/routes).'),
+    scope: z.enum(['global', 'link', 'host']).describe('Route scope: link for a connected network, host for our own addresses, else global.'),
+    prefsrc: z.string().optional().describe('Preferred source address for traffic on this route.'),
+    metric: z.number().int().min(0).optional().describe('Route metric (priority); lower wins among routes to the same prefix. Absent when 0.'),
+    flags: z.array(z.string()).describe('Route flags, e.g. ["linkdown"] when the output device has no carrier.'),
+    type: z.enum(['unicast', 'local', 'broadcast']).optional().describe('Route type; absent means unicast (local: our own address).'),
   })
   .meta({ id: 'Route', description: 'A route in the shape of `ip -j route`.' });
 
@@ -99,9 +99,9 @@ export const RouteGetQuery = z.object({ dst: Ipv4Address });
 
 export const Neighbour = z
   .object({
-    dst: z.string(),
-    dev: z.string(),
-    lladdr: z.string().optional(),
+    dst: z.string().describe('The neighbour\'s IPv4 address.'),
+    dev: z.string().describe('The device it is reached on.'),
+    lladdr: z.string().optional().describe('Its link-layer (MAC) address; absent while unresolved or FAILED.'),
     state: z.array(z.string()).describe('NUD state(s), e.g. ["REACHABLE"], ["PERMANENT"].'),
   })
   .meta({ id: 'Neighbour', description: 'A neighbour entry in the shape of `ip -j neigh`.' });
@@ -120,7 +120,7 @@ export const NeighbourDeleteQuery = z.object({
   dev: IfName,
 });
 
-export const NeighbourFlushed = z.object({ flushed: Count });
+export const NeighbourFlushed = z.object({ flushed: Count.describe('Neighbour entries removed.') });
 
 // ---- ping ----
 
@@ -129,7 +129,7 @@ export const PingRequest = z.strictObject({
   count: z.number().int().min(1).max(1000).optional().describe('Echo requests to send (default 4).'),
   interval_ms: z.number().int().min(0).max(60_000).optional().describe('Between requests (default 1000).'),
   size: z.number().int().min(0).max(65507).optional().describe('ICMP payload bytes (default 56).'),
-  ttl: z.number().int().min(1).max(255).optional(),
+  ttl: z.number().int().min(1).max(255).optional().describe('IP time to live of the requests (default 64).'),
   timeout_ms: z.number().int().min(1).max(3_600_000).optional().describe('How long to wait for the last reply (ping -W).'),
   src: Ipv4Address.optional().describe('Source address; must be one of ours.'),
 });
@@ -138,13 +138,38 @@ export type PingRequestBody = z.input<typeof PingRequest>;
 
 export const PingResult = z
   .object({
-    dst: z.string(),
-    transmitted: Count,
-    received: Count,
-    loss_percent: z.number().min(0).max(100),
-    rtt_ms: z.object({ min: z.number(), avg: z.number(), max: z.number(), mdev: z.number() }).nullable(),
-    replies: z.array(z.object({ seq: Count, from: z.string(), ttl: Count, time_ms: z.number() })),
-    errors: z.array(z.object({ seq: Count, from: z.string(), message: z.string() })),
+    dst: z.string().describe('The address pinged.'),
+    transmitted: Count.describe('Echo requests sent.'),
+    received: Count.describe('Echo replies received.'),
+    loss_percent: z.number().min(0).max(100).describe('Requests without a reply, percent.'),
+    rtt_ms: z
+      .object({
+        min: z.number().describe('Shortest round trip, ms.'),
+        avg: z.number().describe('Mean round trip, ms.'),
+        max: z.number().describe('Longest round trip, ms.'),
+        mdev: z.number().describe('Mean deviation of the round trips, ms (as ping prints it).'),
+      })
+      .nullable()
+      .describe('Round-trip times; null when no reply came.'),
+    replies: z
+      .array(
+        z.object({
+          seq: Count.describe('ICMP sequence number of the request answered.'),
+          from: z.string().describe('Address the reply came from.'),
+          ttl: Count.describe('IP time to live of the reply.'),
+          time_ms: z.number().describe('Round trip, ms.'),
+        }),
+      )
+      .describe('Every echo reply, in the order received.'),
+    errors: z
+      .array(
+        z.object({
+          seq: Count.describe('ICMP sequence number of the request the error is about.'),
+          from: z.string().describe('Address of the host that sent the ICMP error (our own address for a local error).'),
+          message: z.string().describe('The error as ping prints it, e.g. "Destination Host Unreachable" or "local error: message too long, mtu=1400".'),
+        }),
+      )
+      .describe('ICMP errors received for the requests (unreachable, time exceeded), and local errors sending them.'),
   })
   .meta({ id: 'PingResult', description: "ping's summary and every reply (and ICMP error) it got." });
 
@@ -165,19 +190,19 @@ export const Netstat = z
 
 export const UdpSocketView = z
   .object({
-    id: z.number().int().min(1),
-    family: z.literal('inet'),
-    type: z.literal('dgram'),
-    state: z.enum(['UNCONN', 'ESTAB']),
+    id: z.number().int().min(1).describe('Socket id: GET/DELETE /v1/sockets/{id}, its send and its stream.'),
+    family: z.literal('inet').describe('Address family; always inet (IPv4).'),
+    type: z.literal('dgram').describe('Socket type; dgram (UDP).'),
+    state: z.enum(['UNCONN', 'ESTAB']).describe('ESTAB when connected to a peer, else UNCONN (as ss prints it).'),
     local: z.string().describe('ADDR:PORT, as ss prints it (0.0.0.0:7).'),
     peer: z.string().describe('ADDR:PORT of a connected socket, else "*:*".'),
-    recv_q: Count,
-    send_q: Count,
-    rmem: Count,
-    rcvbuf: Count,
-    wmem: Count,
-    sndbuf: Count,
-    drops: Count,
+    recv_q: Count.describe('Bytes received and not yet read (ss Recv-Q).'),
+    send_q: Count.describe('Bytes queued for sending (ss Send-Q).'),
+    rmem: Count.describe('Receive memory charged to the socket, bytes (sk_rmem_alloc).'),
+    rcvbuf: Count.describe('Receive buffer size, bytes (SO_RCVBUF, as stored: doubled).'),
+    wmem: Count.describe('Send memory charged to the socket, bytes (sk_wmem_alloc).'),
+    sndbuf: Count.describe('Send buffer size, bytes (SO_SNDBUF, as stored: doubled).'),
+    drops: Count.describe('Datagrams dropped at the socket (receive buffer full: Udp RcvbufErrors).'),
   })
   .meta({ id: 'UdpSocket', description: 'A UDP socket, like a line of `ss -u -a -m`.' });
 
@@ -203,6 +228,7 @@ export const SocketParams = z.object({
   id: z
     .string()
     .regex(/^[1-9][0-9]{0,9}$/, { message: 'expected a socket id (a positive integer)' })
+    .meta({ description: 'The socket id, as GET /v1/sockets lists it.', examples: ['1'] })
     .transform(Number),
 });
 
@@ -223,7 +249,7 @@ export const SocketSendQuery = z.object({
 
 export const SocketSent = z.object({ sent: Count.describe('Payload bytes sent.') }).meta({ id: 'SocketSent' });
 
-export const SocketClosed = z.object({ closed: z.number().int().min(1) });
+export const SocketClosed = z.object({ closed: z.number().int().min(1).describe('Id of the socket closed.') });
 
 // ---- the socket stream (WebSocket), for the OpenAPI document ----
 
@@ -233,13 +259,16 @@ export const SocketDatagramMessage = z
   .object({
     type: z.literal('datagram'),
     from: z.string().describe('ADDR:PORT of the sender.'),
-    len: Count,
+    len: Count.describe('Payload length, bytes.'),
     data: z.string().describe('The payload, hex.'),
   })
   .describe('Server to client: one datagram received on the socket.');
 
 export const SocketStreamSend = z
-  .strictObject({ to: SocketAddress.optional(), data: z.string() })
+  .strictObject({
+    to: SocketAddress.optional().describe('Destination ADDR:PORT; default the connected peer.'),
+    data: z.string().describe('The payload, hex (an even number of hex digits) or else padded base64.'),
+  })
   .describe('Client to server (text message): a datagram to send; data hex or base64. A binary message is sent as it is to the connected peer.');
 
 export const SOCKET_STREAM_DESCRIPTION =
