@@ -51,7 +51,7 @@ describe('addr', () => {
     r = await run('a', 'show', 'dev', 'va');
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.split('\n');
-    assert.match(lines[0]!, /^\d+: va@vb: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc pfifo_fast state UP group default qlen 1000$/);
+    assert.match(lines[0]!, /^\d+: va@vb: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP group default qlen 1000$/);
     assert.deepEqual(lines.slice(2), [
       '    inet 198.51.100.1/24 brd 198.51.100.255 scope global va',
       '       valid_lft forever preferred_lft forever',
