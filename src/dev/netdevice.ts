@@ -127,6 +127,9 @@ export class NetDevice {
   promiscuity = 0;
   /** Users that asked for an skb trace of this device's frames (skb/trace.ts). */
   traceUsers = 0;
+  /** The trace's sampling window: frames that started a trace since traceWindowStart (skb/trace.ts). */
+  traceWindowStart = -Infinity;
+  traceInWindow = 0;
   allmulti = 0;
   carrier = false;
   readonly stats: DeviceStats = emptyStats();

@@ -5,7 +5,7 @@
 // never wakes a queue by force).
 
 import type { SkBuff } from '../skb/skbuff.ts';
-import { skbTrace, skbTraceStart } from '../skb/trace.ts';
+import { skbTrace, skbTraceSampled, skbTraceStart } from '../skb/trace.ts';
 import type { NetDevice } from './netdevice.ts';
 import { NETDEV_TX_BUSY, NET_XMIT_DROP, NET_XMIT_SUCCESS, type NetdevTx } from './ops.ts';
 import { NoQueue } from './qdisc/noqueue.ts';
@@ -26,7 +26,7 @@ export function devQueueXmit(skb: SkBuff): number {
   }
   const core = dev.core;
   if (core.traceNeeded > 0) {
-    if (dev.traceUsers > 0) skbTraceStart(skb);
+    if (dev.traceUsers > 0 && skbTraceSampled(dev, core.clock.now())) skbTraceStart(skb);
     if (skb.trace !== null) skbTrace(skb, 'dev_queue_xmit', core.clock.wallNow());
   }
   if (!dev.isUp()) {

@@ -76,6 +76,28 @@ export function skbTrace(skb: SkBuff, layer: SkbTraceLayer, wallNow: number): vo
   });
 }
 
+/**
+ * At most this many frames a second start a trace on one device: under a
+ * flood the trace samples, as perf samples a busy tracepoint, so what a trace
+ * costs stays bounded however fast frames come.
+ */
+export const TRACE_MAX_PER_SECOND = 1000;
+
+/** A traced device's sampling window (NetDevice carries these fields). */
+export interface TraceSampler {
+  traceWindowStart: number;
+  traceInWindow: number;
+}
+
+/** Whether one more frame of this device may start a trace now (`nowMs`: the stack's monotonic clock). */
+export function skbTraceSampled(dev: TraceSampler, nowMs: number): boolean {
+  if (nowMs - dev.traceWindowStart >= 1000) {
+    dev.traceWindowStart = nowMs;
+    dev.traceInWindow = 0;
+  }
+  return dev.traceInWindow++ < TRACE_MAX_PER_SECOND;
+}
+
 /** Start a trace on a frame of a traced device (the start points: transmit, netif_rx). */
 export function skbTraceStart(skb: SkBuff): void {
   if (skb.trace === null) skb.trace = [];

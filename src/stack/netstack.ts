@@ -12,7 +12,7 @@ import { silentLogger, type Logger } from '../logger.ts';
 import { Sysctl, type SysctlValues } from '../sysctl.ts';
 import { PacketType, type SkBuff } from '../skb/skbuff.ts';
 import { SkbPool } from '../skb/pool.ts';
-import { skbTrace, skbTraceStart } from '../skb/trace.ts';
+import { skbTrace, skbTraceSampled, skbTraceStart } from '../skb/trace.ts';
 import type { DropReason } from '../skb/drop-reason.ts';
 import type { NetDevice } from '../dev/netdevice.ts';
 import { Notifier, type NetdevEvent } from '../dev/notifier.ts';
@@ -159,7 +159,7 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
     }
     const len = skb.len;
     if (this.traceNeeded > 0) {
-      if (dev.traceUsers > 0) skbTraceStart(skb);
+      if (dev.traceUsers > 0 && skbTraceSampled(dev, this.clock.now())) skbTraceStart(skb);
       if (skb.trace !== null) skbTrace(skb, 'netif_rx', this.clock.wallNow());
     }
     if (!this.softnet.enqueue(skb)) {

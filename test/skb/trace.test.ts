@@ -10,6 +10,7 @@ import { ETH_HLEN } from '../../src/wire/eth.ts';
 import { buildFrame } from '../helpers/frames.ts';
 import { closeAndAssertQuiet } from '../helpers/conservation.ts';
 import { sendNow, vethWithSockets } from '../helpers/stack.ts';
+import { TRACE_MAX_PER_SECOND, skbTraceSampled } from '../../src/skb/trace.ts';
 
 test('a traced frame records every layer from transmit to the socket queue', async () => {
   const stack = new NetStack();
@@ -62,4 +63,12 @@ test('tracing the receiving device starts at netif_rx; an untraced path records 
   assert.equal(stack.traceNeeded, 0);
   assert.equal(b.traceUsers, 0);
   closeAndAssertQuiet(stack, [tx, rx]);
+});
+
+test('a flood is sampled: at most TRACE_MAX_PER_SECOND frames a second start a trace on one device', () => {
+  const dev = { traceWindowStart: -Infinity, traceInWindow: 0 };
+  let started = 0;
+  for (let i = 0; i < TRACE_MAX_PER_SECOND * 3; i++) if (skbTraceSampled(dev, 5000 + i * 0.1)) started++;
+  assert.equal(started, TRACE_MAX_PER_SECOND, 'one window, one budget');
+  assert.equal(skbTraceSampled(dev, 6000), true, 'the next second starts a new window');
 });
