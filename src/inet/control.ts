@@ -5,6 +5,7 @@
 // with the errno the kernel's rtnetlink or socket call would return.
 
 import { NetError } from '../errno.ts';
+import type { SockMemInfo } from '../sock/table.ts';
 import type { NetStack } from '../stack/netstack.ts';
 import { InetProtocol } from './protocol.ts';
 import type { InetStack } from './inet.ts';
@@ -96,20 +97,13 @@ export interface Datagram {
   data: Uint8Array;
 }
 
-export interface UdpSocketView {
+export interface UdpSocketView extends SockMemInfo {
   id: number;
   family: 'inet';
   type: 'dgram';
   state: 'UNCONN' | 'ESTAB';
   local: string;
   peer: string;
-  recv_q: number;
-  send_q: number;
-  rmem: number;
-  rcvbuf: number;
-  wmem: number;
-  sndbuf: number;
-  drops: number;
 }
 
 export interface UdpSendOptions {

@@ -9,6 +9,7 @@
 import { NetError, type ErrnoName } from '../errno.ts';
 import type { SkBuff } from '../skb/skbuff.ts';
 import { Sock, allocSendSkb, queueRcvSkb, RCV_SHUTDOWN, SEND_SHUTDOWN } from '../sock/sock.ts';
+import { sockMemInfo } from '../sock/table.ts';
 import { checksumAdd, checksumFold } from '../wire/checksum.ts';
 import { formatIpv4, IPPROTO_UDP } from '../wire/ipv4.ts';
 import { ICMP_DEST_UNREACH } from '../wire/icmp.ts';
@@ -272,13 +273,7 @@ export class UdpSock implements UdpSocket {
       state: this.connected ? 'ESTAB' : 'UNCONN',
       local: this.bound ? formatEndpoint(this.laddr, this.lport) : '0.0.0.0:0',
       peer: this.connected ? formatEndpoint(this.raddr, this.rport) : '0.0.0.0:*',
-      recv_q: sk.rmemAlloc,
-      send_q: sk.wmemAlloc,
-      rmem: sk.rmemAlloc,
-      rcvbuf: sk.rcvbuf,
-      wmem: sk.wmemAlloc,
-      sndbuf: sk.sndbuf,
-      drops: sk.drops,
+      ...sockMemInfo(sk),
     };
   }
 

@@ -21,7 +21,7 @@ import { NET_XMIT_SUCCESS } from '../dev/ops.ts';
 import type { PacketHandler, ProtocolTable } from '../proto/ptype.ts';
 import { ETH_P_ALL, readEthType } from '../wire/eth.ts';
 import { Sock, allocSendSkb, queueRcvSkb, recvSkb, type RecvWaitOptions, type SendWaitOptions } from '../sock/sock.ts';
-import type { SocketDescription, SocketTable, StackSocket } from '../sock/table.ts';
+import { sockMemInfo, type SocketDescription, type SocketTable, type StackSocket } from '../sock/table.ts';
 
 export type PacketDirection = 'in' | 'out' | 'both';
 
@@ -296,13 +296,7 @@ export class PacketSocket implements StackSocket {
       state: sk.state,
       local: `${dev === null ? '*' : dev.name}:${protocolName(this.protocol)}`,
       peer: '*',
-      recv_q: sk.rmemAlloc,
-      send_q: sk.wmemAlloc,
-      rmem: sk.rmemAlloc,
-      rcvbuf: sk.rcvbuf,
-      wmem: sk.wmemAlloc,
-      sndbuf: sk.sndbuf,
-      drops: sk.drops,
+      ...sockMemInfo(sk),
       device: dev?.name ?? null,
       protocol: protocolName(this.protocol),
       direction: this.direction,

@@ -11,15 +11,8 @@ import type { Sock, SockState } from './sock.ts';
 export type SocketFamily = 'packet' | 'inet';
 export type SocketType = 'raw' | 'dgram' | 'stream';
 
-/** One line of `GET /v1/sockets` (ss -a): the common fields, then the family's own. */
-export interface SocketDescription {
-  id: number;
-  family: SocketFamily;
-  type: SocketType;
-  state: SockState;
-  /** Local address as ss prints it (a packet socket: its device, or "*"). */
-  local: string;
-  peer: string;
+/** A socket's memory as ss prints it (Recv-Q, Send-Q and `ss -m`'s skmem), the same for every family. */
+export interface SockMemInfo {
   /** Bytes queued for the reader (truesize, as ss's Recv-Q for a packet socket). */
   recv_q: number;
   /** Bytes sent and not yet freed. */
@@ -29,6 +22,30 @@ export interface SocketDescription {
   wmem: number;
   sndbuf: number;
   drops: number;
+}
+
+/** The memory fields of a socket's description, read from its sock (sock_diag_put_meminfo). */
+export function sockMemInfo(sk: Sock): SockMemInfo {
+  return {
+    recv_q: sk.rmemAlloc,
+    send_q: sk.wmemAlloc,
+    rmem: sk.rmemAlloc,
+    rcvbuf: sk.rcvbuf,
+    wmem: sk.wmemAlloc,
+    sndbuf: sk.sndbuf,
+    drops: sk.drops,
+  };
+}
+
+/** One line of `GET /v1/sockets` (ss -a): the common fields, then the family's own. */
+export interface SocketDescription extends SockMemInfo {
+  id: number;
+  family: SocketFamily;
+  type: SocketType;
+  state: SockState;
+  /** Local address as ss prints it (a packet socket: its device, or "*"). */
+  local: string;
+  peer: string;
   [field: string]: unknown;
 }
 

@@ -14,24 +14,13 @@ import { encodeArp, ARPOP_REPLY, ARPOP_REQUEST } from '../../src/wire/arp.ts';
 import { DROP_REASONS } from '../../src/skb/drop-reason.ts';
 import type { UdpSocket } from '../../src/inet/control.ts';
 import { cable, ethFor, host, injectFrame } from '../helpers/inet.ts';
-
-/** mulberry32: a small seeded generator, so a failure repeats. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../src/random.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261204);
 const N = 10_000;
 
 test(`fuzz: ${N} random/mutated frames (seed ${SEED}): no throw, every buffer accounted for once, nothing left`, async () => {
-  const rand = rng(SEED);
+  const rand = seededRandom(SEED);
   const int = (n: number) => Math.floor(rand() * n);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
   const clock = new VirtualClock();

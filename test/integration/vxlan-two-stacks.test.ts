@@ -17,6 +17,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { encodeVxlanHeader, VXLAN_MIN_LEN } from '../../src/wire/vxlan.ts';
 import { parseMac } from '../../src/wire/mac.ts';
+import { seededRandom } from '../../src/random.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../..');
@@ -159,17 +160,6 @@ test(`${FRAMES} frames each way between two processes: none lost, all in order`,
   }
 });
 
-/** mulberry32: the same fuzz every run, so a failure can be replayed. */
-function seeded(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x = (x + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(x ^ (x >>> 15), x | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface FuzzTally {
   invalidHdr: number;
   vniNotFound: number;
@@ -208,7 +198,7 @@ function fuzzDatagram(rand: () => number, tally: FuzzTally): Buffer {
 test('10,000 random datagrams are counted as errors or drops, and frames still cross afterwards', async () => {
   const before = await b.stats();
   const tally: FuzzTally = { invalidHdr: 0, vniNotFound: 0, macInvalid: 0, delivered: 0 };
-  const rand = seeded(0x5eed);
+  const rand = seededRandom(0x5eed);
   const fuzzer = dgram.createSocket('udp4');
   fuzzer.bind(0, '127.0.0.1');
   await once(fuzzer, 'listening');

@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startService, type Service } from './service.ts';
+import { seededRandom } from '../../src/random.ts';
 
 const RESTARTS = Number(process.env['RELIABILITY_RESTARTS'] ?? 50);
 const CLIENTS = 8;
@@ -26,18 +27,6 @@ interface Tracked {
   acked: Value;
   /** The change sent and not answered when the service died (undefined: none). */
   inflight?: Value;
-}
-
-/** Tiny deterministic PRNG (mulberry32), so a failing run can be replayed with its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 async function call(svc: Service, method: string, url: string, body?: unknown): Promise<number> {
@@ -55,7 +44,7 @@ test(`kill -9 during bursts of changes loses no acknowledged change (${RESTARTS}
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const stateFile = path.join(dir, 'state.json');
   const seed = Number(process.env['RELIABILITY_SEED'] ?? Date.now() % 1_000_000);
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const model = new Map<string, Tracked>();
   let acknowledged = 0;
   let lost = 0;

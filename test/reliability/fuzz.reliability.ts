@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { snapshotStack } from '../../src/config/snapshot.ts';
+import { seededRandom } from '../../src/random.ts';
 import { startServer, type TestServer } from '../api/http/server.ts';
 
 const REQUESTS = Number(process.env['RELIABILITY_FUZZ_REQUESTS'] ?? 10_000);
@@ -33,19 +34,8 @@ interface Operation {
 /** 5xx answers the contract has (problem.ts): the operation is not implemented for the kind, or try again. */
 const CONTRACT_5XX: Record<number, readonly string[]> = { 501: ['EOPNOTSUPP'], 503: ['EAGAIN', 'ENOBUFS', 'ENOMEM', 'EINTR'] };
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const seed = Number(process.env['RELIABILITY_SEED'] ?? Date.now() % 1_000_000);
-const random = prng(seed);
+const random = seededRandom(seed);
 const chance = (p: number): boolean => random() < p;
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
 const int = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));

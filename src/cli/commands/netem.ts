@@ -3,21 +3,13 @@
 // that is not netem's, so `netem delay 10ms up mtu 1400` mixes freely with
 // the other `link set` keywords in one request.
 
+import type { NetemFields } from '../../rtnl/netem-fields.ts';
 import type { Words } from '../args.ts';
 import { SeenKeywords } from '../args.ts';
 import { parsePercent, parseRateBps, parseTimeMs, parseUint } from '../values.ts';
 
-export interface NetemBody {
-  delay_ms?: number;
-  jitter_ms?: number;
-  loss?: number;
-  duplicate?: number;
-  corrupt?: number;
-  reorder?: number;
-  rate_bps?: number;
-  limit?: number;
-  seed?: number;
-}
+/** The PATCH body's netem object: the API's spelling, declared once in rtnl (a type only, erased at run time). */
+export type NetemBody = NetemFields;
 
 const OFF_WORDS = new Set(['off', 'none', 'delete', 'del']);
 const PERCENT_KEYS = ['loss', 'duplicate', 'corrupt', 'reorder'] as const;

@@ -11,6 +11,7 @@
 // block; the random source is seeded, so a run can be repeated exactly.
 
 import { NetError } from '../../errno.ts';
+import { seededRandom } from '../../random.ts';
 import type { TimerHandle } from '../../clock.ts';
 import type { SkBuff } from '../../skb/skbuff.ts';
 import type { NetDevice } from '../netdevice.ts';
@@ -58,18 +59,6 @@ export const NETEM_DEFAULTS: NetemParams = {
 export const NETEM_MIN_RATE_BPS = 8;
 /** 2^64 - 1 bytes/s would do for tc; 1 Tbit/s is more than any frame here needs. */
 export const NETEM_MAX_RATE_BPS = 1e12;
-
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function checkNetemParams(p: NetemParams): void {
   const pct = ['loss', 'duplicate', 'corrupt', 'reorder'] as const;

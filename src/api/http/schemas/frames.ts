@@ -10,6 +10,19 @@ export const HEX_FRAME = /^(?:[0-9a-fA-F]{2})+$/;
 /** Anything else must be canonical base64 (RFC 4648 §4, padded). */
 export const BASE64_FRAME = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
+/**
+ * Hex (an even number of hex digits) first, else padded base64; undefined
+ * when it is neither. "" is no bytes. Frames and datagram payloads alike.
+ */
+export function decodePayload(text: string): Buffer | undefined {
+  // Node's hex decoder stops at the first character that is not a hex
+  // digit, so a full-length result is exactly HEX_FRAME's test, for free.
+  const hex = Buffer.from(text, 'hex');
+  if (hex.length * 2 === text.length) return hex;
+  if (BASE64_FRAME.test(text)) return Buffer.from(text, 'base64');
+  return undefined;
+}
+
 export const FrameString = z
   .string()
   .min(1)
@@ -29,12 +42,8 @@ export const FrameList = z
   .transform((texts, ctx) => {
     const frames = new Array<Buffer>(texts.length);
     for (let i = 0; i < texts.length; i++) {
-      const text = texts[i]!;
-      // Node's hex decoder stops at the first character that is not a hex
-      // digit, so a full-length result is exactly HEX_FRAME's test, for free.
-      const hex = Buffer.from(text, 'hex');
-      if (hex.length * 2 === text.length) frames[i] = hex;
-      else if (BASE64_FRAME.test(text)) frames[i] = Buffer.from(text, 'base64');
+      const frame = decodePayload(texts[i]!);
+      if (frame !== undefined) frames[i] = frame;
       else ctx.addIssue({ code: 'custom', path: [i], message: 'a frame is hex (an even number of hex digits) or base64' });
     }
     return frames;

@@ -278,14 +278,8 @@ export const SOCKET_STREAM_DESCRIPTION =
   'A datagram that cannot be sent answers `{type:"error", errno, detail}`; the stream stays open. Close codes: 4004 socket closed, ' +
   '1001 server shutting down.';
 
-/** Hex (even number of hex digits) first, else padded base64; undefined when it is neither. */
-export function decodePayload(text: string): Buffer | undefined {
-  if (text === '') return Buffer.alloc(0);
-  const hex = Buffer.from(text, 'hex');
-  if (hex.length * 2 === text.length) return hex;
-  if (/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(text)) return Buffer.from(text, 'base64');
-  return undefined;
-}
+// A datagram's `data` is read as a frame's is: hex first, else padded base64.
+export { decodePayload } from './frames.ts';
 
 /** A 204 answer: no body. */
 export const NoContent = z.null().describe('No content.');
