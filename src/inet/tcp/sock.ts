@@ -1275,11 +1275,17 @@ export class TcpSock extends Sock {
   }
 
   /** tcp_paws_discard: a timestamp older than ts_recent (RFC 7323 §5.3), unless ts_recent is 24 days stale. */
-  private pawsReject(th: TcpRepr): boolean {
+  private pawsReject(th: TcpRepr, len: number): boolean {
     const ts = th.options.ts;
     if (!this.tsOn || ts === undefined || (th.flags & TCP_RST) !== 0) return false;
-    if (((this.tsRecent - ts.val) | 0) <= 0) return false;
-    return this.proto.ops.clock.now() - this.tsRecentStamp < 24 * 86400 * 1000;
+    const behind = (this.tsRecent - ts.val) | 0;
+    if (behind <= 0) return false;
+    if (this.proto.ops.clock.now() - this.tsRecentStamp >= 24 * 86400 * 1000) return false;
+    // tcp_disordered_ack: a pure duplicate ACK overtaken in the network is
+    // harmless (it changes nothing), so its older timestamp is forgiven.
+    const pureDupAck =
+      len === 0 && (th.flags & (TCP_SYN | TCP_FIN)) === 0 && th.seq === this.rcvNxt && th.ack === this.sndUna && th.window << this.sndWscale === this.sndWnd;
+    return !(pureDupAck && behind <= this.rto);
   }
 
   /** tcp_send_challenge_ack (RFC 5961 §3.2, §4.2, §5.2) under tcp_challenge_ack_limit. */
@@ -1303,7 +1309,7 @@ export class TcpSock extends Sock {
     }
 
     // First: PAWS, then the sequence number (tcp_validate_incoming).
-    if (this.pawsReject(th)) {
+    if (this.pawsReject(th, len)) {
       mib.ext.PAWSEstab++;
       this.sendAck();
       this.drop(skb, 'TCP_RFC7323_PAWS');

@@ -1,0 +1,123 @@
+// Bulk transfers through a link that loses, duplicates, reorders and
+// corrupts, over many fast-check seeds: the bytes arrive intact and in
+// order, every frame is delivered or counted dropped, and afterwards nothing
+// is left in use on either host.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { connectPair, drain, makePair, pattern, reader, runUntil, type Pair } from './harness.ts';
+
+async function transfer(p: Pair, size: number, both: boolean): Promise<void> {
+  const { c, s, l } = await connectPair(p);
+  const up = pattern(size, 1);
+  const down = pattern(both ? size >> 1 : 0, 2);
+  const rs = reader(s);
+  const rc = reader(c);
+  let upDone = false;
+  let downDone = false;
+  void c.write(up).then(() => {
+    upDone = true;
+    c.shutdownSock(2);
+  });
+  void s.write(down).then(() => {
+    downDone = true;
+    s.shutdownSock(2);
+  });
+  await runUntil(p.clock, () => (rs.done() && rc.done()) || rs.error() !== undefined || rc.error() !== undefined, 'both directions at EOF');
+  assert.equal(rs.error(), undefined);
+  assert.equal(rc.error(), undefined);
+  assert.ok(upDone && downDone);
+  assert.ok(rs.bytes().equals(up), 'client -> server bytes intact and in order');
+  assert.ok(rc.bytes().equals(down), 'server -> client bytes intact and in order');
+  c.close();
+  s.close();
+  l.close();
+  await drain(p.clock);
+  for (const h of [p.a, p.b]) {
+    assert.equal(h.pool.stats.inUse, 0, 'no skb left');
+    assert.equal(h.proto.sockets.size, 0);
+    assert.equal(h.proto.mib.tcp.CurrEstab, 0);
+  }
+  assert.equal(c.rmemAlloc + c.wmemAlloc + s.rmemAlloc + s.wmemAlloc, 0);
+  // Conservation on the link: every frame sent was delivered or dropped.
+  assert.equal(p.link.sent, p.link.delivered + p.link.dropped);
+  // And every delivered frame was consumed by TCP or dropped with a reason;
+  // corrupted ones as TCP_CSUM.
+  assert.equal(p.a.drops.TCP_CSUM + p.b.drops.TCP_CSUM, p.link.corrupted);
+}
+
+test('property: bulk transfers survive loss, duplication, reordering and corruption', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+      fc.record({
+        loss: fc.double({ min: 0, max: 0.1, noNaN: true }),
+        duplicate: fc.double({ min: 0, max: 0.05, noNaN: true }),
+        reorder: fc.double({ min: 0, max: 0.1, noNaN: true }),
+        corrupt: fc.double({ min: 0, max: 0.03, noNaN: true }),
+        delayMs: fc.integer({ min: 1, max: 30 }),
+      }),
+      fc.integer({ min: 1, max: 120_000 }),
+      fc.boolean(),
+      fc.constantFrom('cubic', 'reno'),
+      fc.boolean(),
+      async (seed, imp, size, both, cc, sack) => {
+        const p = makePair(seed);
+        for (const h of [p.a, p.b]) {
+          h.tcpSysctl.setCongestionControl(cc);
+          h.tcpSysctl.set({ 'net.ipv4.tcp_sack': sack ? 1 : 0 });
+        }
+        p.link.set(p.a, imp);
+        p.link.set(p.b, imp);
+        await transfer(p, size, both);
+      },
+    ),
+    { numRuns: 40 },
+  );
+});
+
+test('property: a bottleneck queue that tail-drops is recovered from (cwnd-driven loss)', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 5, max: 40 }), fc.boolean(), async (seed, queueLimit, sack) => {
+      const p = makePair(seed);
+      for (const h of [p.a, p.b]) h.tcpSysctl.set({ 'net.ipv4.tcp_sack': sack ? 1 : 0 });
+      p.link.set(p.a, { delayMs: 10, rateBps: 20_000_000, queueLimit });
+      p.link.set(p.b, { delayMs: 10 });
+      await transfer(p, 600_000, false);
+      assert.ok(p.link.dropped > 0, 'the queue overflowed');
+      assert.ok(p.a.proto.mib.tcp.RetransSegs > 0);
+    }),
+    { numRuns: 8 },
+  );
+});
+
+test('one lost segment with SACK: fast retransmit in SACK recovery, no RTO', async () => {
+  for (const sack of [true, false]) {
+    const p = makePair(3);
+    for (const h of [p.a, p.b]) h.tcpSysctl.set({ 'net.ipv4.tcp_sack': sack ? 1 : 0 });
+    let n = 0;
+    p.link.set(p.a, { delayMs: 10, filter: (seg) => seg.length > 1000 && ++n === 20 });
+    p.link.set(p.b, { delayMs: 10 });
+    await transfer(p, 200_000, false);
+    const ext = p.a.proto.mib.ext;
+    assert.equal(ext.TCPTimeouts, 0, 'recovered without a timeout');
+    assert.equal(sack ? ext.TCPSackRecovery : ext.TCPRenoRecovery, 1);
+    assert.equal(ext.TCPFastRetrans, 1);
+    assert.equal(p.a.proto.mib.tcp.RetransSegs, 1, 'exactly the lost segment was resent');
+  }
+});
+
+test('NewReno: several losses in one window are repaired by partial ACKs without a timeout', async () => {
+  const p = makePair(4);
+  for (const h of [p.a, p.b]) h.tcpSysctl.set({ 'net.ipv4.tcp_sack': 0 });
+  let n = 0;
+  const lose = new Set([30, 33, 36]);
+  p.link.set(p.a, { delayMs: 10, filter: (seg) => seg.length > 1000 && lose.has(++n) });
+  p.link.set(p.b, { delayMs: 10 });
+  await transfer(p, 300_000, false);
+  const ext = p.a.proto.mib.ext;
+  assert.equal(ext.TCPTimeouts, 0);
+  assert.equal(ext.TCPRenoRecovery, 1, 'one recovery episode for the whole window');
+  assert.equal(p.a.proto.mib.tcp.RetransSegs, 3);
+});
