@@ -282,6 +282,10 @@ export class TcpSock extends Sock {
   onStateChange: ((sk: TcpSock, old: TcpState) => void) | null = null;
 
   private readers: (() => void)[] = [];
+  /** sock_owned_by_user: > 0 while a call is inside this socket. */
+  private owned = 0;
+  /** Segments that arrived while owned (sk_backlog), as skb, header pairs. */
+  private readonly backlogQ: (SkBuff | TcpRepr)[] = [];
   private connectWaiter: { resolve: () => void; reject: (e: NetError) => void } | null = null;
 
   readonly rtoTimer: LazyTimer;
@@ -309,9 +313,9 @@ export class TcpSock extends Sock {
     this.keepalive = opts.keepalive === true;
     this.cc = newCongestionOps(sys.congestionControl());
     const clock = proto.ops.clock;
-    this.rtoTimer = new LazyTimer(clock, () => this.onRtoTimer());
-    this.delackTimer = new LazyTimer(clock, () => this.onDelackTimer());
-    this.kaTimer = new LazyTimer(clock, () => this.onKaTimer());
+    this.rtoTimer = new LazyTimer(clock, () => this.timerLocked(0));
+    this.delackTimer = new LazyTimer(clock, () => this.timerLocked(1));
+    this.kaTimer = new LazyTimer(clock, () => this.timerLocked(2));
   }
 
   get stateName(): string {
@@ -374,7 +378,7 @@ export class TcpSock extends Sock {
         got = allocSendSkb(this, MAX_TCP_HEADER + this.mss, { nonblock: opts.nonblock, signal: opts.signal, timeoutMs: left });
         if (got instanceof Promise) {
           // Waiting: what is queued already must go out, or nothing frees space.
-          this.push(true);
+          this.pushLocked(true);
           got = await got;
         }
       } catch (err) {
@@ -394,8 +398,18 @@ export class TcpSock extends Sock {
       this.writeSeq = (this.writeSeq + n) >>> 0;
       done += n;
     }
-    this.push(false);
+    this.pushLocked(false);
     return done;
+  }
+
+  /** push() from outside the socket's own processing. */
+  private pushLocked(force: boolean): void {
+    this.owned++;
+    try {
+      this.push(force);
+    } finally {
+      this.release();
+    }
   }
 
   /** What write() may not do now, as the error it raises. */
@@ -443,6 +457,15 @@ export class TcpSock extends Sock {
 
   /** One non-blocking read: data, null at EOF, undefined when there is nothing yet. Throws a pending error. */
   readNow(max = 65536): Buffer | null | undefined {
+    this.owned++;
+    try {
+      return this.readNowLocked(max);
+    } finally {
+      this.release();
+    }
+  }
+
+  private readNowLocked(max: number): Buffer | null | undefined {
     if (this.state === TcpState.LISTEN) throw new NetError('ENOTCONN', 'a listening socket has no data to read');
     const q = this.receiveQueue;
     if (!q.isEmpty()) {
@@ -522,6 +545,15 @@ export class TcpSock extends Sock {
 
   /** shutdown(): SHUT_RD (1), SHUT_WR (2, sends FIN), SHUT_RDWR (3). */
   shutdownSock(how: number): void {
+    this.owned++;
+    try {
+      this.shutdownSockLocked(how);
+    } finally {
+      this.release();
+    }
+  }
+
+  private shutdownSockLocked(how: number): void {
     if (this.state === TcpState.LISTEN || this.state === TcpState.CLOSE || this.state === TcpState.SYN_SENT) {
       throw new NetError('ENOTCONN', 'the socket is not connected');
     }
@@ -539,6 +571,15 @@ export class TcpSock extends Sock {
    * TCPAbortOnClose); a listener resets the connections nobody accepted.
    */
   close(): void {
+    this.owned++;
+    try {
+      this.closeLocked();
+    } finally {
+      this.release();
+    }
+  }
+
+  private closeLocked(): void {
     if (this.orphan) return;
     this.orphan = true;
     const mib = this.proto.mib.ext;
@@ -578,6 +619,15 @@ export class TcpSock extends Sock {
 
   /** abort(): RST now (SO_LINGER 0 close, or ss -K). */
   abort(): void {
+    this.owned++;
+    try {
+      this.abortLocked();
+    } finally {
+      this.release();
+    }
+  }
+
+  private abortLocked(): void {
     this.orphan = true;
     if (this.state === TcpState.LISTEN) {
       this.close();
@@ -591,11 +641,29 @@ export class TcpSock extends Sock {
   }
 
   setNodelay(on: boolean): void {
+    this.owned++;
+    try {
+      this.setNodelayLocked(on);
+    } finally {
+      this.release();
+    }
+  }
+
+  private setNodelayLocked(on: boolean): void {
     this.nodelay = on;
     if (on) this.push(false);
   }
 
   setKeepalive(on: boolean): void {
+    this.owned++;
+    try {
+      this.setKeepaliveLocked(on);
+    } finally {
+      this.release();
+    }
+  }
+
+  private setKeepaliveLocked(on: boolean): void {
     this.keepalive = on;
     if (on && this.state === TcpState.ESTABLISHED) this.kaTimer.arm(this.proto.ops.tcpSysctl.get('net.ipv4.tcp_keepalive_time') * 1000);
     else if (!on && this.state === TcpState.ESTABLISHED) this.kaTimer.clear();
@@ -705,6 +773,15 @@ export class TcpSock extends Sock {
 
   /** tcp_connect: queue the SYN and send it. The tuple and hash are set by the protocol. */
   startConnect(iss: number, tsOffset: number): void {
+    this.owned++;
+    try {
+      this.startConnectLocked(iss, tsOffset);
+    } finally {
+      this.release();
+    }
+  }
+
+  private startConnectLocked(iss: number, tsOffset: number): void {
     const ops = this.proto.ops;
     this.iss = iss;
     this.tsOffset = tsOffset;
@@ -1101,6 +1178,33 @@ export class TcpSock extends Sock {
    * `skb.data` at the payload. Owns the skb: queues or frees it.
    */
   rcv(skb: SkBuff, th: TcpRepr): void {
+    if (this.owned > 0) {
+      // The socket is busy (a segment came back synchronously from our own
+      // output): park it in the backlog, as tcp_v4_rcv does while
+      // sock_owned_by_user; release() processes it.
+      this.backlogQ.push(skb, th);
+      return;
+    }
+    this.owned++;
+    try {
+      this.rcvLocked(skb, th);
+    } finally {
+      this.release();
+    }
+  }
+
+  /** release_sock: the outermost holder processes what arrived meanwhile. */
+  private release(): void {
+    const q = this.backlogQ;
+    while (this.owned === 1 && q.length > 0) {
+      const skb = q.shift() as SkBuff;
+      const th = q.shift() as TcpRepr;
+      this.rcvLocked(skb, th);
+    }
+    this.owned--;
+  }
+
+  private rcvLocked(skb: SkBuff, th: TcpRepr): void {
     this.segsIn++;
     this.lastRcvTime = this.proto.ops.clock.now();
     if (this.keepalive && this.state === TcpState.ESTABLISHED) this.probesOutKa = 0;
@@ -1766,6 +1870,18 @@ export class TcpSock extends Sock {
 
   // -------------------------------------------------------------- timers
 
+  /** Timer callbacks hold the socket like any other caller. */
+  private timerLocked(which: number): void {
+    this.owned++;
+    try {
+      if (which === 0) this.onRtoTimer();
+      else if (which === 1) this.onDelackTimer();
+      else this.onKaTimer();
+    } finally {
+      this.release();
+    }
+  }
+
   /** tcp_retransmit_timer (or tcp_probe_timer when probing a zero window). */
   private onRtoTimer(): void {
     if (this.probing) {
@@ -2111,6 +2227,15 @@ export class TcpSock extends Sock {
 
   /** ICMP for this connection (tcp_v4_err): a hard error ends a connect; frag-needed lowers the MSS. */
   icmpError(errno: ErrnoName, mtu?: number): void {
+    this.owned++;
+    try {
+      this.icmpErrorLocked(errno, mtu);
+    } finally {
+      this.release();
+    }
+  }
+
+  private icmpErrorLocked(errno: ErrnoName, mtu?: number): void {
     if (mtu !== undefined) {
       const mss = mtu - 40;
       if (mss >= 68 && mss < this.mss + (this.tsOn ? 12 : 0)) {

@@ -45,6 +45,8 @@ export interface Impairments {
   down?: boolean;
   /** Drop frames this function picks (deterministic tests). */
   filter?: (seg: Buffer) => boolean;
+  /** Deliver inside send(), before output returns (a synchronous path back into TCP). */
+  sync?: boolean;
 }
 
 export class Host {
@@ -127,6 +129,15 @@ export class Link {
       this.busyUntil.set(from, at);
       this.queued.set(from, q + 1);
       this.clock.setTimer(at - this.clock.now(), () => this.queued.set(from, (this.queued.get(from) ?? 1) - 1));
+    }
+    if (imp.sync === true) {
+      const to = from.peer;
+      const rx = allocSkbFrom(to.pool, bytes.length + 64)!;
+      rx.reserve(64);
+      rx.putData(bytes);
+      this.delivered++;
+      to.proto.rcv(rx, src, dst);
+      return;
     }
     for (let c = 0; c < copies; c++) {
       let delay = at - this.clock.now() + (imp.delayMs ?? 1);

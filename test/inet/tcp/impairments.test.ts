@@ -121,3 +121,10 @@ test('NewReno: several losses in one window are repaired by partial ACKs without
   assert.equal(ext.TCPRenoRecovery, 1, 'one recovery episode for the whole window');
   assert.equal(p.a.proto.mib.tcp.RetransSegs, 3);
 });
+
+test('a link that delivers synchronously (output re-enters TCP) still carries everything intact', async () => {
+  const p = makePair(5);
+  p.link.set(p.a, { sync: true });
+  p.link.set(p.b, { sync: true });
+  await transfer(p, 500_000, true);
+});
