@@ -68,10 +68,46 @@ function key(laddr: number, lport: number, raddr: number, rport: number): string
   return `${laddr}:${lport}:${raddr}:${rport}`;
 }
 
+/**
+ * Connected sockets by 4-tuple (inet_ehash): buckets keyed by the two ports
+ * as one number, so a lookup builds no string; addresses are compared in the
+ * (almost always one-entry) bucket.
+ */
+class EHash {
+  private readonly m = new Map<number, TcpSock[]>();
+
+  get(laddr: number, lport: number, raddr: number, rport: number): TcpSock | undefined {
+    const b = this.m.get(lport * 65536 + rport);
+    if (b === undefined) return undefined;
+    for (let i = 0; i < b.length; i++) {
+      const sk = b[i]!;
+      if (sk.laddr === laddr && sk.raddr === raddr) return sk;
+    }
+    return undefined;
+  }
+
+  add(sk: TcpSock): void {
+    const k = sk.lport * 65536 + sk.rport;
+    const b = this.m.get(k);
+    if (b === undefined) this.m.set(k, [sk]);
+    else b.push(sk);
+  }
+
+  delete(sk: TcpSock): void {
+    const k = sk.lport * 65536 + sk.rport;
+    const b = this.m.get(k);
+    if (b === undefined) return;
+    const i = b.indexOf(sk);
+    if (i < 0) return;
+    b.splice(i, 1);
+    if (b.length === 0) this.m.delete(k);
+  }
+}
+
 export class TcpProto {
   readonly mib = new TcpMib();
   /** Connected sockets (ESTABLISHED .. TIME-WAIT, SYN-SENT) by 4-tuple: the ehash. */
-  private readonly conns = new Map<string, TcpSock>();
+  private readonly conns = new EHash();
   /** Listeners by "addr:port" (addr 0 = any): the lhash. */
   private readonly listeners = new Map<string, TcpSock>();
   /** Half-open connections of every listener by 4-tuple. */
@@ -100,7 +136,7 @@ export class TcpProto {
     sk.raddr = opts.dst >>> 0;
     sk.rport = opts.dport;
     if (opts.sport !== undefined) {
-      if (this.conns.has(key(src, opts.sport, sk.raddr, sk.rport))) throw new NetError('EADDRINUSE', `${ipString(src)}:${opts.sport} is already connected to that peer`);
+      if (this.conns.get(src, opts.sport, sk.raddr, sk.rport) !== undefined) throw new NetError('EADDRINUSE', `${ipString(src)}:${opts.sport} is already connected to that peer`);
       sk.lport = opts.sport;
     } else sk.lport = this.ephemeralPort(src, sk.raddr, sk.rport);
     this.hash(sk);
@@ -150,14 +186,13 @@ export class TcpProto {
       this.listeners.delete(`${sk.laddr}:${sk.lport}`);
       this.stopListening(sk);
     } else {
-      const k = key(sk.laddr, sk.lport, sk.raddr, sk.rport);
-      if (this.conns.get(k) === sk) this.conns.delete(k);
+      this.conns.delete(sk);
     }
     this.usePort(sk.lport, -1);
   }
 
   private hash(sk: TcpSock): void {
-    this.conns.set(key(sk.laddr, sk.lport, sk.raddr, sk.rport), sk);
+    this.conns.add(sk);
     this.usePort(sk.lport, 1);
     this.sockets.add(sk);
   }
@@ -178,7 +213,7 @@ export class TcpProto {
     for (let i = 0; i < n; i++) {
       const port = lo + ((start + i) % n);
       if (this.listeners.has(`0:${port}`) || this.listeners.has(`${laddr}:${port}`)) continue;
-      if (!this.conns.has(key(laddr, port, raddr, rport))) return port;
+      if (this.conns.get(laddr, port, raddr, rport) === undefined) return port;
     }
     throw new NetError('EADDRNOTAVAIL', 'no free local port in ip_local_port_range');
   }
@@ -244,7 +279,7 @@ export class TcpProto {
     mib.InSegs++;
     skb.transportHeader = skb.data;
     skb.pull(th.hlen);
-    const sk = this.conns.get(key(dst, th.dstPort, src, th.srcPort));
+    const sk = this.conns.get(dst, th.dstPort, src, th.srcPort);
     if (sk !== undefined) {
       sk.rcv(skb, th);
       return;
@@ -565,7 +600,7 @@ export class TcpProto {
    * `mtu` set means "fragmentation needed" (path MTU discovery).
    */
   err(errno: ErrnoName, laddr: number, raddr: number, lport: number, rport: number, seq: number, mtu?: number): void {
-    const sk = this.conns.get(key(laddr, lport, raddr, rport));
+    const sk = this.conns.get(laddr, lport, raddr, rport);
     if (sk === undefined) return;
     if (seqAfter(sk.sndUna, seq) || seqAfter(seq, sk.sndNxt)) return;
     sk.icmpError(errno, mtu);
