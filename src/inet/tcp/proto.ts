@@ -640,3 +640,73 @@ function checkPort(p: number, what: string, zeroOk: boolean): void {
 export function ipString(a: number): string {
   return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
 }
+
+/** One socket as `GET /v1/sockets` lists it (DESIGN §3.1), like a line of `ss -tai`. */
+export interface TcpSocketRow {
+  family: 'inet';
+  type: 'tcp';
+  state: string;
+  local: string;
+  peer: string;
+  recv_q: number;
+  send_q: number;
+  rmem: number;
+  rcvbuf: number;
+  wmem: number;
+  sndbuf: number;
+  drops: number;
+  tcp_info?: {
+    rtt_ms: number;
+    rttvar_ms: number;
+    rto_ms: number;
+    snd_cwnd: number;
+    snd_ssthresh: number;
+    snd_wnd: number;
+    rcv_wnd: number;
+    retrans: number;
+    lost: number;
+    zero_window_probes: number;
+    bytes_acked: number;
+    bytes_received: number;
+    segs_out: number;
+    segs_in: number;
+  };
+}
+
+export function tcpSocketRow(sk: TcpSock): TcpSocketRow {
+  const listening = sk.state === TcpState.LISTEN;
+  const row: TcpSocketRow = {
+    family: 'inet',
+    type: 'tcp',
+    state: sk.stateName,
+    local: `${ipString(sk.laddr)}:${sk.lport}`,
+    peer: listening || sk.rport === 0 ? '0.0.0.0:*' : `${ipString(sk.raddr)}:${sk.rport}`,
+    recv_q: sk.recvQ,
+    send_q: sk.sendQ,
+    rmem: sk.rmemAlloc,
+    rcvbuf: sk.rcvbuf,
+    wmem: sk.wmemAlloc,
+    sndbuf: sk.sndbuf,
+    drops: sk.drops,
+  };
+  if (!listening) {
+    const i = sk.info();
+    row.tcp_info = {
+      rtt_ms: i.rtt_ms,
+      rttvar_ms: i.rttvar_ms,
+      rto_ms: i.rto_ms,
+      snd_cwnd: i.snd_cwnd,
+      snd_ssthresh: i.snd_ssthresh,
+      snd_wnd: i.snd_wnd,
+      rcv_wnd: i.rcv_wnd,
+      retrans: i.total_retrans,
+      lost: i.lost,
+      zero_window_probes: i.zero_window_probes,
+      bytes_acked: i.bytes_acked,
+      bytes_received: i.bytes_received,
+      segs_out: i.segs_out,
+      segs_in: i.segs_in,
+    };
+  }
+  return row;
+}
