@@ -26,7 +26,7 @@ import {
 } from '../../wire/tcp.ts';
 import { MAX_TCP_HEADER, type TcpIpOps } from './ip-ops.ts';
 import { TcpMib } from './mib.ts';
-import { TCP_MSS_DEFAULT, TCP_TIMEOUT_INIT, TcpSock, TcpState, type TcpSockOptions } from './sock.ts';
+import { TCP_MSS_DEFAULT, TCP_TIMEOUT_INIT, TcpSock, TcpState, upcall, type TcpSockOptions } from './sock.ts';
 
 /** A connection half-open on a listener (struct tcp_request_sock): a few numbers, no buffers. */
 interface RequestSock {
@@ -421,7 +421,8 @@ export class TcpProto {
     l.acceptQueue.push(child);
     // The ACK may carry data or a FIN: the child takes it from here (tcp_child_process).
     child.rcv(skb, th);
-    l.onAccept?.(child);
+    const onAccept = l.onAccept;
+    if (onAccept !== null) upcall(() => onAccept(child));
     l.wakeAcceptors();
   }
 

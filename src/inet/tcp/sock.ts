@@ -521,7 +521,7 @@ export class TcpSock extends Sock {
   }
 
   private wakeReaders(): void {
-    this.onDataReady?.();
+    if (this.onDataReady !== null) upcall(this.onDataReady);
     if (this.readers.length === 0) return;
     const r = this.readers;
     this.readers = [];
@@ -719,7 +719,8 @@ export class TcpSock extends Sock {
       // Counted by tcp_set_state only for resets; the callers count EstabResets.
     }
     this.state = s;
-    this.onStateChange?.(this, old);
+    const cb = this.onStateChange;
+    if (cb !== null) upcall(() => cb(this, old));
   }
 
   /** Tear down: timers, queues, tables. Idempotent. */
@@ -2254,6 +2255,21 @@ export class TcpSock extends Sock {
     }
     if (this.state === TcpState.SYN_SENT || this.state === TcpState.SYN_RECV) this.fail(errno);
     // Established: a soft error (RFC 1122 4.2.3.9); remembered, not fatal.
+  }
+}
+
+/**
+ * Call a user callback from inside the protocol. A callback that throws is a
+ * bug in its owner: it is rethrown on its own (so it is loud) instead of
+ * unwinding the segment being processed half way.
+ */
+export function upcall(fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    queueMicrotask(() => {
+      throw e;
+    });
   }
 }
 

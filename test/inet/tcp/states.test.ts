@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { NetError } from '../../../src/errno.ts';
 import { TcpState, TCP_STATE_NAMES, type TcpSock } from '../../../src/inet/tcp/sock.ts';
 import { encodeTcp, parseTcp, TCP_ACK, TCP_RST, TCP_SYN } from '../../../src/wire/tcp.ts';
+import { tcpV4Err } from '../../../src/inet/tcp/proto.ts';
 import { allocSkbFrom } from '../../../src/skb/skbuff.ts';
 import { A_ADDR, B_ADDR, connectPair, drain, makePair, pattern, reader, runUntil, type Host, type Pair } from './harness.ts';
 
@@ -330,6 +331,71 @@ test('keepalive: an idle connection whose peer is gone ends in ETIMEDOUT', async
   await runUntil(p.clock, () => c.state === TcpState.CLOSE);
   assert.equal((rc.error() as NetError).errno, 'ETIMEDOUT');
   s.abort();
+  l.close();
+  await drain(p.clock);
+  assertQuiet(p.a, p.b);
+});
+
+test('an ICMP host unreachable quoting our SYN fails the connect with EHOSTUNREACH', async () => {
+  const p = makePair();
+  p.link.set(p.a, { down: true });
+  const c = p.a.proto.connect({ dst: B_ADDR, dport: 80 });
+  const quoted = Buffer.alloc(8);
+  quoted.writeUInt16BE(c.lport, 0);
+  quoted.writeUInt16BE(80, 2);
+  quoted.writeUInt32BE(c.iss, 4);
+  // A quote with a sequence number outside snd_una..snd_nxt is ignored (RFC 5927 §4.1).
+  const wrong = Buffer.from(quoted);
+  wrong.writeUInt32BE((c.iss + 1000) >>> 0, 4);
+  tcpV4Err(p.a.proto, 'EHOSTUNREACH', A_ADDR, B_ADDR, wrong);
+  assert.equal(c.stateName, 'SYN-SENT');
+  tcpV4Err(p.a.proto, 'EHOSTUNREACH', A_ADDR, B_ADDR, quoted);
+  const r = await settled(p, c.waitConnected());
+  assert.equal((r.error as NetError).errno, 'EHOSTUNREACH');
+  await drain(p.clock);
+  assertQuiet(p.a, p.b);
+});
+
+test('an orphaned FIN-WAIT-2 ends after tcp_fin_timeout; data arriving afterwards is answered with RST', async () => {
+  const p = makePair();
+  p.a.tcpSysctl.set({ 'net.ipv4.tcp_fin_timeout': 5 });
+  const { c, s, l } = await connectPair(p);
+  c.close();
+  await runUntil(p.clock, () => c.state === TcpState.FIN_WAIT2);
+  const t0 = p.clock.now();
+  await runUntil(p.clock, () => c.state === TcpState.CLOSE);
+  assert.ok(p.clock.now() - t0 >= 5000 - 1);
+  assert.equal(s.stateName, 'CLOSE-WAIT');
+  await s.write(Buffer.from('too late'));
+  await runUntil(p.clock, () => s.state === TcpState.CLOSE);
+  assert.ok(p.a.drops.NO_SOCKET >= 1);
+  // A reset in CLOSE-WAIT reports EPIPE to the next call (tcp_reset).
+  await assert.rejects(s.write(Buffer.from('x')), (e: NetError) => e.errno === 'EPIPE');
+  l.close();
+  await drain(p.clock);
+  assertQuiet(p.a, p.b);
+});
+
+test('sequence numbers wrap through 2^32 in both directions without a hiccup', async () => {
+  const p = makePair();
+  // Start both ISNs just below the wrap.
+  p.a.proto.isn = () => ({ isn: 0xffff_f000, tsOffset: 0xffff_ff00 });
+  p.b.proto.isn = () => ({ isn: 0xffff_e000, tsOffset: 0xffff_fff0 });
+  p.link.set(p.a, { delayMs: 3, loss: 0.02 });
+  p.link.set(p.b, { delayMs: 3 });
+  const { c, s, l } = await connectPair(p);
+  const rs = reader(s);
+  const rc = reader(c);
+  const up = pattern(200_000, 3);
+  const down = pattern(100_000, 4);
+  void c.write(up).then(() => c.shutdownSock(2));
+  void s.write(down).then(() => s.shutdownSock(2));
+  await runUntil(p.clock, () => rs.done() && rc.done());
+  assert.ok(rs.bytes().equals(up));
+  assert.ok(rc.bytes().equals(down));
+  assert.ok(c.sndNxt < 0x1000_0000 && s.sndNxt < 0x1000_0000, 'both wrapped');
+  c.close();
+  s.close();
   l.close();
   await drain(p.clock);
   assertQuiet(p.a, p.b);
