@@ -410,10 +410,7 @@ export class TcpProto {
     child.lport = th.dstPort;
     child.raddr = src;
     child.rport = th.srcPort;
-    child.nodelay = l.nodelay;
-    child.keepalive = l.keepalive;
-    if (l.rcvbuf !== this.ops.tcpSysctl.get('net.ipv4.tcp_rmem_default')) child.rcvbuf = l.rcvbuf;
-    if (l.sndbuf !== this.ops.tcpSysctl.get('net.ipv4.tcp_wmem_default')) child.sndbuf = l.sndbuf;
+    child.inheritFrom(l);
     this.hash(child);
     child.initChild(params);
     this.mib.tcp.PassiveOpens++;

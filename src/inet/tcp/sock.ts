@@ -669,6 +669,16 @@ export class TcpSock extends Sock {
     else if (!on && this.state === TcpState.ESTABLISHED) this.kaTimer.clear();
   }
 
+  /** A child takes its listener's socket options (inet_csk_clone_lock copies the sock). */
+  inheritFrom(l: TcpSock): void {
+    this.nodelay = l.nodelay;
+    this.keepalive = l.keepalive;
+    this.rcvbuf = l.rcvbuf;
+    this.sndbuf = l.sndbuf;
+    this.userRcvbuf = l.userRcvbuf;
+    this.userSndbuf = l.userSndbuf;
+  }
+
   override setRcvbuf(bytes: number): void {
     super.setRcvbuf(bytes);
     this.userRcvbuf = true;

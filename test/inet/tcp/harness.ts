@@ -277,7 +277,7 @@ export function reader(sk: TcpSock, chunk = 65536) {
     error: () => error,
     bytes: () => Buffer.concat(chunks),
     pause: () => {
-      gate = new Promise((r) => (open = r));
+      if (gate === null) gate = new Promise((r) => (open = r));
     },
     resume: () => {
       gate = null;

@@ -128,3 +128,62 @@ test('a link that delivers synchronously (output re-enters TCP) still carries ev
   p.link.set(p.b, { sync: true });
   await transfer(p, 500_000, true);
 });
+
+test('property: a small receive buffer, a reader that stalls and reads a few bytes at a time, any option set', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+      fc.record({
+        loss: fc.double({ min: 0, max: 0.15, noNaN: true }),
+        duplicate: fc.double({ min: 0, max: 0.05, noNaN: true }),
+        reorder: fc.double({ min: 0, max: 0.2, noNaN: true }),
+        corrupt: fc.double({ min: 0, max: 0.03, noNaN: true }),
+        delayMs: fc.integer({ min: 1, max: 50 }),
+      }),
+      fc.integer({ min: 2304, max: 60_000 }),
+      fc.integer({ min: 1, max: 3000 }),
+      fc.integer({ min: 1, max: 100_000 }),
+      fc.boolean(),
+      fc.boolean(),
+      fc.boolean(),
+      async (seed, imp, rcvbuf, chunk, size, sack, ts, ws) => {
+        const p = makePair(seed);
+        for (const h of [p.a, p.b]) {
+          h.tcpSysctl.set({ 'net.ipv4.tcp_sack': sack ? 1 : 0, 'net.ipv4.tcp_timestamps': ts ? 1 : 0, 'net.ipv4.tcp_window_scaling': ws ? 1 : 0 });
+        }
+        p.link.set(p.a, imp);
+        p.link.set(p.b, imp);
+        const { c, s, l } = await connectPair(p, { server: { rcvbuf } });
+        assert.equal(s.rcvbuf, Math.max(2 * rcvbuf, 4608), 'the child keeps the listener SO_RCVBUF (and no autotuning)');
+        const rs = reader(s, chunk);
+        const up = pattern(size, seed);
+        let stalls = 0;
+        void c.write(up).then(() => c.shutdownSock(2));
+        await runUntil(
+          p.clock,
+          () => {
+            // Stall the reader for 3 s at 1 s, 5 s and 9 s.
+            if (stalls < 3 && p.clock.now() > 1000 + 4000 * stalls) {
+              stalls++;
+              rs.pause();
+              p.clock.setTimer(3000, () => rs.resume());
+            }
+            return rs.done() || rs.error() !== undefined;
+          },
+          'EOF',
+          2_000_000,
+        );
+        assert.equal(rs.error(), undefined);
+        assert.ok(rs.bytes().equals(up));
+        assert.ok(s.rcvbuf === Math.max(2 * rcvbuf, 4608));
+        c.close();
+        s.close();
+        l.close();
+        await drain(p.clock);
+        assert.equal(p.a.pool.stats.inUse + p.b.pool.stats.inUse, 0);
+        assert.equal(p.a.proto.sockets.size + p.b.proto.sockets.size, 0);
+      },
+    ),
+    { numRuns: 25 },
+  );
+});
