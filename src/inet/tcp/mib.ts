@@ -63,6 +63,9 @@ export const TCP_EXT_MIB_NAMES = [
   'TCPKeepAlive',
   'TCPWinProbe',
   'TCPRcvCoalesce',
+  'TCPRcvCollapsed',
+  'PruneCalled',
+  'OfoPruned',
   'TCPACKSkippedSeq',
 ] as const;
 

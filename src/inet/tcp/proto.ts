@@ -458,7 +458,7 @@ export class TcpProto {
     if (wantCookie) {
       const { cookie, mss } = this.makeCookie(dst, th.dstPort, src, th.srcPort, th.seq, peerMss);
       ext.SyncookiesSent++;
-      const reqc: RequestSock = { laddr: dst, lport: th.dstPort, raddr: src, rport: th.srcPort, iss: cookie, irs: th.seq, tsOffset: 0, mss, peerWscale: null, sack: false, tsRecent: null, retries: 0, timer: null, owner: null };
+      const reqc: RequestSock = { laddr: dst, lport: th.dstPort, raddr: src, rport: th.srcPort, iss: cookie, irs: th.seq, tsOffset: 0, mss, peerWscale: null, sack: false, tsRecent: null, retries: 0, timer: null, owner: l };
       this.sendSynAck(reqc, ourMss);
       skb.free();
       return;
@@ -523,15 +523,11 @@ export class TcpProto {
   private sendSynAck(req: RequestSock, ourMss: number | null): void {
     const sys = this.ops.tcpSysctl;
     const mss = ourMss ?? this.ops.mssFor(req.raddr);
-    const rcvbuf = sys.get('net.ipv4.tcp_rmem_default');
-    let ws = 0;
-    if (req.peerWscale !== null) {
-      let space = Math.max(sys.get('net.ipv4.tcp_rmem_max'), this.ops.sysctl.get('net.core.rmem_max'));
-      while (space > 65535 && ws < 14) {
-        space >>>= 1;
-        ws++;
-      }
-    }
+    // The listener's buffers decide the child's scale and first window, so
+    // announce exactly what the child will use (a cookie has no listener state).
+    const l = req.owner;
+    const ws = req.peerWscale !== null && l !== null ? l.initialWscale() : 0;
+    const window = l !== null ? l.initialWindow() : Math.min(sys.get('net.ipv4.tcp_rmem_default') >> 1, 65535);
     const opts: TcpOptions = { mss };
     if (req.peerWscale !== null) opts.wscale = ws;
     if (req.sack) opts.sackPermitted = true;
@@ -542,7 +538,7 @@ export class TcpProto {
     skb.reserve(MAX_TCP_HEADER + hlen);
     const at = skb.push(hlen);
     emitTcp(
-      { srcPort: req.lport, dstPort: req.rport, seq: req.iss, ack: (req.irs + 1) >>> 0, flags: TCP_SYN | TCP_ACK, window: Math.min(rcvbuf >> 1, 65535) },
+      { srcPort: req.lport, dstPort: req.rport, seq: req.iss, ack: (req.irs + 1) >>> 0, flags: TCP_SYN | TCP_ACK, window },
       opts,
       skb.buf,
       at,

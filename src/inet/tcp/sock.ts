@@ -204,6 +204,8 @@ export class TcpSock extends Sock {
   private ofo: OfoSeg[] = [];
   /** Most recently received out-of-order span, reported first in SACK (RFC 2018 §4). */
   private lastOfo: OfoSeg | null = null;
+  /** Payload bytes per byte of truesize (tcp_sock.scaling_ratio / 256). */
+  private scalingRatio = 0.5;
   /** Payload size of the largest segment received (icsk_ack.rcv_mss). */
   private rcvMss = TCP_MSS_DEFAULT;
 
@@ -809,8 +811,12 @@ export class TcpSock extends Sock {
     this.push(true);
   }
 
-  /** tcp_select_initial_window: our window scale and the first window (unscaled in the SYN). */
-  private initWindow(): void {
+  /**
+   * tcp_select_initial_window's scale: enough to advertise the largest
+   * buffer this socket may grow to (tcp_rmem max), or the one the user set.
+   * A listener's children get the same, so its SYN-ACK can announce it.
+   */
+  initialWscale(): number {
     const sys = this.proto.ops.tcpSysctl;
     let ws = 0;
     if (sys.get('net.ipv4.tcp_window_scaling') === 1) {
@@ -821,9 +827,20 @@ export class TcpSock extends Sock {
         ws++;
       }
     }
+    return ws;
+  }
+
+  /** The first window (unscaled in the SYN, SYN-ACK). */
+  initialWindow(): number {
+    return Math.min(this.winFromSpace(this.rcvbuf), 65535);
+  }
+
+  /** tcp_select_initial_window: our window scale and the first window. */
+  private initWindow(): void {
+    const ws = this.initialWscale();
     this.rcvWscale = ws;
     this.windowClamp = 65535 << ws;
-    this.rcvWnd = Math.min(this.winFromSpace(this.rcvbuf), 65535);
+    this.rcvWnd = this.initialWindow();
     this.rcvWup = this.rcvNxt;
   }
 
@@ -1075,7 +1092,18 @@ export class TcpSock extends Sock {
 
   /** tcp_win_from_space with tcp_adv_win_scale = 1: half the buffer is window, half overhead. */
   private winFromSpace(space: number): number {
-    return space > 0 ? space >> 1 : 0;
+    return space > 0 ? Math.floor(space * this.scalingRatio) : 0;
+  }
+
+  /**
+   * tcp_measure_rcv_mss's scaling_ratio: payload per byte of truesize in
+   * full-sized segments received, so the window promises only what rcvbuf
+   * can really hold (starts at one half, TCP_DEFAULT_SCALING_RATIO).
+   */
+  private measureRatio(skb: SkBuff): void {
+    const len = skb.len;
+    if (len < this.rcvMss || skb.truesize <= 0) return;
+    this.scalingRatio = Math.min(1, Math.max(1 / 16, len / skb.truesize));
   }
 
   /** tcp_receive_window: what is left of the window last advertised. */
@@ -2061,7 +2089,7 @@ export class TcpSock extends Sock {
       // Partly old: keep only the new bytes.
       if (seqBefore(seq, this.rcvNxt)) skb.pull((this.rcvNxt - seq) >>> 0);
       if (skb.len === 0) skb.free();
-      else if (!this.queueInOrder(skb)) {
+      else if (!this.queueInOrder(skb) && !(this.pruneQueue(skb.truesize) && this.queueInOrder(skb))) {
         mib.TCPRcvQDrop++;
         this.ackPending = true;
         this.quick = Math.max(this.quick, 1);
@@ -2108,11 +2136,77 @@ export class TcpSock extends Sock {
       return true;
     }
     if (this.rmemAlloc + skb.truesize > this.rcvbuf) return false;
+    this.measureRatio(skb);
     setOwnerR(skb, this);
     q.queueTail(skb);
     this.rcvNxt = (this.rcvNxt + n) >>> 0;
     this.bytesReceived += n;
     return true;
+  }
+
+  /**
+   * tcp_prune_queue: in-order data does not fit. First copy the receive
+   * queue into compact buffers (tcp_collapse: small segments waste most of
+   * their truesize), then throw out-of-order data away from the top
+   * (tcp_prune_ofo_queue) — the peer will send it again, but a hole that can
+   * never be filled because OFO data holds the memory would be a deadlock.
+   * True when `need` more bytes of truesize now fit.
+   */
+  private pruneQueue(need: number): boolean {
+    const ext = this.proto.mib.ext;
+    ext.PruneCalled++;
+    if (this.rmemAlloc + need > this.rcvbuf) this.collapse();
+    while (this.rmemAlloc + need > this.rcvbuf && this.ofo.length > 0) {
+      const o = this.ofo.pop()!;
+      if (this.lastOfo === o) this.lastOfo = null;
+      ext.OfoPruned++;
+      this.drop(o.skb, 'TCP_OFO_QUEUE_PRUNE');
+    }
+    return this.rmemAlloc + need <= this.rcvbuf;
+  }
+
+  /** tcp_collapse over the receive queue: the same bytes in as few buffers as fit 64 KiB each. */
+  private collapse(): void {
+    const q = this.receiveQueue;
+    if (q.length < 2) return;
+    let total = 0;
+    for (const skb of q) total += skb.len;
+    const CHUNK = 65536 - 1024;
+    const fresh: SkBuff[] = [];
+    for (let left = total; left > 0; left -= CHUNK) {
+      const skb = allocSkbFrom(this.proto.ops.pool, Math.min(left, CHUNK));
+      if (skb === null) {
+        for (const f of fresh) f.free();
+        return;
+      }
+      fresh.push(skb);
+    }
+    // Only worth it when it saves memory.
+    let newTrue = 0;
+    for (const f of fresh) newTrue += f.truesize;
+    let oldTrue = 0;
+    for (const skb of q) oldTrue += skb.truesize;
+    if (newTrue >= oldTrue) {
+      for (const f of fresh) f.free();
+      return;
+    }
+    let i = 0;
+    for (let old = q.dequeue(); old !== null; old = q.dequeue()) {
+      let off = old.data;
+      while (off < old.tail) {
+        const dst = fresh[i]!;
+        const n = Math.min(old.tail - off, dst.tailroom());
+        dst.putData(old.buf.subarray(off, off + n));
+        off += n;
+        if (dst.tailroom() === 0) i++;
+      }
+      old.free();
+    }
+    for (const f of fresh) {
+      setOwnerR(f, this);
+      q.queueTail(f);
+    }
+    this.proto.mib.ext.TCPRcvCollapsed++;
   }
 
   /** tcp_data_queue_ofo: keep it for later, trimmed against what is there, charged to rmem. */
@@ -2153,6 +2247,7 @@ export class TcpSock extends Sock {
       end = next.seq;
       fin = false;
     }
+    this.measureRatio(skb);
     setOwnerR(skb, this);
     const o: OfoSeg = { skb, seq, end, fin };
     ofo.splice(i, 0, o);

@@ -18,6 +18,9 @@ test('a reader that stops closes the window to zero; the sender probes; reading 
   const { c, s, l } = await connectPair(p, { server: { rcvbuf: 32768 } });
   // The receive buffer is 64 KiB (SO_RCVBUF doubles), so half of it is window.
   assert.equal(s.rcvbuf, 65536);
+  // A user-set buffer sizes the window scale, and the SYN-ACK announced the child's.
+  assert.equal(s.rcvWscale, 1);
+  assert.equal(c.sndWscale, 1);
   const rs = reader(s);
   rs.pause();
   await runUntil(p.clock, () => true);

@@ -155,6 +155,9 @@ test('property: a small receive buffer, a reader that stalls and reads a few byt
         p.link.set(p.b, imp);
         const { c, s, l } = await connectPair(p, { server: { rcvbuf } });
         assert.equal(s.rcvbuf, Math.max(2 * rcvbuf, 4608), 'the child keeps the listener SO_RCVBUF (and no autotuning)');
+        // The scale the SYN-ACK announced is the one the child uses.
+        assert.equal(c.sndWscale, s.rcvWscale);
+        assert.equal(s.sndWscale, c.rcvWscale);
         const rs = reader(s, chunk);
         const up = pattern(size, seed);
         let stalls = 0;
