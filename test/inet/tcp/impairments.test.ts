@@ -190,3 +190,58 @@ test('property: a small receive buffer, a reader that stalls and reads a few byt
     { numRuns: 25 },
   );
 });
+
+test('property: both directions, small MTUs and buffers, a bottleneck queue, any congestion control and options', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+      fc.record({
+        loss: fc.double({ min: 0, max: 0.2, noNaN: true }),
+        duplicate: fc.double({ min: 0, max: 0.1, noNaN: true }),
+        reorder: fc.double({ min: 0, max: 0.3, noNaN: true }),
+        corrupt: fc.double({ min: 0, max: 0.05, noNaN: true }),
+        delayMs: fc.integer({ min: 1, max: 80 }),
+        rateBps: fc.constantFrom(0, 1_000_000, 50_000_000),
+        queueLimit: fc.integer({ min: 2, max: 50 }),
+      }),
+      fc.record({ rcvbuf: fc.integer({ min: 2304, max: 300_000 }), sndbuf: fc.integer({ min: 2304, max: 300_000 }) }),
+      fc.integer({ min: 0, max: 150_000 }),
+      fc.integer({ min: 0, max: 150_000 }),
+      fc.record({ sack: fc.boolean(), ts: fc.boolean(), ws: fc.boolean(), nodelay: fc.boolean() }),
+      fc.constantFrom('reno', 'cubic'),
+      fc.integer({ min: 300, max: 1500 }),
+      async (seed, imp, bufs, upN, downN, o, cc, mtu) => {
+        const p = makePair(seed, mtu);
+        for (const h of [p.a, p.b]) {
+          h.tcpSysctl.set({ 'net.ipv4.tcp_sack': o.sack ? 1 : 0, 'net.ipv4.tcp_timestamps': o.ts ? 1 : 0, 'net.ipv4.tcp_window_scaling': o.ws ? 1 : 0 });
+          h.tcpSysctl.setCongestionControl(cc);
+        }
+        p.link.set(p.a, imp);
+        p.link.set(p.b, { ...imp, rateBps: 0 });
+        const { c, s, l } = await connectPair(p, { server: { rcvbuf: bufs.rcvbuf, nodelay: o.nodelay }, client: { sndbuf: bufs.sndbuf, nodelay: o.nodelay } });
+        const rs = reader(s, 7000);
+        const rc = reader(c, 3000);
+        const up = pattern(upN, seed);
+        const down = pattern(downN, seed + 1);
+        let werr: unknown;
+        void (async () => {
+          for (let i = 0; i < up.length; i += 10_000) await c.write(up.subarray(i, i + 10_000));
+          c.shutdownSock(2);
+        })().catch((e) => (werr = e));
+        void s.write(down).then(() => s.shutdownSock(2)).catch((e) => (werr = e));
+        await runUntil(p.clock, () => (rs.done() && rc.done()) || rs.error() !== undefined || rc.error() !== undefined || werr !== undefined, 'EOF both ways', 3_000_000);
+        assert.equal(werr ?? rs.error() ?? rc.error(), undefined);
+        assert.ok(rs.bytes().equals(up));
+        assert.ok(rc.bytes().equals(down));
+        c.close();
+        s.close();
+        l.close();
+        await drain(p.clock);
+        assert.equal(p.a.pool.stats.inUse + p.b.pool.stats.inUse, 0);
+        assert.equal(p.a.proto.sockets.size + p.b.proto.sockets.size, 0);
+        assert.equal(p.link.sent, p.link.delivered + p.link.dropped);
+      },
+    ),
+    { numRuns: 20 },
+  );
+});
