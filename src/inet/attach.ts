@@ -12,6 +12,7 @@ import type { NetStack } from '../stack/netstack.ts';
 import { ETH_P_ARP, ETH_P_IP } from '../wire/eth.ts';
 import { InetStack } from './inet.ts';
 import { INET_SYSCTLS } from './sysctl.ts';
+import { attachTcp, type TcpGlue } from './tcp-glue.ts';
 
 /** The stack's private socket id counter, shared so ids stay unique across families. */
 interface SocketIdSource {
@@ -21,14 +22,18 @@ interface SocketIdSource {
 export function attachInetToStack(stack: NetStack): { inet: InetStack; detach: () => void } {
   if (!stack.sysctl.has('net.ipv4.ip_forward')) stack.sysctl.register(INET_SYSCTLS);
   const ids = stack as unknown as SocketIdSource;
-  const inet = new InetStack(stack, {
-    allocSocketId: () => ids.nextSocketId++,
-    checkSocketLimit: () => {
-      if (stack.sockets.size + inet.udp.sockets.size >= stack.limits.maxSockets) {
-        throw new NetError('EMFILE', `no more than ${stack.limits.maxSockets} sockets may be open`);
-      }
-    },
-  });
+  let tcp: TcpGlue | undefined;
+  const checkSocketLimit = (): void => {
+    if (stack.sockets.size + inet.udp.sockets.size + (tcp?.count() ?? 0) >= stack.limits.maxSockets) {
+      throw new NetError('EMFILE', `no more than ${stack.limits.maxSockets} sockets may be open`);
+    }
+  };
+  const inet = new InetStack(stack, { allocSocketId: () => ids.nextSocketId++, checkSocketLimit });
+  // TCP registers as protocol 6 (src/inet/tcp-glue.ts); its Tcp/TcpExt counters join
+  // /proc/net/snmp and /proc/net/netstat's view, as Linux prints them beside Ip and Udp.
+  tcp = attachTcp(inet, { allocSocketId: () => ids.nextSocketId++, checkSocketLimit });
+  const ipNetstat = inet.netstat.bind(inet);
+  inet.netstat = () => ({ ...ipNetstat(), ...tcp!.proto.netstat() }) as ReturnType<typeof ipNetstat>;
   const ip: PacketHandler = {
     type: ETH_P_IP,
     dev: null,
@@ -45,6 +50,7 @@ export function attachInetToStack(stack: NetStack): { inet: InetStack; detach: (
   // inetdev_event on lo's NETDEV_UP: lo is up before any protocol attaches.
   inet.addrAdd(stack.lo.name, '127.0.0.1/8');
   const detach = (): void => {
+    tcp?.shutdown();
     inet.close();
     stack.ptypes.remove(ip);
     stack.ptypes.remove(arp);
