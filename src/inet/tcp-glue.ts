@@ -74,10 +74,11 @@ export class TcpGlue implements IpProtocolHandler {
       output: (skb, src, dst) => {
         inet.ip.output(skb, { src, dst, protocol: IPPROTO_TCP, df: true });
       },
-      // tcp_mss_to_mtu's inverse on the route's (path) MTU: 20 bytes of IPv4, 20 of TCP.
+      // tcp_mss_to_mtu's inverse on the route's (path) MTU: 20 bytes of IPv4, 20 of TCP; an IPv4
+      // datagram is at most 65535 bytes whatever lo's MTU (65536) says (IP_MAX_MTU).
       mssFor: (dst) => {
         const rt = inet.routeOutput(dst, 0);
-        return typeof rt === 'string' ? 536 : Math.max(88, rt.mtu - 40);
+        return typeof rt === 'string' ? 536 : Math.max(88, Math.min(rt.mtu, 0xffff) - 40);
       },
       sourceFor: (dst) => {
         const rt = inet.routeOutput(dst, 0);
@@ -196,6 +197,8 @@ export class TcpGlue implements IpProtocolHandler {
     this.hooks.checkSocketLimit();
     const rt = this.inet.routeOutput(peer.addr, bind?.addr ?? 0);
     if (typeof rt === 'string') throw new NetError(rt, rt === 'ENETUNREACH' ? `no route to ${formatIpv4(peer.addr)}` : `cannot send from ${formatIpv4(bind!.addr)}`);
+    // tcp_v4_connect: a broadcast or multicast destination is no peer (ENETUNREACH).
+    if (rt.type === 'broadcast' || peer.addr >>> 28 === 0xe) throw new NetError('ENETUNREACH', `${formatIpv4(peer.addr)} is a broadcast or multicast address`);
     const sk = this.proto.connect({
       ...sockOpts,
       dst: peer.addr,

@@ -8,6 +8,8 @@ import type { NetStack } from '../../../stack/index.ts';
 import type { PacketSocket } from '../../../sock/packet.ts';
 import type { Inet } from '../../../inet/control.ts';
 import { ETH_P_ALL } from '../../../proto/ptype.ts';
+import { tcpOf } from '../../../inet/tcp-glue.ts';
+import { TcpSocketView, type TcpSocketOut } from '../schemas/tcp.ts';
 import { SocketView, UdpSocketView, type SocketOut, type UdpSocketOut } from '../schemas/index.ts';
 
 export function protocolName(protocol: number): string {
@@ -44,12 +46,14 @@ export function socketOut(sock: PacketSocket): SocketOut {
 }
 
 export const AnySocket = z.union([SocketView, UdpSocketView]);
-export type AnySocketOut = SocketOut | UdpSocketOut;
+export type AnySocketOut = SocketOut | UdpSocketOut | TcpSocketOut;
 
 /** Every socket of the stack, by id. */
 export function allSockets(stack: NetStack, inet: Inet | undefined): AnySocketOut[] {
   const out: AnySocketOut[] = [...stack.sockets.values()].map(socketOut);
   if (inet !== undefined) for (const s of inet.udpSockets()) out.push(s.describe());
+  const tcp = inet === undefined ? undefined : tcpOf(inet);
+  if (tcp !== undefined) for (const e of tcp.list()) out.push(tcp.describe(e) as TcpSocketOut);
   return out.sort((a, b) => a.id - b.id);
 }
 
@@ -58,11 +62,11 @@ const socketRoutes: FastifyPluginAsyncZod<{ stack: NetStack; inet?: Inet }> = as
     '/v1/sockets',
     {
       schema: {
-        summary: 'List sockets (ss -a -m: packet and UDP)',
+        summary: 'List sockets (ss -a -m -i: packet, UDP and TCP)',
         description:
-          'Every socket: `family` "packet" (ss -0; with the packet socket’s own fields) or "inet" (UDP). recv_q/send_q, rmem/wmem are bytes charged.',
+          'Every socket: `family` "packet" (ss -0; with the packet socket’s own fields) or "inet" (UDP, or TCP with tcp_info). recv_q/send_q, rmem/wmem are bytes charged.',
         tags: ['stack'],
-        response: { 200: z.array(AnySocket) },
+        response: { 200: z.array(z.union([AnySocket, TcpSocketView])) },
       },
     },
     async () => allSockets(stack, inet),
