@@ -14,7 +14,6 @@
 //   node --import tsx bench/inet.bench.ts       (INET_BENCH_SECONDS=2)
 
 import { spawn, spawnSync } from 'node:child_process';
-import { VirtualClock } from '../src/clock.ts';
 import { NetStack } from '../src/stack/netstack.ts';
 import { NetDevice } from '../src/dev/netdevice.ts';
 import { NETDEV_TX_OK, type NetdevTx } from '../src/dev/ops.ts';
@@ -27,7 +26,6 @@ import { benchResult, emitResults, envNumber, fmt, log, median, type BenchResult
 
 const SECONDS = envNumber('INET_BENCH_SECONDS', 2);
 const PAYLOAD = 64;
-void VirtualClock;
 
 interface H {
   stack: NetStack;

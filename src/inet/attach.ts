@@ -47,6 +47,8 @@ export function attachInetToStack(stack: NetStack): { inet: InetStack; detach: (
   stack.ptypes.add(ip);
   stack.ptypes.add(arp);
   const unsubscribe = stack.notifier.subscribe((event, dev, info) => inet.onDeviceEvent(event, dev, info));
+  // Address, route and neighbour changes are told through inet.subscribe();
+  // the stack's event bus (GET /v1/events) and state saving listen there.
   // inetdev_event on lo's NETDEV_UP: lo is up before any protocol attaches.
   inet.addrAdd(stack.lo.name, '127.0.0.1/8');
   const detach = (): void => {

@@ -46,6 +46,12 @@ export interface RouteResult {
 /** ip_rt_mtu_expires: a learnt path MTU is forgotten after 10 minutes. */
 const PMTU_EXPIRES_MS = 600_000;
 
+/** A change `ip monitor` would print: an address, a main-table route, a neighbour. */
+export type InetEvent =
+  | { type: 'addr'; action: 'new' | 'del'; object: AddrInfoView & { ifname: string; ifindex: number } }
+  | { type: 'route'; action: 'new' | 'del'; object: RouteView }
+  | { type: 'neigh'; action: 'new' | 'change' | 'del'; object: NeighView };
+
 export interface InetHooks {
   /** A socket id unique among all the stack's sockets. */
   allocSocketId(): number;
@@ -70,6 +76,7 @@ export class InetStack implements Inet {
   /** Frames the layer used up without error (ARP heard, echo answered, fragments merged). */
   consumed = 0;
   private readonly carrier = new WeakMap<NetDevice, boolean>();
+  private listeners: ((e: InetEvent) => void)[] = [];
   closed = false;
 
   constructor(
@@ -80,6 +87,9 @@ export class InetStack implements Inet {
       clock: stack.clock,
       kfreeSkb: (skb, reason) => stack.kfreeSkb(skb, reason),
       parms: () => this.neighParms(),
+      notify: (n, action) => {
+        if ((n.state & NUD.NOARP) === 0 || action === 'del') this.emit({ type: 'neigh', action, object: neighView(n.key, n.dev, n.state, n.ha) });
+      },
     });
     this.arp = new Arp(this);
     this.neigh.resolver = this.arp;
@@ -90,6 +100,29 @@ export class InetStack implements Inet {
     this.pings = new PingTable(this);
     this.ip.register(this.icmp);
     this.ip.register(this.udp);
+  }
+
+  /** Be told of every address, route and neighbour change (for events and state saving); returns the unsubscribe. */
+  subscribe(fn: (e: InetEvent) => void): () => void {
+    this.listeners.push(fn);
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== fn);
+    };
+  }
+
+  private emit(e: InetEvent): void {
+    for (const fn of this.listeners) {
+      try {
+        fn(e);
+      } catch (err) {
+        this.stack.log.error({ err }, 'inet event listener failed');
+      }
+    }
+  }
+
+  /** Remove main-table routes `pred` picks, telling listeners. */
+  private removeRoutes(pred: (r: FibRoute) => boolean): void {
+    for (const r of this.main.removeWhere(pred)) this.emit({ type: 'route', action: 'del', object: routeView(r) });
   }
 
   sysctl(name: InetSysctlName): number {
@@ -257,7 +290,9 @@ export class InetStack implements Inet {
   /** Add unless the same route (destination, length, type, device, gateway) is already there. */
   private insertOnce(t: FibTable, r: FibRoute): void {
     const same = t.find(r.dst, r.plen)?.some((x) => x.type === r.type && x.dev === r.dev && x.gateway === r.gateway && x.metric === r.metric);
-    if (!same) t.insert(r);
+    if (same) return;
+    t.insert(r);
+    if (t === this.main) this.emit({ type: 'route', action: 'new', object: routeView(r) });
   }
 
   /** fib_add_ifaddr: the local route, the connected route (primary only), the broadcast route. */
@@ -290,14 +325,14 @@ export class InetStack implements Inet {
     }
     if (!ifa.secondary) {
       const prefix = (ifa.local & ifa.mask) >>> 0;
-      this.main.removeWhere((r) => r.protocol === 'kernel' && r.dev === dev && r.dst === prefix && r.plen === ifa.prefixlen);
+      this.removeRoutes((r) => r.protocol === 'kernel' && r.dev === dev && r.dst === prefix && r.plen === ifa.prefixlen);
       this.local.removeWhere((r) => r.type === 'local' && r.dev === dev && r.dst === prefix && r.plen === ifa.prefixlen && r.plen < 32);
     }
     if (ifa.broadcast !== 0 && !others.some((a) => a.broadcast === ifa.broadcast)) {
       this.local.removeWhere((r) => r.type === 'broadcast' && r.dev === dev && r.dst === ifa.broadcast);
     }
     if (!others.some((a) => a.local === ifa.local)) {
-      this.main.removeWhere((r) => r.prefsrc === ifa.local);
+      this.removeRoutes((r) => r.prefsrc === ifa.local);
     }
   }
 
@@ -334,6 +369,7 @@ export class InetStack implements Inet {
       else list.splice(i, 0, ifa);
     }
     this.addrs.set(dev, list);
+    this.emit({ type: 'addr', action: 'new', object: { ...addrView(ifa), ifname: dev.name, ifindex: dev.ifindex } });
     this.fibAddIfaddr(ifa);
     if (dev.isRunning() && arpNeeded(dev)) this.arp.announce(dev, addr);
     return addrView(ifa);
@@ -354,6 +390,7 @@ export class InetStack implements Inet {
     for (const g of gone) {
       this.fibDelIfaddr(g);
       list.splice(list.indexOf(g), 1);
+      this.emit({ type: 'addr', action: 'del', object: { ...addrView(g), ifname: dev.name, ifindex: dev.ifindex } });
     }
     if (list.length === 0) this.addrs.delete(dev);
   }
@@ -401,7 +438,9 @@ export class InetStack implements Inet {
       dst, plen, type: 'unicast', gateway, dev, metric, protocol: 'static', scope: gateway !== 0 ? 'global' : 'link', prefsrc,
     };
     this.main.insert(route);
-    return routeView(route);
+    const view = routeView(route);
+    this.emit({ type: 'route', action: 'new', object: view });
+    return view;
   }
 
   routeDel(q: { dst: string; gateway?: string; dev?: string }): void {
@@ -411,6 +450,7 @@ export class InetStack implements Inet {
     const r = this.main.find(dst, plen)?.find((x) => (gw === null || x.gateway === gw) && (dev === null || x.dev === dev));
     if (r === undefined) throw new NetError('ESRCH', `no route to ${formatDst(dst, plen)} matches`);
     this.main.remove(r);
+    this.emit({ type: 'route', action: 'del', object: routeView(r) });
   }
 
   routeList(): RouteView[] {
@@ -595,7 +635,7 @@ export class InetStack implements Inet {
   /** fib_disable_ip: every route through the device goes, and its neighbours (arp_ifdown). */
   private linkDown(dev: NetDevice): void {
     this.local.removeWhere((r) => r.dev === dev);
-    this.main.removeWhere((r) => r.dev === dev);
+    this.removeRoutes((r) => r.dev === dev);
     this.neigh.flushDev(dev);
   }
 

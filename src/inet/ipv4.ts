@@ -164,7 +164,7 @@ export class Ipv4 {
       inet.drop(skb, 'NOT_SPECIFIED');
       return;
     }
-    this.forward(skb, dev, daddr);
+    this.forward(skb, daddr);
   }
 
   /** ip_local_deliver: reassemble, then the protocol by number. */
@@ -196,7 +196,7 @@ export class Ipv4 {
   }
 
   /** ip_forward. */
-  private forward(skb: SkBuff, inDev: NetDevice, daddr: number): void {
+  private forward(skb: SkBuff, daddr: number): void {
     const inet = this.inet;
     if (inet.sysctl('net.ipv4.ip_forward') === 0) {
       // ip_error without forwarding: counted, no ICMP.
@@ -248,7 +248,6 @@ export class Ipv4 {
     nb[nnh + 11] = check & 0xff;
     skb.pktType = PacketType.HOST;
     inet.mib.ip.ForwDatagrams++;
-    void inDev;
     this.finishOutput(skb, rt);
   }
 

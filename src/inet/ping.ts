@@ -7,7 +7,7 @@
 
 import { NetError } from '../errno.ts';
 import { allocSkbFrom, type SkBuff } from '../skb/skbuff.ts';
-import { formatIpv4, IPPROTO_ICMP, IPV4_HLEN } from '../wire/ipv4.ts';
+import { formatIpv4, IPPROTO_ICMP } from '../wire/ipv4.ts';
 import { emitIcmpEcho, ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_HLEN, ICMP_TIME_EXCEEDED } from '../wire/icmp.ts';
 import { requireAddr } from './addr.ts';
 import type { PingOptions, PingReply, PingResult } from './control.ts';
@@ -192,7 +192,6 @@ export class PingTable {
       const from = src !== 0 ? src : typeof rt === 'string' ? 0 : rt.src;
       s.errors.push({ seq, from: formatIpv4(from), message: err === 'EMSGSIZE' ? `local error: message too long, mtu=${typeof rt === 'string' ? 0 : rt.mtu}` : err });
     }
-    void IPV4_HLEN;
   }
 }
 

@@ -81,6 +81,8 @@ export interface NeighHost {
   readonly clock: Clock;
   kfreeSkb(skb: SkBuff, reason: DropReason): void;
   parms(): NeighParms;
+  /** neigh_update_notify: an entry appeared, changed state or address, or went. */
+  notify?(n: Neighbour, action: 'new' | 'change' | 'del'): void;
 }
 
 export class Neighbour {
@@ -221,13 +223,13 @@ export class NeighTable {
     if ((st & (NUD.STALE | NUD.INCOMPLETE)) === 0) {
       // NONE or FAILED: start resolving.
       if (p.mcastProbes + p.ucastProbes === 0) {
-        n.state = NUD.FAILED;
+        this.setState(n, NUD.FAILED);
         n.updated = now;
         this.host.kfreeSkb(skb, 'NEIGH_FAILED');
         return false;
       }
       n.probes = p.ucastProbes;
-      n.state = NUD.INCOMPLETE;
+      this.setState(n, NUD.INCOMPLETE);
       n.updated = now;
       this.enqueue(n, skb);
       this.setTimer(n, Math.max(p.retransMs, 10));
@@ -235,7 +237,7 @@ export class NeighTable {
       return false;
     }
     if ((st & NUD.STALE) !== 0) {
-      n.state = NUD.DELAY;
+      this.setState(n, NUD.DELAY);
       n.updated = now;
       this.setTimer(n, p.delayFirstProbeMs);
       return true;
@@ -261,6 +263,13 @@ export class NeighTable {
     }
     n.queue.queueTail(skb);
     n.queueBytes += skb.truesize;
+  }
+
+  private setState(n: Neighbour, state: number): void {
+    const old = n.state;
+    if (old === state) return;
+    n.state = state;
+    this.host.notify?.(n, old === NUD.NONE ? 'new' : 'change');
   }
 
   private probe(n: Neighbour, skb: SkBuff | null): void {
@@ -293,28 +302,28 @@ export class NeighTable {
       if (now <= n.confirmed + n.reachableMs) {
         next = n.confirmed + n.reachableMs;
       } else if (now <= n.used + p.delayFirstProbeMs) {
-        n.state = NUD.DELAY;
+        this.setState(n, NUD.DELAY);
         n.updated = now;
         next = now + p.delayFirstProbeMs;
       } else {
-        n.state = NUD.STALE;
+        this.setState(n, NUD.STALE);
         n.updated = now;
         return;
       }
     } else if ((st & NUD.DELAY) !== 0) {
       if (now <= n.confirmed + p.delayFirstProbeMs) {
-        n.state = NUD.REACHABLE;
+        this.setState(n, NUD.REACHABLE);
         n.updated = now;
         next = n.confirmed + n.reachableMs;
       } else {
-        n.state = NUD.PROBE;
+        this.setState(n, NUD.PROBE);
         n.updated = now;
         n.probes = 0;
         next = now + p.retransMs;
       }
     }
     if ((n.state & (NUD.INCOMPLETE | NUD.PROBE)) !== 0 && n.probes >= this.maxProbes(n)) {
-      n.state = NUD.FAILED;
+      this.setState(n, NUD.FAILED);
       n.updated = now;
       this.stats.resFailed++;
       this.invalidate(n);
@@ -351,7 +360,7 @@ export class NeighTable {
     if (n.dead) return;
     if ((newState & NUD_VALID) === 0) {
       this.delTimer(n);
-      n.state = newState;
+      this.setState(n, newState);
       n.updated = now;
       if ((old & (NUD.INCOMPLETE | NUD.PROBE)) !== 0 && (newState & NUD.FAILED) !== 0) this.invalidate(n);
       return;
@@ -380,10 +389,11 @@ export class NeighTable {
       if ((newState & NUD_IN_TIMER) !== 0) {
         this.setTimer(n, (newState & NUD.REACHABLE) !== 0 ? n.reachableMs : 0);
       }
-      n.state = newState;
+      this.setState(n, newState);
     }
     if (addr !== n.ha && changed) {
       n.ha.set(addr);
+      if (newState === old) this.host.notify?.(n, 'change');
       if ((newState & NUD_CONNECTED) === 0) n.confirmed = now - 2 * this.parms().baseReachableMs;
     }
     if ((old & NUD_VALID) === 0 && (newState & NUD_VALID) !== 0) {
@@ -409,6 +419,7 @@ export class NeighTable {
       if (m.size === 0) this.byDev.delete(n.dev);
       this.entries--;
       this.stats.destroys++;
+      this.host.notify?.(n, 'del');
     }
   }
 

@@ -40,7 +40,6 @@ export const DROP_REASONS = [
   'NEIGH_QUEUEFULL',
   'NEIGH_DEAD',
   'FRAG_REASM_TIMEOUT',
-  'FRAG_TOO_FAR',
   'DUP_FRAG',
   'IP_INVALID_SOURCE',
   // TCP (tcp_v4_rcv, tcp_validate_incoming, tcp_data_queue, tcp_ack).

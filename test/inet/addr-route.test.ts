@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { VirtualClock } from '../../src/clock.ts';
 import { NetError } from '../../src/errno.ts';
 import { NetStack, createDevice, setLink, deleteDevice } from '../../src/stack/index.ts';
-import { attachInet, inetOf } from '../../src/inet/control.ts';
+import { attachInet, inetInternals, inetOf } from '../../src/inet/control.ts';
 import { ETH_P_ARP } from '../../src/wire/eth.ts';
 import { parseArp } from '../../src/wire/arp.ts';
 
@@ -152,4 +152,34 @@ test('snapshot and restore: addresses, static routes, permanent neighbours, serv
   i2.restore(snap);
   assert.deepEqual(i2.snapshot().addresses, snap.addresses, 'restoring twice changes nothing');
   s2.close();
+});
+
+test('events: address, route and neighbour changes are told as ip monitor would print them', async () => {
+  const clock = new VirtualClock();
+  const stack = new NetStack({ clock });
+  attachInet(stack);
+  const inet = inetInternals(stack)!;
+  await createDevice(stack, { kind: 'veth', name: 'v0', peer: 'v1', up: true });
+  const seen: string[] = [];
+  const off = inet.subscribe((e) => seen.push(`${e.type} ${e.action} ${'local' in e.object ? e.object.local : e.object.dst}${e.type === 'neigh' ? ` ${e.object.state.join(',')}` : ''}`));
+  inet.addrAdd('v0', '198.51.100.1/24');
+  inet.routeAdd({ dst: '203.0.113.0/24', gateway: '198.51.100.254' });
+  inet.neighAdd({ dst: '198.51.100.254', dev: 'v0', lladdr: '02:00:5e:00:53:fe' });
+  inet.routeDel({ dst: '203.0.113.0/24' });
+  inet.addrDel('v0', '198.51.100.1');
+  inet.neighDel({ dst: '198.51.100.254', dev: 'v0' });
+  assert.deepEqual(seen, [
+    'addr new 198.51.100.1',
+    'route new 198.51.100.0/24',
+    'route new 203.0.113.0/24',
+    'neigh new 198.51.100.254 PERMANENT',
+    'route del 203.0.113.0/24',
+    'route del 198.51.100.0/24',
+    'addr del 198.51.100.1',
+    'neigh del 198.51.100.254 PERMANENT',
+  ]);
+  off();
+  inet.addrAdd('v0', '198.51.100.1/24');
+  assert.equal(seen.length, 8, 'an unsubscribed listener hears nothing');
+  stack.close();
 });

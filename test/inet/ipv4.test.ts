@@ -7,7 +7,7 @@ import { emitIpv4, IPPROTO_UDP, parseIpv4 } from '../../src/wire/ipv4.ts';
 import { encodeUdp } from '../../src/wire/udp.ts';
 import { ETH_P_IP } from '../../src/wire/eth.ts';
 import { parseIcmpHeader } from '../../src/wire/icmp.ts';
-import { cable, ethFor, host, injectFrame, runFor, type Host } from '../helpers/inet.ts';
+import { cable, ethFor, host, injectFrame, runFor } from '../helpers/inet.ts';
 
 const A = 0xc0000201; // 192.0.2.1
 const B = 0xc0000202; // 192.0.2.2

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { VirtualClock } from '../../src/clock.ts';
 import { NetError } from '../../src/errno.ts';
 import { ETH_P_ARP } from '../../src/wire/eth.ts';
-import { parseArp, ARPOP_REQUEST, ARPOP_REPLY } from '../../src/wire/arp.ts';
-import { cable, host, type Host } from '../helpers/inet.ts';
+import { encodeArp, parseArp, ARPOP_REQUEST, ARPOP_REPLY } from '../../src/wire/arp.ts';
+import { cable, host, injectFrame, type Host } from '../helpers/inet.ts';
 
 function pair(): { clock: VirtualClock; a: Host; b: Host; sent: Buffer[]; setFilter: (f: (frame: Buffer) => boolean) => void } {
   const clock = new VirtualClock();
@@ -159,4 +159,33 @@ test('permanent entries: added, listed, never overridden by ARP, deleted; flush 
   assert.throws(() => a.inet.neighAdd({ dst: '192.0.2.2', dev: 'nope', lladdr: '02:00:00:00:00:01' }), (e: NetError) => e.errno === 'ENODEV');
   a.inet.neighDel({ dst: '192.0.2.2', dev: 'eth0' });
   assert.throws(() => a.inet.neighDel({ dst: '192.0.2.2', dev: 'eth0' }), (e: NetError) => e.errno === 'ENOENT');
+});
+
+test('ARP answers for our own addresses only (any of them: arp_ignore 0), and learns nothing from others\' chatter', async () => {
+  const { clock, a, b, sent } = pair();
+  b.inet.addrAdd('lo', '203.0.113.7/32');
+  await clock.advance(1);
+  const bdev = b.stack.getDevice('eth0');
+  const ask = (tip: number, sip = 0xc0000263) => {
+    const frame = Buffer.alloc(42);
+    frame.fill(0xff, 0, 6);
+    Buffer.from([2, 0, 0x5e, 0, 0x53, 0x63]).copy(frame, 6);
+    frame.writeUInt16BE(ETH_P_ARP, 12);
+    frame.set(encodeArp({ op: ARPOP_REQUEST, senderMac: Buffer.from([2, 0, 0x5e, 0, 0x53, 0x63]), senderAddr: sip, targetMac: Buffer.alloc(6), targetAddr: tip }), 14);
+    injectFrame(b, 'eth0', frame);
+  };
+  sent.length = 0;
+  ask(0xc000024d); // 192.0.2.77: not ours
+  await clock.advance(1);
+  assert.equal(arps(sent).length, 0, 'no reply for an address that is not ours');
+  assert.equal(state(b, '192.0.2.99'), undefined, 'and the asker is not learnt');
+  ask(0xcb007107); // 203.0.113.7 lives on lo: still ours
+  await clock.advance(1);
+  const [rep] = arps(sent);
+  assert.equal(rep?.op, ARPOP_REPLY);
+  assert.equal(rep?.senderIp, '203.0.113.7');
+  assert.equal(rep?.senderMac.toString('hex'), bdev.devAddr.toString('hex'));
+  assert.equal(state(b, '192.0.2.99'), 'STALE');
+  a.stack.close();
+  b.stack.close();
 });

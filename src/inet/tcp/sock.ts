@@ -384,7 +384,13 @@ export class TcpSock extends Sock {
           got = await got;
         }
       } catch (err) {
-        if (done > 0 && err instanceof NetError && (err.errno === 'EAGAIN' || err.errno === 'EINTR')) break;
+        // tcp_sendmsg: what was copied is the answer; the error waits for the next call.
+        if (done > 0 && err instanceof NetError) {
+          // A pending socket error (reset, timeout) consumed by the allocation goes back for the next call.
+          const transient = err.errno === 'EAGAIN' || err.errno === 'EINTR' || err.errno === 'EPIPE' || err.errno === 'ENOBUFS';
+          if (!transient && this.err === null) this.err = err.errno;
+          break;
+        }
         throw err;
       }
       const skb = got;
