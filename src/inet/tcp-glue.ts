@@ -68,11 +68,14 @@ export class TcpGlue implements IpProtocolHandler {
   ) {
     const stack = inet.stack;
     const ops: TcpIpOps = {
-      // ip_queue_xmit: TCP always sets DF (IP_PMTUDISC_WANT) and learns a smaller path MTU
-      // from ICMP "fragmentation needed" (tcp_v4_mtu_reduced). A segment the route cannot
-      // take is dropped and counted by the IP layer; TCP's retransmission covers it.
+      // ip_queue_xmit: DF on every segment that fits the path MTU, so a router with a smaller
+      // link answers "fragmentation needed" and TCP lowers its MSS (tcp_v4_mtu_reduced). Linux
+      // also cuts an already queued segment to the new MSS before resending it (tcp_fragment
+      // in tcp_retransmit_skb); this TCP resends it whole, so one larger than the path MTU
+      // this host has learnt goes out without DF and is fragmented here instead of being lost
+      // for good (IP_PMTUDISC_WANT's local fragmentation).
       output: (skb, src, dst) => {
-        inet.ip.output(skb, { src, dst, protocol: IPPROTO_TCP, df: true });
+        inet.ip.output(skb, { src, dst, protocol: IPPROTO_TCP });
       },
       // tcp_mss_to_mtu's inverse on the route's (path) MTU: 20 bytes of IPv4, 20 of TCP; an IPv4
       // datagram is at most 65535 bytes whatever lo's MTU (65536) says (IP_MAX_MTU).

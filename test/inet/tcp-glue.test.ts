@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { VirtualClock } from '../../src/clock.ts';
 import { NetError } from '../../src/errno.ts';
 import { tcpOf } from '../../src/inet/tcp-glue.ts';
+import { setLink } from '../../src/stack/index.ts';
 import { cable, host, runFor } from '../helpers/inet.ts';
 
 const errno = (name: string) => (e: unknown) => e instanceof NetError && e.errno === name;
@@ -86,4 +87,43 @@ test('no answer: ETIMEDOUT after timeout_ms; a neighbour that never answers: EHO
   await assert.rejects(runFor(clock, ta.open({ connect: '192.0.2.77:80' })), errno('EHOSTUNREACH'));
   a.stack.close();
   b.stack.close();
+});
+
+test('path MTU: a router with a 1000-byte link answers "fragmentation needed" and TCP lowers its MSS', async () => {
+  const clock = new VirtualClock();
+  const a = host(clock);
+  const r = host(clock);
+  const b = host(clock);
+  cable(a, r, 'eth0');
+  cable(r, b, 'eth1', ['eth1', 'eth0']);
+  a.inet.addrAdd('eth0', '192.0.2.1/24');
+  r.inet.addrAdd('eth0', '192.0.2.254/24');
+  r.inet.addrAdd('eth1', '198.51.100.254/24');
+  b.inet.addrAdd('eth0', '198.51.100.2/24');
+  a.inet.routeAdd({ dst: 'default', gateway: '192.0.2.254' });
+  b.inet.routeAdd({ dst: 'default', gateway: '198.51.100.254' });
+  r.stack.sysctl.set({ 'net.ipv4.ip_forward': 1 });
+  setLink(r.stack, 'eth1', { mtu: 1000 });
+  const ta = tcpOf(a.inet)!;
+  const tb = tcpOf(b.inet)!;
+  const l = await tb.open({ bind: '0.0.0.0:9', listen: 4 });
+  let got: Promise<Buffer> | undefined;
+  tb.setAcceptHook(l, (child) => {
+    got = (async () => {
+      const chunks: Buffer[] = [];
+      for (let x = await child.sk.read(); x !== null; x = await child.sk.read()) chunks.push(x);
+      return Buffer.concat(chunks);
+    })();
+  });
+  const c = await runFor(clock, ta.open({ connect: '198.51.100.2:9' }));
+  assert.equal(c.sk.mss, 1448, 'both ends are on 1500-byte links');
+  const data = Buffer.alloc(50_000, 7);
+  await runFor(clock, c.sk.write(data));
+  ta.close(c);
+  await clock.advance(5000);
+  assert.ok(got !== undefined);
+  assert.ok((await runFor(clock, got)).equals(data), 'everything arrived, in segments that fit');
+  assert.equal(c.sk.mss, 1000 - 40 - 12, 'the MSS follows the path MTU (less the timestamp option)');
+  assert.ok(r.inet.netstat().Icmp!.OutDestUnreachs! >= 1);
+  for (const h of [a, r, b]) h.stack.close();
 });
