@@ -265,12 +265,20 @@ export class TcpGlue implements IpProtocolHandler {
     if (e.sk.state === TcpState.LISTEN || e.sk.state === TcpState.CLOSE) this.byId.delete(e.id);
   }
 
-  /** The stack closes: every connection is reset, services stop. */
+  /**
+   * The stack closes: services stop and every socket goes without a word, as
+   * when a host goes down (no RST: the devices are closing under it, and a
+   * frame sent now would outlive the stack). Peers find out by their timers.
+   */
   shutdown(): void {
     for (const ac of this.services) ac.abort();
     this.services.clear();
-    for (const sk of [...this.proto.sockets]) sk.abort();
-    for (const sk of [...this.proto.sockets]) sk.destroy();
+    for (const sk of [...this.proto.sockets]) {
+      sk.orphan = true;
+      // CLOSE first, so a service that wakes up afterwards and calls close() sends nothing.
+      sk.setState(TcpState.CLOSE);
+      sk.destroy();
+    }
     this.byId.clear();
   }
 }

@@ -207,6 +207,7 @@ test('TCP against the Linux kernel over VXLAN', async (t) => {
     });
   } finally {
     await server.close();
+    assert.equal(stack.pool.stats.inUse, 0, 'every sk_buff freed once the app and the stack are closed');
     tryRun('ip', ['netns', 'del', NS_A]);
     tryRun('ip', ['link', 'del', IF_A]);
     rmSync(dir, { recursive: true, force: true });
