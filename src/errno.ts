@@ -35,12 +35,16 @@ export const ERRNO = {
   EADDRNOTAVAIL: { no: 99, text: 'Cannot assign requested address' },
   ENETDOWN: { no: 100, text: 'Network is down' },
   ENETUNREACH: { no: 101, text: 'Network is unreachable' },
+  ECONNABORTED: { no: 103, text: 'Software caused connection abort' },
+  ECONNRESET: { no: 104, text: 'Connection reset by peer' },
   ENOBUFS: { no: 105, text: 'No buffer space available' },
+  EISCONN: { no: 106, text: 'Transport endpoint is already connected' },
   ENOTCONN: { no: 107, text: 'Transport endpoint is not connected' },
   ESHUTDOWN: { no: 108, text: 'Cannot send after transport endpoint shutdown' },
   ETIMEDOUT: { no: 110, text: 'Connection timed out' },
   ECONNREFUSED: { no: 111, text: 'Connection refused' },
   EHOSTUNREACH: { no: 113, text: 'No route to host' },
+  EALREADY: { no: 114, text: 'Operation already in progress' },
 } as const;
 
 export type ErrnoName = keyof typeof ERRNO;

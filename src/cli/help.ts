@@ -146,10 +146,12 @@ INTERVAL and TIMEOUT are seconds (0.2 allowed). COUNT defaults to 4 (the service
 so there is no endless ping). Exit status: 0 some reply, 1 no reply, 2 an error (no route, bad argument).
 `;
 
-export const SS_HELP = `Usage: netstackctl ss -u [ -a | -l ] [ -n ] [ -m ]
-The stack's UDP sockets, in ss's layout. -a (or -l) includes unconnected sockets, -n prints port numbers
-instead of service names, -m adds the skmem line (r rmem, rb rcvbuf, t wmem, tb sndbuf, d drops).
-Packet sockets: "netstackctl sockets".
+export const SS_HELP = `Usage: netstackctl ss [ -t ] [ -u ] [ -a | -l ] [ -n ] [ -m ] [ -i ]
+The stack's TCP (-t) and UDP (-u) sockets, in ss's layout (both without -t/-u, with a Netid column).
+Without -a or -l only connections are listed; -l lists listeners (and unconnected UDP sockets), -a all.
+-n prints port numbers instead of service names, -m adds the skmem line (r rmem, rb rcvbuf, t wmem,
+tb sndbuf, d drops), -i the TCP info line (rto, rtt/rttvar, cwnd, ssthresh, bytes, segments, windows,
+retrans). Packet sockets: "netstackctl sockets".
 `;
 
 export const NSTAT_HELP = `Usage: netstackctl nstat [ -a ] [ -z ] [ PATTERN... ]

@@ -3,7 +3,8 @@
 // listener and the net.ipv4 sysctls, takes socket ids from the stack's socket
 // table so they stay unique across families, and gives lo 127.0.0.1/8
 // (inetdev_event on lo's NETDEV_UP: lo is up before any protocol attaches).
-// Closing with the stack closes every socket and timer of the family.
+// TCP rides on it as IP protocol 6. Closing with the stack closes every
+// socket and timer of the family.
 
 import { NetError } from '../errno.ts';
 import type { NetDevice } from '../dev/netdevice.ts';
@@ -14,6 +15,7 @@ import type { NetProtocol } from '../stack/protocol.ts';
 import { ETH_P_ARP, ETH_P_IP } from '../wire/eth.ts';
 import { InetStack } from './inet.ts';
 import { INET_SYSCTLS } from './sysctl.ts';
+import { attachTcp, type TcpGlue } from './tcp-glue.ts';
 
 export class InetProtocol implements NetProtocol {
   readonly name = 'inet';
@@ -27,14 +29,20 @@ export class InetProtocol implements NetProtocol {
 
   attach(stack: NetStack): void {
     if (!stack.sysctl.has('net.ipv4.ip_forward')) stack.sysctl.register(INET_SYSCTLS);
-    const inet: InetStack = new InetStack(stack, {
-      allocSocketId: () => stack.sockets.reserveId(),
-      checkSocketLimit: () => {
-        if (stack.sockets.size + inet.udp.sockets.size >= stack.limits.maxSockets) {
-          throw new NetError('EMFILE', `no more than ${stack.limits.maxSockets} sockets may be open`);
-        }
-      },
-    });
+    let tcp: TcpGlue | undefined;
+    const checkSocketLimit = (): void => {
+      if (stack.sockets.size + inet.udp.sockets.size + (tcp?.count() ?? 0) >= stack.limits.maxSockets) {
+        throw new NetError('EMFILE', `no more than ${stack.limits.maxSockets} sockets may be open`);
+      }
+    };
+    const allocSocketId = (): number => stack.sockets.reserveId();
+    const inet: InetStack = new InetStack(stack, { allocSocketId, checkSocketLimit });
+    // TCP registers as IP protocol 6 (src/inet/tcp-glue.ts); its Tcp/TcpExt counters join
+    // /proc/net/snmp and /proc/net/netstat's view, as Linux prints them beside Ip and Udp.
+    const glue = attachTcp(inet, { allocSocketId, checkSocketLimit });
+    tcp = glue;
+    const ipNetstat = inet.netstat.bind(inet);
+    inet.netstat = () => ({ ...ipNetstat(), ...glue.proto.netstat() }) as ReturnType<typeof ipNetstat>;
     const ip: PacketHandler = { type: ETH_P_IP, dev: null, func: (skb: SkBuff, dev: NetDevice) => inet.ip.rcv(skb, dev) };
     const arp: PacketHandler = { type: ETH_P_ARP, dev: null, func: (skb: SkBuff, dev: NetDevice) => inet.arp.rcv(skb, dev) };
     stack.ptypes.add(ip);
@@ -48,6 +56,7 @@ export class InetProtocol implements NetProtocol {
     this.attached = {
       inet,
       detach: () => {
+        glue.shutdown();
         inet.close();
         stack.ptypes.remove(ip);
         stack.ptypes.remove(arp);

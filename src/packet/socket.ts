@@ -293,7 +293,7 @@ export class PacketSocket implements StackSocket {
       id: this.id,
       family: this.family,
       type: this.type,
-      state: sk.state,
+      state: sk.ssState,
       local: `${dev === null ? '*' : dev.name}:${protocolName(this.protocol)}`,
       peer: '*',
       ...sockMemInfo(sk),

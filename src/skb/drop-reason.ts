@@ -42,6 +42,27 @@ export const DROP_REASONS = [
   'FRAG_REASM_TIMEOUT',
   'DUP_FRAG',
   'IP_INVALID_SOURCE',
+  // TCP (tcp_v4_rcv, tcp_validate_incoming, tcp_data_queue, tcp_ack).
+  'TCP_CSUM',
+  'PROTO_MEM',
+  'TCP_FLAGS',
+  'TCP_ZEROWINDOW',
+  'TCP_OLD_DATA',
+  'TCP_OVERWINDOW',
+  'TCP_OFOMERGE',
+  'TCP_RFC7323_PAWS',
+  'TCP_OLD_SEQUENCE',
+  'TCP_INVALID_SEQUENCE',
+  'TCP_INVALID_ACK_SEQUENCE',
+  'TCP_RESET',
+  'TCP_INVALID_SYN',
+  'TCP_CLOSE',
+  'TCP_OLD_ACK',
+  'TCP_TOO_OLD_ACK',
+  'TCP_ACK_UNSENT_DATA',
+  'TCP_OFO_QUEUE_PRUNE',
+  'TCP_OFO_DROP',
+  'SOCKET_BACKLOG',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

@@ -61,7 +61,7 @@ export class Sock {
   /** A sender found the send buffer full (SOCK_NOSPACE). */
   nospace = false;
   /** The protocol's state, in ss's names (sk_state). */
-  state: SockState = 'UNCONN';
+  ssState: SockState = 'UNCONN';
   /** sk_data_ready: called after a frame is queued (the owner's own hook; more via addDataReadyListener). */
   onDataReady: (() => void) | null = null;
   /** sk_write_space: called when freed transmit memory makes room. */

@@ -30,7 +30,7 @@ async function pending(p: Promise<unknown>): Promise<boolean> {
 test('recv: a queued buffer comes back synchronously; an empty socket is EAGAIN when nonblocking', () => {
   const c = ctx();
   const sk = new Sock(c);
-  assert.equal(sk.state, 'UNCONN');
+  assert.equal(sk.ssState, 'UNCONN');
   const sent = deliver(sk, c.pool);
   const got = recvSkb(sk, { nonblock: true });
   assert.equal(got, sent, 'not a Promise: the hot path allocates none');

@@ -64,12 +64,16 @@ export const ERRNO_STATUS: Readonly<Record<ErrnoName, number>> = {
   EADDRNOTAVAIL: 422,
   ENETDOWN: 409,
   ENETUNREACH: 422,
+  ECONNABORTED: 502,
+  ECONNRESET: 502,
   ENOBUFS: 503,
+  EISCONN: 409,
   ENOTCONN: 409,
   ESHUTDOWN: 503,
   ETIMEDOUT: 504,
   ECONNREFUSED: 502,
   EHOSTUNREACH: 422,
+  EALREADY: 409,
 };
 
 /** Errnos that mean "not now": the answer carries Retry-After. */

@@ -30,6 +30,8 @@ import type { NetStack } from '../../stack/index.ts';
 import { decodePayload, SocketParams, SocketSendJson } from '../http/schemas/inet.ts';
 import { requireUdpSocket } from '../http/routes/inet-sockets.ts';
 import { DEFAULT_HIGH_WATER_MARK, DEFAULT_MAX_CLIENTS } from './stream.ts';
+import { tcpOf } from '../../inet/tcp-glue.ts';
+import { TcpStreamSession, tcpStreamBusy } from './tcp-socket-stream.ts';
 
 export const SOCKET_CLOSE = { GOING_AWAY: 1001, SOCKET_GONE: 4004 } as const;
 
@@ -234,8 +236,16 @@ export interface SocketStreamOptions {
 }
 
 /** The open socket streams, so DELETE /v1/sockets/{id} and shutdown can close them. */
+/** What the registry needs of a UDP or a TCP (tcp-socket-stream.ts) session. */
+export interface SocketStreamLike {
+  readonly sock: { readonly id: number };
+  ping(): boolean;
+  terminate(): void;
+  close(code: number, reason: string): void;
+}
+
 export class SocketStreams {
-  readonly sessions = new Set<SocketStreamSession>();
+  readonly sessions = new Set<SocketStreamLike>();
 
   closeSocket(id: number): void {
     for (const s of [...this.sessions]) if (s.sock.id === id) s.close(SOCKET_CLOSE.SOCKET_GONE, `socket ${id} was closed`);
@@ -265,7 +275,10 @@ const socketStreamRoutes: FastifyPluginAsync<SocketStreamOptions> = async functi
     schema: { params: SocketParams, hide: true },
     preHandler: async (request) => {
       const { id } = request.params as { id: number };
-      requireUdpSocket(stack, inet, id);
+      const tcp = tcpOf(inet)?.get(id);
+      if (tcp !== undefined) {
+        if (request.ws && tcpStreamBusy(tcp)) throw new NetError('EBUSY', `socket ${id} already has a stream; one reader per byte stream`);
+      } else requireUdpSocket(stack, inet, id);
       if (!request.ws) return;
       if (streams.sessions.size >= maxClients) {
         throw new NetError('EAGAIN', `${maxClients} socket streams are open, the most this server allows; try again later`);
@@ -278,6 +291,14 @@ const socketStreamRoutes: FastifyPluginAsync<SocketStreamOptions> = async functi
     },
     wsHandler: (ws, request) => {
       const { id } = request.params as { id: number };
+      const glue = tcpOf(inet);
+      const tcp = glue?.get(id);
+      if (glue !== undefined && tcp !== undefined) {
+        const session = new TcpStreamSession(tcp, glue, ws, hwm);
+        streams.sessions.add(session);
+        session.onClosed = (s) => streams.sessions.delete(s);
+        return;
+      }
       let sock: UdpSocket;
       try {
         sock = requireUdpSocket(stack, inet, id);

@@ -157,7 +157,7 @@ describe('UDP sockets', () => {
     const echo = r.json as { id: number; local: string };
     assert.equal(echo.local, '127.0.0.1:7');
     assertProblem(await server.request('POST', '/v1/sockets', { body: { type: 'udp', bind: '127.0.0.1:7' } }), 409, 'EADDRINUSE');
-    assertProblem(await server.request('POST', '/v1/sockets', { body: { type: 'tcp', bind: '127.0.0.1:80' } }), 501, 'EOPNOTSUPP');
+    assertProblem(await server.request('POST', '/v1/sockets', { body: { type: 'tcp', bind: '127.0.0.1:80' } }), 400, 'EINVAL');
 
     r = await server.request('POST', '/v1/sockets', { body: { type: 'udp', bind: '127.0.0.1:0' } });
     assert.equal(r.status, 201, r.text);

@@ -24,8 +24,10 @@ import {
   UdpSocketView,
 } from '../schemas/index.ts';
 import { AnySocket, socketOut } from './sockets.ts';
+import { TcpSocketView } from '../schemas/tcp.ts';
+import { closeTcpSocket, createTcpSocket, findTcpSocket, sendTcp, tcpSocketOut } from './tcp-sockets.ts';
 
-// TCP is a request this build cannot serve (501 EOPNOTSUPP); TCP-only fields on a UDP socket are bad arguments (400 EINVAL).
+// TCP sockets are handed to tcp-sockets.ts; TCP-only fields on a UDP socket are bad arguments (400 EINVAL).
 
 export function findUdpSocket(inet: Inet, id: number): UdpSocket | undefined {
   for (const s of inet.udpSockets()) if (s.id === id) return s;
@@ -36,12 +38,12 @@ export function findUdpSocket(inet: Inet, id: number): UdpSocket | undefined {
 export function requireUdpSocket(stack: NetStack, inet: Inet, id: number): UdpSocket {
   const s = findUdpSocket(inet, id);
   if (s !== undefined) return s;
+  if (findTcpSocket(inet, id) !== undefined) throw new NetError('EOPNOTSUPP', `socket ${id} is a TCP socket; this operation is for UDP`);
   if (stack.sockets.has(id)) throw new NetError('EOPNOTSUPP', `socket ${id} is a packet socket; only inet sockets take this operation`);
   throw new NetError('ENOENT', `no socket ${id}`);
 }
 
 function openOptions(body: z.output<typeof SocketCreate>): UdpOpenOptions {
-  if (body.type === 'tcp') throw new NetError('EOPNOTSUPP', 'TCP sockets are not available yet; only type "udp"');
   for (const key of ['listen', 'nodelay', 'timeout_ms'] as const) {
     if (body[key] !== undefined) throw new NetError('EINVAL', `"${key}" applies to TCP sockets only`);
   }
@@ -85,13 +87,27 @@ const inetSocketRoutes: FastifyPluginAsyncZod<{ stack: NetStack; inet: Inet; onC
         summary: 'Open a socket (socket + bind + connect; optionally an echo/discard/chargen service)',
         description:
           'UDP: bind defaults to 0.0.0.0:0 (an ephemeral port from net.ipv4.ip_local_port_range). Port in use: 409 EADDRINUSE; ' +
-          'a bind address that is not ours: 422 EADDRNOTAVAIL. type "tcp": 501 EOPNOTSUPP until TCP lands. Location names the socket.',
+          'a bind address that is not ours: 422 EADDRNOTAVAIL. Location names the socket. ' +
+          'TCP: connect answers once ESTABLISHED; a reset: 502 ECONNREFUSED; no answer within timeout_ms (default: the SYN retries): 504 ETIMEDOUT; ' +
+          'no route: 422 ENETUNREACH; a neighbour or router that says unreachable: 422 EHOSTUNREACH. listen: BACKLOG needs bind ADDR:PORT; ' +
+          'service runs on every connection the listener accepts.',
         tags: ['sockets'],
         body: SocketCreate,
-        response: { 201: UdpSocketView, ...problemResponses(400, 409, 415, 422, 429, 501) },
+        response: { 201: z.union([UdpSocketView, TcpSocketView]), ...problemResponses(400, 409, 415, 422, 429, 501, 502, 504) },
       },
     },
     async (request, reply) => {
+      if (request.body.type === 'tcp') {
+        // The handshake may take a while: a client that goes away aborts it (RST), as would closing the fd.
+        const wait = abortOnDisconnect(reply);
+        try {
+          const out = await createTcpSocket(inet, request.body, wait.signal);
+          reply.code(201).header('location', `/v1/sockets/${out.id}`);
+          return out;
+        } finally {
+          wait.done();
+        }
+      }
       const sock = inet.udpOpen(openOptions(request.body));
       reply.code(201).header('location', `/v1/sockets/${sock.id}`);
       return sock.describe();
@@ -105,13 +121,15 @@ const inetSocketRoutes: FastifyPluginAsyncZod<{ stack: NetStack; inet: Inet; onC
         summary: 'One socket (its ss line)',
         tags: ['sockets'],
         params: SocketParams,
-        response: { 200: AnySocket, ...problemResponses(400, 404) },
+        response: { 200: z.union([AnySocket, TcpSocketView]), ...problemResponses(400, 404) },
       },
     },
     async (request) => {
       const { id } = request.params;
       const packet = stack.sockets.get(id);
       if (packet !== undefined) return socketOut(packet);
+      const tcp = findTcpSocket(inet, id);
+      if (tcp !== undefined) return tcpSocketOut(inet, tcp);
       const udp = findUdpSocket(inet, id);
       if (udp === undefined) throw new NetError('ENOENT', `no socket ${id}`);
       return udp.describe();
@@ -133,6 +151,12 @@ const inetSocketRoutes: FastifyPluginAsyncZod<{ stack: NetStack; inet: Inet; onC
       },
     },
     async (request) => {
+      const tcp = findTcpSocket(inet, request.params.id);
+      if (tcp !== undefined) {
+        closeTcpSocket(inet, tcp, request.query.abort === true);
+        onClose?.(tcp.id);
+        return { closed: tcp.id };
+      }
       const sock = requireUdpSocket(stack, inet, request.params.id);
       sock.close();
       onClose?.(sock.id);
@@ -150,7 +174,9 @@ const inetSocketRoutes: FastifyPluginAsyncZod<{ stack: NetStack; inet: Inet; onC
         description:
           'application/json {to?, data} (data hex or base64), or application/octet-stream with ?to=. Without `to` the socket must be connected. ' +
           'Waits for send-buffer space like sendto(); nonblock=1: 503 EAGAIN. ' +
-          'Larger than 65507 bytes: 413 EMSGSIZE; no route: 422 ENETUNREACH; a connected peer that answered port unreachable: 502 ECONNREFUSED.',
+          'Larger than 65507 bytes: 413 EMSGSIZE; no route: 422 ENETUNREACH; a connected peer that answered port unreachable: 502 ECONNREFUSED. ' +
+          'TCP: the body (octet-stream, or JSON data) is appended to the byte stream like write(), waiting for send-buffer space; nonblock=1 (or timeout_ms) ' +
+          'takes what fits and, if not all, answers 503 EAGAIN with `sent`; a listener: 409 ENOTCONN; a reset connection: 502 ECONNRESET; after our FIN or the peer gone: 409 EPIPE.',
         tags: ['sockets'],
         params: SocketParams,
         querystring: SocketSendQuery,
@@ -160,11 +186,12 @@ const inetSocketRoutes: FastifyPluginAsyncZod<{ stack: NetStack; inet: Inet; onC
             'application/json': { schema: SocketSendJson },
           },
         },
-        response: { 200: SocketSent, ...problemResponses(400, 404, 409, 413, 415, 422, 503) },
+        response: { 200: SocketSent, ...problemResponses(400, 404, 409, 413, 415, 422, 502, 503) },
       },
     },
     async (request, reply) => {
-      const sock = requireUdpSocket(stack, inet, request.params.id);
+      const tcp = findTcpSocket(inet, request.params.id);
+      const sock = tcp === undefined ? requireUdpSocket(stack, inet, request.params.id) : undefined;
       const body = request.body as Buffer | z.output<typeof SocketSendJson> | undefined;
       let data: Buffer;
       let to = request.query.to;
@@ -195,7 +222,11 @@ const inetSocketRoutes: FastifyPluginAsyncZod<{ stack: NetStack; inet: Inet; onC
       waits.add(ac);
       let r: number;
       try {
-        const pending = sock.sendTo(data, to, { ...opts, signal: ac.signal });
+        if (tcp !== undefined) {
+          if (to !== undefined) throw new NetError('EISCONN', 'a TCP connection sends to its peer; no "to"');
+          return await sendTcp(tcp, data, { ...opts, signal: ac.signal }, request, reply);
+        }
+        const pending = sock!.sendTo(data, to, { ...opts, signal: ac.signal });
         r = pending instanceof Promise ? await pending : pending;
       } finally {
         waits.delete(ac);

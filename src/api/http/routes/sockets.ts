@@ -7,6 +7,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { NetStack } from '../../../stack/index.ts';
 import type { StackSocket } from '../../../sock/table.ts';
 import type { Inet } from '../../../inet/control.ts';
+import { tcpOf } from '../../../inet/tcp-glue.ts';
+import { TcpSocketView, type TcpSocketOut } from '../schemas/tcp.ts';
 import { SocketView, UdpSocketView, type SocketOut, type UdpSocketOut } from '../schemas/index.ts';
 
 export { protocolName } from '../../../packet/socket.ts';
@@ -16,12 +18,14 @@ export function socketOut(sock: StackSocket): SocketOut {
 }
 
 export const AnySocket = z.union([SocketView, UdpSocketView]);
-export type AnySocketOut = SocketOut | UdpSocketOut;
+export type AnySocketOut = SocketOut | UdpSocketOut | TcpSocketOut;
 
 /** Every socket of the stack, by id. */
 export function allSockets(stack: NetStack, inet: Inet | undefined): AnySocketOut[] {
   const out: AnySocketOut[] = [...stack.sockets.values()].map(socketOut);
   if (inet !== undefined) for (const s of inet.udpSockets()) out.push(s.describe());
+  const tcp = inet === undefined ? undefined : tcpOf(inet);
+  if (tcp !== undefined) for (const e of tcp.list()) out.push(tcp.describe(e) as TcpSocketOut);
   return out.sort((a, b) => a.id - b.id);
 }
 
@@ -30,11 +34,11 @@ const socketRoutes: FastifyPluginAsyncZod<{ stack: NetStack; inet?: Inet }> = as
     '/v1/sockets',
     {
       schema: {
-        summary: 'List sockets (ss -a: packet, UDP)',
+        summary: 'List sockets (ss -a -m -i: packet, UDP and TCP)',
         description:
-          'Every socket: `family` "packet" (ss -0; with the packet socket’s own fields) or "inet" (UDP). recv_q/send_q, rmem/wmem are bytes charged.',
+          'Every socket: `family` "packet" (ss -0; with the packet socket’s own fields) or "inet" (UDP, or TCP with tcp_info). recv_q/send_q, rmem/wmem are bytes charged.',
         tags: ['stack'],
-        response: { 200: z.array(AnySocket) },
+        response: { 200: z.array(z.union([AnySocket, TcpSocketView])) },
       },
     },
     async () => allSockets(stack, inet),
