@@ -16,7 +16,7 @@ export function ethHeader(
   daddr: Uint8Array | null,
   saddr: Uint8Array | null,
 ): number {
-  const buf = skb.writable();
+  const buf = skb.writableHeader();
   const at = skb.push(ETH_HLEN);
   buf.set(daddr ?? dev.broadcast, at);
   buf.set(saddr ?? dev.devAddr, at + ETH_ALEN);

@@ -17,6 +17,12 @@ const SIZE_CLASSES = [128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536
  */
 export class SkbData {
   dataref = 1;
+  /**
+   * Of those, the references that hold the payload only (SKB_DATAREF_SHIFT's
+   * upper half, set by __skb_header_release): the headroom in front of the
+   * payload belongs to the other holder, which may write its headers there.
+   */
+  payloadRefs = 0;
   constructor(
     readonly buf: Buffer,
     readonly cls: number,
@@ -83,6 +89,7 @@ export class SkbPool {
     const block = this.free[cls]!.pop();
     if (block !== undefined) {
       block.dataref = 1;
+      block.payloadRefs = 0;
       return block;
     }
     return new SkbData(Buffer.allocUnsafeSlow(SIZE_CLASSES[cls]!), cls);

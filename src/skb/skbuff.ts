@@ -88,6 +88,8 @@ export class SkBuff {
   users = 1;
   /** The data block is (or was) shared with a clone: write only after cow(). */
   cloned = false;
+  /** skb->nohdr: this buffer holds its payload only (headerRelease). */
+  nohdr = false;
   sk: Sock | null = null;
   destructor: SkbDestructor | null = null;
   dev: NetDevice | null = null;
@@ -148,6 +150,29 @@ export class SkBuff {
     if (this.freed) usedAfterFree(this, 'writable');
     if (this.cloned && this.block.dataref > 1) writeShared(this);
     return this.buf;
+  }
+
+  /**
+   * The block for writing headers in front of the payload (skb_header_cloned):
+   * allowed when the only other holders promised to use the payload alone
+   * (headerRelease), as TCP's copy on the retransmit queue does while its
+   * clone carries the headers down the stack.
+   */
+  writableHeader(): Buffer {
+    if (this.freed) usedAfterFree(this, 'writableHeader');
+    if (this.cloned && this.block.dataref - this.block.payloadRefs > 1) writeShared(this);
+    return this.buf;
+  }
+
+  /**
+   * __skb_header_release: this buffer will use its payload only, so clones
+   * of it may push and write their own headers into the shared headroom.
+   */
+  headerRelease(): void {
+    if (this.freed) usedAfterFree(this, 'headerRelease');
+    if (this.nohdr) return;
+    this.nohdr = true;
+    this.block.payloadRefs++;
   }
 
   headroom(): number {
@@ -286,6 +311,10 @@ export class SkBuff {
     const old = this.block;
     this.block = block;
     this.buf = block.buf;
+    if (this.nohdr) {
+      old.payloadRefs--;
+      this.nohdr = false;
+    }
     if (--old.dataref === 0) this.pool.give(old);
     this.end = size;
     this.data += extra;
@@ -356,6 +385,7 @@ export class SkBuff {
     stats.bytes -= this.truesize;
     // Only the block is recycled: a header is never reused, so a stale
     // reference can never free or read someone else's frame.
+    if (this.nohdr) this.block.payloadRefs--;
     if (--this.block.dataref === 0) pool.give(this.block);
   }
 

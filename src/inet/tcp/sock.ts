@@ -1029,6 +1029,9 @@ export class TcpSock extends Sock {
    */
   private transmit(seg: TcpSeg, retrans: boolean): boolean {
     const orig = seg.skb;
+    // The queued segment keeps its payload only: the clone owns the headroom
+    // for the TCP, IP and link headers (__skb_header_release in tcp_queue_skb).
+    orig.headerRelease();
     const skb = orig.block.dataref > 1 ? orig.copy() : orig.clone();
     if (skb === null) return false;
     let flags = seg.ctl;
