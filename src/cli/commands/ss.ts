@@ -28,7 +28,7 @@ export type SsSocketJson = UdpSocketJson & {
 };
 
 function netidOf(s: SsSocketJson): string {
-  return s.type === 'tcp' ? 'tcp' : 'udp';
+  return s.type === 'stream' ? 'tcp' : 'udp';
 }
 import { type Context, print, printJson } from '../context.ts';
 import { CliError } from '../errors.ts';
@@ -127,7 +127,7 @@ export async function ssCommand(ctx: Context, args: string[]): Promise<void> {
   // neither: connections (everything but LISTEN, and UDP only when connected).
   const listener = (s: SsSocketJson): boolean => s.state === 'LISTEN' || s.state === 'UNCONN';
   const sockets = (list.filter((s) => s.family === 'inet') as SsSocketJson[])
-    .filter((s) => (s.type === 'tcp' ? tcp : udp))
+    .filter((s) => (s.type === 'stream' ? tcp : udp))
     .filter((s) => all || (listening ? listener(s) : !listener(s)));
   if (ctx.opts.json) printJson(ctx, sockets);
   else print(ctx, formatSs(sockets, numeric, memory, info, tcp && udp));

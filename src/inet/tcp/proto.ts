@@ -638,7 +638,7 @@ export function ipString(a: number): string {
 /** One socket as `GET /v1/sockets` lists it (DESIGN §3.1), like a line of `ss -tai`. */
 export interface TcpSocketRow {
   family: 'inet';
-  type: 'tcp';
+  type: 'stream';
   state: string;
   local: string;
   peer: string;
@@ -671,7 +671,7 @@ export function tcpSocketRow(sk: TcpSock): TcpSocketRow {
   const listening = sk.state === TcpState.LISTEN;
   const row: TcpSocketRow = {
     family: 'inet',
-    type: 'tcp',
+    type: 'stream',
     state: sk.stateName,
     local: `${ipString(sk.laddr)}:${sk.lport}`,
     peer: listening || sk.rport === 0 ? '0.0.0.0:*' : `${ipString(sk.raddr)}:${sk.rport}`,

@@ -68,9 +68,9 @@ describe('TCP sockets over HTTP', () => {
     assert.ok(s.bytes().equals(data));
     const all = (await server.request('GET', '/v1/sockets')).json as Sock[];
     const mine = all.find((x) => x.id === c.id)!;
-    assert.equal(mine.type, 'tcp');
+    assert.equal(mine.type, 'stream');
     assert.equal(mine.tcp_info!.bytes_received, data.length);
-    assert.ok(all.some((x) => x.type === 'tcp' && x.service === 'echo' && x.peer === c.local), 'the accepted connection is listed');
+    assert.ok(all.some((x) => x.type === 'stream' && x.service === 'echo' && x.peer === c.local), 'the accepted connection is listed');
     assert.equal(((await server.request('GET', `/v1/sockets/${l.id}`)).json as Sock).state, 'LISTEN');
     assertProblem(await server.request('POST', `/v1/sockets/${l.id}/send`, { raw: 'x', contentType: 'application/octet-stream' }), 409, 'ENOTCONN');
     assertProblem(await server.request('POST', `/v1/sockets/${c.id}/send`, { body: { to: '127.0.0.1:7', data: '00' } }), 409, 'EISCONN');
