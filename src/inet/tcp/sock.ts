@@ -529,7 +529,10 @@ export class TcpSock extends Sock {
   }
 
   private wakeStreamReaders(): void {
-    if (this.onDataReady !== null) upcall(this.onDataReady);
+    // sk_data_ready (sock_def_readable): the base's hook, the listeners added
+    // with addDataReadyListener and the base's parked readers, not only the
+    // owner's onDataReady.
+    upcall(() => this.dataReady());
     if (this.streamReaders.length === 0) return;
     const r = this.streamReaders;
     this.streamReaders = [];
@@ -2098,7 +2101,7 @@ export class TcpSock extends Sock {
       // Partly old: keep only the new bytes.
       if (seqBefore(seq, this.rcvNxt)) skb.pull((this.rcvNxt - seq) >>> 0);
       if (skb.len === 0) skb.free();
-      else if (!this.queueInOrder(skb) && !(this.pruneQueue(skb.truesize) && this.queueInOrder(skb))) {
+      else if (!this.queueInOrder(skb) && !(this.pruneQueue(0) && this.queueInOrder(skb))) {
         mib.TCPRcvQDrop++;
         this.ackPending = true;
         this.quick = Math.max(this.quick, 1);
@@ -2144,7 +2147,10 @@ export class TcpSock extends Sock {
       skb.free();
       return true;
     }
-    if (this.rmemAlloc + skb.truesize > this.rcvbuf) return false;
+    // tcp_try_rmem_schedule: the test is on what is already charged, as
+    // Linux's, so the segment the advertised window promised is taken even
+    // when its truesize (a kmalloc size class) overshoots rcvbuf a little.
+    if (this.rmemAlloc > this.rcvbuf) return false;
     this.measureRatio(skb);
     setOwnerR(skb, this);
     q.queueTail(skb);
@@ -2223,7 +2229,7 @@ export class TcpSock extends Sock {
     const mib = this.proto.mib.ext;
     this.quick = Math.max(this.quick, 1);
     this.ackPending = true;
-    if (this.rmemAlloc + skb.truesize > this.rcvbuf) {
+    if (this.rmemAlloc > this.rcvbuf && !this.pruneQueue(0)) {
       mib.TCPOFODrop++;
       this.drop(skb, 'PROTO_MEM');
       return;
