@@ -93,7 +93,7 @@ const inetSocketRoutes: FastifyPluginAsyncZod<{ stack: NetStack; inet: Inet; onC
           'service runs on every connection the listener accepts.',
         tags: ['sockets'],
         body: SocketCreate,
-        response: { 201: z.union([UdpSocketView, TcpSocketView]), ...problemResponses(400, 409, 415, 422, 429, 501, 502, 504) },
+        response: { 201: z.union([TcpSocketView, UdpSocketView]), ...problemResponses(400, 409, 415, 422, 429, 501, 502, 504) },
       },
     },
     async (request, reply) => {
@@ -121,7 +121,7 @@ const inetSocketRoutes: FastifyPluginAsyncZod<{ stack: NetStack; inet: Inet; onC
         summary: 'One socket (its ss line)',
         tags: ['sockets'],
         params: SocketParams,
-        response: { 200: z.union([AnySocket, TcpSocketView]), ...problemResponses(400, 404) },
+        response: { 200: z.union([TcpSocketView, AnySocket]), ...problemResponses(400, 404) },
       },
     },
     async (request) => {

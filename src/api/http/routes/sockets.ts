@@ -38,7 +38,7 @@ const socketRoutes: FastifyPluginAsyncZod<{ stack: NetStack; inet?: Inet }> = as
         description:
           'Every socket: `family` "packet" (ss -0; with the packet socket’s own fields) or "inet" (UDP, or TCP with tcp_info). recv_q/send_q, rmem/wmem are bytes charged.',
         tags: ['stack'],
-        response: { 200: z.array(z.union([AnySocket, TcpSocketView])) },
+        response: { 200: z.array(z.union([TcpSocketView, AnySocket])) },
       },
     },
     async () => allSockets(stack, inet),
