@@ -11,3 +11,8 @@ export type { PacketSocket, PacketFrame, PacketSocketOptions } from './packet/so
 export { RealClock, VirtualClock, type Clock } from './clock.ts';
 export { describeFrame } from './wire/describe.ts';
 export { parseMac, formatMac } from './wire/mac.ts';
+// IPv4 (ARP, ICMP, UDP, TCP) on the protocol seam: the service attaches it at
+// start; an embedded stack takes it with attachInet(stack) or
+// new NetStack({ protocols: [...defaultProtocols(), new InetProtocol()] }).
+export { attachInet, inetOf, type Inet } from './inet/control.ts';
+export { InetProtocol } from './inet/protocol.ts';
