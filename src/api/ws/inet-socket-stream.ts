@@ -21,6 +21,7 @@
 // past it the upgrade is refused with 503 EAGAIN. A ping every 30 s; a
 // client that did not answer the previous one is dropped.
 
+import { SocketSession, toBuffer } from './socket-session.ts';
 import { problem, sendProblem } from '../http/problem.ts';
 import type { RawData, WebSocket } from 'ws';
 import type { FastifyPluginAsync } from 'fastify';
@@ -37,69 +38,32 @@ export const SOCKET_CLOSE = { GOING_AWAY: 1001, SOCKET_GONE: 4004 } as const;
 
 const TEXT = { binary: false } as const;
 
-function toBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
-}
-
-export class SocketStreamSession {
-  closed = false;
+export class SocketStreamSession extends SocketSession {
   /** Datagrams handed to the client. */
   delivered = 0;
   private paused = false;
   /** The socket's drops already told; 0 at the start, so a client learns of losses before it attached too. */
   private reportedDrops = 0;
   private readonly unsubscribe: () => void;
-  private txBusy = false;
   private txPending: RawData[] = [];
   private txBinary: boolean[] = [];
-  onClosed: ((s: SocketStreamSession) => void) | null = null;
-  /** Answered the last ping (heartbeat). */
-  private alive = true;
 
   constructor(
     readonly sock: UdpSocket,
-    private readonly ws: WebSocket,
+    ws: WebSocket,
     private readonly hwm: number,
   ) {
+    super(ws);
     this.unsubscribe = sock.onReadable(() => this.pump());
     ws.on('message', this.onMessage);
-    ws.on('pong', () => (this.alive = true));
-    ws.on('close', () => this.dispose());
     this.pump();
   }
 
-  /** Heartbeat: false when the last ping went unanswered (the caller terminates). */
-  ping(): boolean {
-    // While a send waits the client is not read, so its pong could not be seen.
-    if (this.txBusy) return true;
-    if (!this.alive) return false;
-    this.alive = false;
-    this.ws.ping();
-    return true;
-  }
-
-  /** Drop a dead client without a closing handshake. */
-  terminate(): void {
-    this.dispose();
-    this.ws.terminate();
-  }
-
-  close(code: number, reason: string): void {
-    if (this.closed) return;
-    this.dispose();
-    this.ws.close(code, reason);
-  }
-
-  private dispose(): void {
-    if (this.closed) return;
-    this.closed = true;
+  protected release(): void {
     this.unsubscribe();
     this.txPending = [];
     this.txBinary = [];
     this.ws.off('message', this.onMessage);
-    this.onClosed?.(this);
   }
 
   /** Send one message; false when the client is full (reading stops until it is written). */

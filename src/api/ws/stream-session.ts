@@ -19,6 +19,7 @@
 // settles, so nothing queues without bound. Errors (EMSGSIZE, ENETDOWN, ...)
 // come back as {type:"error", errno, detail}; the stream stays open.
 
+import { toBuffer } from './socket-session.ts';
 import type { RawData, WebSocket } from 'ws';
 import { isNetError } from '../../errno.ts';
 import type { NetDevice } from '../../dev/netdevice.ts';
@@ -70,11 +71,6 @@ const BINARY_CHUNK_BYTES = 64 * 1024;
 const BINARY = { binary: true } as const;
 const TEXT = { binary: false } as const;
 
-function toBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
-}
 
 export class StreamSession {
   readonly socket: PacketSocket;

@@ -19,6 +19,7 @@
 // opens a stream on that id to talk on it. One stream per TCP socket (a
 // second: 409 EBUSY), since two readers of one byte stream would split it.
 
+import { SocketSession, toBuffer } from './socket-session.ts';
 import type { RawData, WebSocket } from 'ws';
 import { isNetError } from '../../errno.ts';
 import type { TcpEntry, TcpGlue } from '../../inet/tcp-glue.ts';
@@ -35,12 +36,6 @@ const TEXT = { binary: false } as const;
 const BINARY = { binary: true } as const;
 const SOCKET_GONE = 4004;
 
-function toBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
-}
-
 /** TCP sockets with a stream attached. */
 const attached = new WeakSet<TcpEntry>();
 
@@ -48,30 +43,25 @@ export function tcpStreamBusy(e: TcpEntry): boolean {
   return attached.has(e);
 }
 
-export class TcpStreamSession {
-  closed = false;
-  onClosed: ((s: TcpStreamSession) => void) | null = null;
+export class TcpStreamSession extends SocketSession {
   /** What SocketStreams looks up by id. */
   readonly sock: { id: number };
   private readonly ac = new AbortController();
   private waiting = false;
   private paused = false;
   private eofSent = false;
-  private alive = true;
-  private txBusy = false;
   private readonly txPending: { data: RawData; binary: boolean }[] = [];
 
   constructor(
     readonly entry: TcpEntry,
     private readonly glue: TcpGlue,
-    private readonly ws: WebSocket,
+    ws: WebSocket,
     private readonly hwm: number,
   ) {
+    super(ws);
     this.sock = { id: entry.id };
     attached.add(entry);
     ws.on('message', this.onMessage);
-    ws.on('pong', () => (this.alive = true));
-    ws.on('close', () => this.dispose());
     if (entry.sk.state === TcpState.LISTEN) {
       glue.setAcceptHook(entry, (child) => {
         const row = glue.describe(child);
@@ -82,33 +72,11 @@ export class TcpStreamSession {
     }
   }
 
-  ping(): boolean {
-    if (this.txBusy) return true;
-    if (!this.alive) return false;
-    this.alive = false;
-    this.ws.ping();
-    return true;
-  }
-
-  terminate(): void {
-    this.dispose();
-    this.ws.terminate();
-  }
-
-  close(code: number, reason: string): void {
-    if (this.closed) return;
-    this.dispose();
-    this.ws.close(code, reason);
-  }
-
-  private dispose(): void {
-    if (this.closed) return;
-    this.closed = true;
+  protected release(): void {
     this.ac.abort();
     attached.delete(this.entry);
     if (this.entry.acceptHook !== null) this.glue.setAcceptHook(this.entry, null);
     this.ws.off('message', this.onMessage);
-    this.onClosed?.(this);
   }
 
   /** Socket -> client, only as fast as the client takes it. */
