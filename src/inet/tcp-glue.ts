@@ -68,14 +68,21 @@ export class TcpGlue implements IpProtocolHandler {
   ) {
     const stack = inet.stack;
     const ops: TcpIpOps = {
-      // ip_queue_xmit: DF on every segment that fits the path MTU, so a router with a smaller
-      // link answers "fragmentation needed" and TCP lowers its MSS (tcp_v4_mtu_reduced). Linux
-      // also cuts an already queued segment to the new MSS before resending it (tcp_fragment
-      // in tcp_retransmit_skb); this TCP resends it whole, so one larger than the path MTU
-      // this host has learnt goes out without DF and is fragmented here instead of being lost
-      // for good (IP_PMTUDISC_WANT's local fragmentation).
+      // ip_queue_xmit: DF on every segment (IP_PMTUDISC_WANT on a route whose MTU is not locked:
+      // ip_dont_fragment), so a router with a smaller link answers "fragmentation needed" and TCP
+      // lowers its MSS (tcp_v4_mtu_reduced), cutting queued segments to the new size before it
+      // resends them (tcp_fragment). A segment this host already knows to be too big (the device
+      // MTU went down, or the path MTU learnt for another connection) is refused here with
+      // EMSGSIZE; TCP hears it as the local "fragmentation needed" it is, with the route's MTU.
       output: (skb, src, dst) => {
-        inet.ip.output(skb, { src, dst, protocol: IPPROTO_TCP });
+        const b = skb.buf;
+        const th = skb.data;
+        // The ports, read before the skb is handed over (and may be freed).
+        const ports = ((b[th]! << 24) | (b[th + 1]! << 16) | (b[th + 2]! << 8) | b[th + 3]!) >>> 0;
+        if (inet.ip.output(skb, { src, dst, protocol: IPPROTO_TCP, df: true }) === 'EMSGSIZE') {
+          const rt = inet.routeOutput(dst, src);
+          if (typeof rt !== 'string') this.proto.mtuReducedLocal(src, ports >>> 16, dst, ports & 0xffff, Math.min(rt.mtu, 0xffff));
+        }
       },
       // tcp_mss_to_mtu's inverse on the route's (path) MTU: 20 bytes of IPv4, 20 of TCP; an IPv4
       // datagram is at most 65535 bytes whatever lo's MTU (65536) says (IP_MAX_MTU).

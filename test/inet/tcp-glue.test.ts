@@ -127,3 +127,99 @@ test('path MTU: a router with a 1000-byte link answers "fragmentation needed" an
   assert.ok(r.inet.netstat().Icmp!.OutDestUnreachs! >= 1);
   for (const h of [a, r, b]) h.stack.close();
 });
+
+test('path MTU drops mid-transfer: queued segments are cut to the new MSS (tcp_fragment), DF on every segment, scoreboard right', async () => {
+  // The router's far link shrinks (it answers "fragmentation needed"), or the sender's own link does (ip_output refuses with EMSGSIZE).
+  for (const [sack, where] of [[1, 'router'], [0, 'router'], [1, 'local']] as const) {
+    const clock = new VirtualClock();
+    const a = host(clock);
+    const r = host(clock);
+    const b = host(clock);
+    const { da, cable: ar } = cable(a, r, 'eth0');
+    const { cable: rb } = cable(r, b, 'eth1', ['eth1', 'eth0']);
+    a.inet.addrAdd('eth0', '192.0.2.1/24');
+    r.inet.addrAdd('eth0', '192.0.2.254/24');
+    r.inet.addrAdd('eth1', '198.51.100.254/24');
+    b.inet.addrAdd('eth0', '198.51.100.2/24');
+    a.inet.routeAdd({ dst: 'default', gateway: '192.0.2.254' });
+    b.inet.routeAdd({ dst: 'default', gateway: '198.51.100.254' });
+    r.stack.sysctl.set({ 'net.ipv4.ip_forward': 1 });
+    const ta = tcpOf(a.inet)!;
+    const tb = tcpOf(b.inet)!;
+    for (const t of [ta, tb]) t.tcpSysctl.set({ 'net.ipv4.tcp_sack': sack });
+    // Every TCP datagram a sends: DF set, never a fragment.
+    let tcpFrames = 0;
+    let withoutDf = 0;
+    let fragments = 0;
+    ar.filter = (frame, from) => {
+      if (from === da && frame.readUInt16BE(12) === 0x0800 && frame[14 + 9] === 6) {
+        tcpFrames++;
+        const fw = frame.readUInt16BE(14 + 6);
+        if ((fw & 0x4000) === 0) withoutDf++;
+        if ((fw & 0x3fff) !== 0) fragments++;
+      }
+      return true;
+    };
+    // The router's far side is slow enough that a window of full-sized segments is in flight when the MTU drops.
+    let rbFrames = 0;
+    rb.filter = () => {
+      rbFrames++;
+      return true;
+    };
+    const l = await tb.open({ bind: '0.0.0.0:9', listen: 4 });
+    const chunks: Buffer[] = [];
+    let got = 0;
+    let eof = false;
+    tb.setAcceptHook(l, (child) => {
+      void (async () => {
+        for (let x = await child.sk.read(); x !== null; x = await child.sk.read()) {
+          chunks.push(x);
+          got += x.length;
+        }
+        eof = true;
+      })();
+    });
+    const c = await runFor(clock, ta.open({ connect: '198.51.100.2:9' }));
+    assert.equal(c.sk.mss, 1448);
+    const data = Buffer.alloc(600_000);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 31 + (i >> 9)) & 255;
+    let written = false;
+    void c.sk.write(data).then(() => {
+      written = true;
+      ta.close(c);
+    });
+    let bad: string | null = null;
+    const check = (): void => {
+      bad ??= c.sk.scoreboardError();
+    };
+    await clock.runUntil(() => {
+      check();
+      return got > 100_000 && c.sk.info().unacked >= 10;
+    });
+    // A window of 1448-byte segments is in flight: the router's link shrinks under them.
+    if (where === 'router') setLink(r.stack, 'eth1', { mtu: 1000 });
+    else setLink(a.stack, 'eth0', { mtu: 1000 });
+    await clock.runUntil(() => {
+      check();
+      return eof && c.sk.info().unacked === 0;
+    });
+    assert.equal(bad, null, `scoreboard (sack=${sack}, ${where})`);
+    assert.ok(written);
+    assert.ok(Buffer.concat(chunks).equals(data), `every byte, in order (sack=${sack}, ${where})`);
+    assert.equal(c.sk.mss, 1000 - 40 - 12);
+    if (where === 'router') assert.ok(r.inet.netstat().Icmp!.OutDestUnreachs! >= 1, 'the router said "fragmentation needed"');
+    else assert.ok(a.inet.netstat().Ip!.FragFails! >= 1, 'ip_output refused the segments too big for the link');
+    assert.ok(c.sk.info().total_retrans >= 1, 'the segments too big for the new path went again');
+    assert.ok(tcpFrames > 400);
+    assert.equal(withoutDf, 0, 'DF on every TCP segment');
+    assert.equal(fragments, 0, 'no TCP segment was fragmented');
+    assert.equal(a.inet.netstat().Ip!.FragCreates, 0);
+    assert.equal(b.inet.netstat().Ip!.ReasmReqds, 0);
+    assert.ok(rbFrames > 0);
+    const i = c.sk.info();
+    assert.equal(i.unacked + i.lost + i.sacked + i.retrans, 0, 'nothing left on the scoreboard');
+    await clock.advance(120_000);
+    for (const h of [a, r, b]) h.stack.close();
+    for (const h of [a, r, b]) assert.equal(h.stack.pool.stats.inUse, 0);
+  }
+});

@@ -600,6 +600,11 @@ export class TcpProto {
     sk.icmpError(errno, mtu);
   }
 
+  /** Our own segment was too big for the route (ip_output's EMSGSIZE under DF): the local "fragmentation needed". */
+  mtuReducedLocal(laddr: number, lport: number, raddr: number, rport: number, mtu: number): void {
+    this.conns.get(laddr, lport, raddr, rport)?.icmpError('EMSGSIZE', mtu);
+  }
+
   /** /v1/netstat's Tcp and TcpExt. */
   netstat(): { Tcp: Record<string, number>; TcpExt: Record<string, number> } {
     return this.mib.snapshot();

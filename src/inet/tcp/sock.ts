@@ -728,6 +728,38 @@ export class TcpSock extends Sock {
     };
   }
 
+  /**
+   * tcp_verify_left_out, and more: the counts (packets_out, sacked_out,
+   * lost_out, retrans_out) agree with the marks on the retransmit queue, and
+   * the queue covers [snd_una, snd_nxt) without a gap. Null when all is
+   * well, else what is wrong. Not on any path: tests call it.
+   */
+  scoreboardError(): string | null {
+    let pkts = 0;
+    let sacked = 0;
+    let lost = 0;
+    let retrans = 0;
+    let seq = this.sndUna;
+    for (let i = this.wqHead; i < this.sendHead; i++) {
+      const seg = this.wq[i]!;
+      if (seg.seq !== seq) return `segment ${i} starts at ${seg.seq}, expected ${seq}`;
+      if (seg.end !== ((seg.seq + seg.dataLen + ((seg.ctl & (TCP_SYN | TCP_FIN)) !== 0 ? 1 : 0)) >>> 0)) return `segment ${i} length disagrees with its span`;
+      seq = seg.end;
+      pkts++;
+      if ((seg.sacked & S_SACKED) !== 0) sacked++;
+      if ((seg.sacked & S_LOST) !== 0) lost++;
+      if ((seg.sacked & S_RETRANS) !== 0) retrans++;
+      if ((seg.sacked & S_SACKED) !== 0 && (seg.sacked & (S_LOST | S_RETRANS)) !== 0) return `segment ${i} is SACKed and lost/retransmitted`;
+    }
+    if (this.sendHead > this.wqHead && seq !== this.sndNxt) return `queue ends at ${seq}, snd_nxt ${this.sndNxt}`;
+    if (pkts !== this.packetsOut) return `packets_out ${this.packetsOut}, queue ${pkts}`;
+    if (this.sackOn && sacked !== this.sackedOut) return `sacked_out ${this.sackedOut}, marked ${sacked}`;
+    if (lost !== this.lostOut) return `lost_out ${this.lostOut}, marked ${lost}`;
+    if (retrans !== this.retransOut) return `retrans_out ${this.retransOut}, marked ${retrans}`;
+    if (this.sackedOut + this.lostOut > this.packetsOut) return `sacked_out ${this.sackedOut} + lost_out ${this.lostOut} > packets_out ${this.packetsOut}`;
+    return null;
+  }
+
   // ------------------------------------------------------------ state changes
 
   setState(s: TcpState): void {
@@ -919,6 +951,7 @@ export class TcpSock extends Sock {
     while (this.sendHead < wq.length) {
       const seg = wq[this.sendHead]!;
       if (this.inFlight() >= this.cwnd && (seg.ctl & TCP_SYN) === 0) break;
+      if (seg.dataLen > this.mss && !this.fragmentToMss(this.sendHead)) break;
       const wndEnd = (this.sndUna + this.sndWnd) >>> 0;
       if (seqAfter(seg.end, wndEnd) && (seg.ctl & TCP_SYN) === 0 && seg.dataLen > 0) {
         // tcp_snd_wnd_test failed: send what fits only when nothing is in
@@ -965,10 +998,16 @@ export class TcpSock extends Sock {
     return Math.min(this.probesOut, 15);
   }
 
-  /** Split an unsent segment so its first `len` bytes go alone (tcp_fragment). */
+  /**
+   * tcp_fragment: split a segment so its first `len` bytes go alone. A sent
+   * one (below sendHead) stays on the retransmit queue as two, each with the
+   * scoreboard bits and send time of the whole, counted in packets_out and
+   * the lost/sacked/retrans counts as Linux's tcp_adjust_pcount does.
+   */
   private splitSeg(index: number, len: number): boolean {
     const seg = this.wq[index]!;
-    const skb = allocSkbFrom(this.proto.ops.pool, MAX_TCP_HEADER + this.mss);
+    const rest = seg.dataLen - len;
+    const skb = allocSkbFrom(this.proto.ops.pool, MAX_TCP_HEADER + Math.max(this.mss, rest));
     if (skb === null) return false;
     skb.reserve(MAX_TCP_HEADER);
     skb.putData(seg.skb.buf.subarray(seg.skb.data + len, seg.skb.tail));
@@ -979,6 +1018,31 @@ export class TcpSock extends Sock {
     seg.end = tailSeq;
     seg.ctl = 0;
     this.wq.splice(index + 1, 0, tail);
+    if (index < this.sendHead) {
+      tail.sacked = seg.sacked;
+      tail.txTime = seg.txTime;
+      this.sendHead++;
+      this.packetsOut++;
+      if ((seg.sacked & S_SACKED) !== 0) this.sackedOut++;
+      if ((seg.sacked & S_LOST) !== 0) this.lostOut++;
+      if ((seg.sacked & S_RETRANS) !== 0) this.retransOut++;
+    }
+    return true;
+  }
+
+  /**
+   * Cut a segment longer than the current MSS into MSS-sized ones before it
+   * is sent or sent again: after the path MTU shrank (ICMP "fragmentation
+   * needed"), a queued segment sized for the old MSS would not fit, and TCP
+   * segments go with DF (tcp_retransmit_skb -> tcp_fragment; tso_fragment for
+   * new data). Cuts from the end, so every byte is copied once.
+   */
+  private fragmentToMss(index: number): boolean {
+    const seg = this.wq[index]!;
+    const mss = this.mss;
+    for (let at = Math.floor((seg.dataLen - 1) / mss) * mss; at > 0; at -= mss) {
+      if (!this.splitSeg(index, at)) return false;
+    }
     return true;
   }
 
@@ -1247,7 +1311,14 @@ export class TcpSock extends Sock {
   /** release_sock: the outermost holder processes what arrived meanwhile. */
   private release(): void {
     const q = this.backlogQ;
-    while (this.owned === 1 && q.length > 0) {
+    while (this.owned === 1 && (q.length > 0 || this.mtuPending !== 0)) {
+      if (this.mtuPending !== 0) {
+        // tcp_release_cb: the deferred tcp_v4_mtu_reduced.
+        const mtu = this.mtuPending;
+        this.mtuPending = 0;
+        this.mtuReduced(mtu);
+        continue;
+      }
       const skb = q.shift() as SkBuff;
       const th = q.shift() as TcpRepr;
       this.rcvLocked(skb, th);
@@ -1911,6 +1982,7 @@ export class TcpSock extends Sock {
       if (this.inFlight() >= this.cwnd) return;
       const seg = this.wq[i]!;
       if ((seg.sacked & S_LOST) === 0 || (seg.sacked & (S_RETRANS | S_SACKED)) !== 0) continue;
+      if (seg.dataLen > this.mss && !this.fragmentToMss(i)) return;
       if (!this.transmit(seg, true)) return;
       seg.sacked |= S_RETRANS | S_EVER_RETRANS;
       this.retransOut++;
@@ -1953,9 +2025,11 @@ export class TcpSock extends Sock {
     mib.ext.TCPTimeouts++;
     this.enterLoss();
     const head = this.wq[this.wqHead]!;
-    if (this.transmit(head, true)) {
-      head.sacked |= S_RETRANS | S_EVER_RETRANS;
-      this.retransOut++;
+    if (head.dataLen <= this.mss || this.fragmentToMss(this.wqHead)) {
+      if (this.transmit(head, true)) {
+        head.sacked |= S_RETRANS | S_EVER_RETRANS;
+        this.retransOut++;
+      }
     }
     this.retransmits++;
     this.backoff++;
@@ -2348,6 +2422,13 @@ export class TcpSock extends Sock {
 
   /** ICMP for this connection (tcp_v4_err): a hard error ends a connect; frag-needed lowers the MSS. */
   icmpError(errno: ErrnoName, mtu?: number): void {
+    if (mtu !== undefined && this.owned > 0) {
+      // The socket is busy (the IP layer refused one of our own segments as
+      // too big while we were sending): tcp_v4_err defers the MTU change to
+      // release_sock (TCP_MTU_REDUCED_DEFERRED, tcp_release_cb).
+      this.mtuPending = this.mtuPending === 0 ? mtu : Math.min(this.mtuPending, mtu);
+      return;
+    }
     this.owned++;
     try {
       this.icmpErrorLocked(errno, mtu);
@@ -2356,25 +2437,50 @@ export class TcpSock extends Sock {
     }
   }
 
+  /** An MTU from "fragmentation needed" waiting for the socket to be released; 0 when none. */
+  private mtuPending = 0;
+
   private icmpErrorLocked(errno: ErrnoName, mtu?: number): void {
     if (mtu !== undefined) {
-      const mss = mtu - 40;
-      if (mss >= 68 && mss < this.mss + (this.tsOn ? 12 : 0)) {
-        this.setMss(mss);
-        // tcp_simple_retransmit: resend what was too big.
-        for (let i = this.wqHead; i < this.sendHead; i++) {
-          const seg = this.wq[i]!;
-          if (seg.dataLen > this.mss && (seg.sacked & S_LOST) === 0) {
-            seg.sacked |= S_LOST;
-            this.lostOut++;
-          }
-        }
-        this.push(true);
-      }
+      this.mtuReduced(mtu);
       return;
     }
     if (this.state === TcpState.SYN_SENT || this.state === TcpState.SYN_RECV) this.fail(errno);
     // Established: a soft error (RFC 1122 4.2.3.9); remembered, not fatal.
+  }
+
+  /**
+   * tcp_v4_mtu_reduced: the path takes `mtu` bytes at most. Lower the MSS
+   * (tcp_sync_mss) and resend what no longer fits (tcp_simple_retransmit):
+   * those segments are marked lost and the connection enters Loss without
+   * touching cwnd, since a smaller path is not congestion; the retransmit
+   * queue cuts them to the new MSS as it resends them (tcp_fragment).
+   */
+  private mtuReduced(mtu: number): void {
+    if (this.state === TcpState.CLOSE || this.state === TcpState.LISTEN || this.state === TcpState.TIME_WAIT) return;
+    const mss = mtu - 40;
+    if (mss < 68 || mss >= this.mss + (this.tsOn ? 12 : 0)) return;
+    this.setMss(mss);
+    const before = this.lostOut;
+    for (let i = this.wqHead; i < this.sendHead; i++) {
+      const seg = this.wq[i]!;
+      if (seg.dataLen > this.mss && (seg.sacked & (S_LOST | S_SACKED)) === 0) {
+        seg.sacked |= S_LOST;
+        this.lostOut++;
+        if ((seg.sacked & S_RETRANS) !== 0) {
+          // A retransmission of the old size is lost as surely as the original.
+          seg.sacked &= ~S_RETRANS;
+          this.retransOut--;
+        }
+      }
+    }
+    if (this.lostOut > before && this.caState !== CA_LOSS) {
+      this.highSeq = this.sndNxt;
+      // tcp_current_ssthresh: keep at least three quarters of the window.
+      this.ssthresh = Math.max(this.ssthresh, (this.cwnd >> 1) + (this.cwnd >> 2));
+      this.caState = CA_LOSS;
+    }
+    this.push(true);
   }
 }
 
