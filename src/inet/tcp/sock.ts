@@ -943,15 +943,28 @@ export class TcpSock extends Sock {
     return this.packetsOut - (this.sackedOut + this.lostOut) + this.retransOut;
   }
 
+  /**
+   * tcp_current_mss: payload that fits a segment sent now. The cached MSS
+   * allows for the timestamp option; SACK blocks, while the out-of-order
+   * queue has any, take room too, or a full segment carrying them would
+   * outgrow the path MTU (and, with DF, never arrive).
+   */
+  private currentMss(): number {
+    if (!this.sackOn || this.ofo.length === 0) return this.mss;
+    const n = this.sackBlocks(this.tsOn ? 3 : 4).length;
+    return n === 0 ? this.mss : Math.max(this.mss - (4 + 8 * n), 8);
+  }
+
   /** tcp_write_xmit: lost segments first (tcp_xmit_retransmit_queue), then new ones. */
   private writeXmit(force: boolean): void {
-    if (this.lostOut > 0) this.xmitRetransmitQueue();
+    const mssNow = this.currentMss();
+    if (this.lostOut > 0) this.xmitRetransmitQueue(mssNow);
     let sent = false;
     const wq = this.wq;
     while (this.sendHead < wq.length) {
       const seg = wq[this.sendHead]!;
       if (this.inFlight() >= this.cwnd && (seg.ctl & TCP_SYN) === 0) break;
-      if (seg.dataLen > this.mss && !this.fragmentToMss(this.sendHead)) break;
+      if (seg.dataLen > mssNow && !this.fragmentToMss(this.sendHead, mssNow)) break;
       const wndEnd = (this.sndUna + this.sndWnd) >>> 0;
       if (seqAfter(seg.end, wndEnd) && (seg.ctl & TCP_SYN) === 0 && seg.dataLen > 0) {
         // tcp_snd_wnd_test failed: send what fits only when nothing is in
@@ -1037,9 +1050,8 @@ export class TcpSock extends Sock {
    * segments go with DF (tcp_retransmit_skb -> tcp_fragment; tso_fragment for
    * new data). Cuts from the end, so every byte is copied once.
    */
-  private fragmentToMss(index: number): boolean {
+  private fragmentToMss(index: number, mss: number): boolean {
     const seg = this.wq[index]!;
-    const mss = this.mss;
     for (let at = Math.floor((seg.dataLen - 1) / mss) * mss; at > 0; at -= mss) {
       if (!this.splitSeg(index, at)) return false;
     }
@@ -1891,13 +1903,14 @@ export class TcpSock extends Sock {
     if (!this.sackOn) {
       if (dup) {
         this.dupAcks++;
-        if (this.sackedOut < this.packetsOut - 1) this.sackedOut++;
+        this.sackedOut++;
       } else if (pktsAcked > 0) {
         // A cumulative ACK consumes the duplicate ACKs that stood for segments it covers.
-        this.sackedOut = Math.max(0, Math.min(this.sackedOut - pktsAcked + 1, this.packetsOut - 1));
+        this.sackedOut = Math.max(0, this.sackedOut - pktsAcked + 1);
         if (this.caState !== CA_RECOVERY) this.sackedOut = 0;
         this.dupAcks = 0;
       }
+      this.limitRenoSacked();
     }
     if ((this.caState === CA_RECOVERY || this.caState === CA_LOSS) && !seqBefore(this.sndUna, this.highSeq)) {
       // Recovery is over (tcp_try_undo_recovery / tcp_end_cwnd_reduction).
@@ -1932,6 +1945,17 @@ export class TcpSock extends Sock {
     mib.TCPFastRetrans++;
   }
 
+  /**
+   * tcp_limit_reno_sacked: without SACK, duplicate ACKs stand for segments
+   * above the holes, so no more of them than packets_out less the holes (at
+   * least one).
+   */
+  private limitRenoSacked(): void {
+    if (this.sackOn) return;
+    const holes = Math.min(Math.max(this.lostOut, 1), this.packetsOut);
+    if (this.sackedOut + holes > this.packetsOut) this.sackedOut = Math.max(0, this.packetsOut - holes);
+  }
+
   private sackLossDetected(): boolean {
     if (this.sackedOut === 0) return false;
     return this.countSackedAbove(this.wqHead) >= DUPTHRESH;
@@ -1957,6 +1981,7 @@ export class TcpSock extends Sock {
     if ((seg.sacked & (S_LOST | S_SACKED)) === 0) {
       seg.sacked |= S_LOST;
       this.lostOut++;
+      this.limitRenoSacked();
     }
   }
 
@@ -1977,12 +2002,12 @@ export class TcpSock extends Sock {
   }
 
   /** tcp_xmit_retransmit_queue: resend lost segments while the pipe has room. */
-  private xmitRetransmitQueue(): void {
+  private xmitRetransmitQueue(mssNow: number): void {
     for (let i = this.wqHead; i < this.sendHead; i++) {
       if (this.inFlight() >= this.cwnd) return;
       const seg = this.wq[i]!;
       if ((seg.sacked & S_LOST) === 0 || (seg.sacked & (S_RETRANS | S_SACKED)) !== 0) continue;
-      if (seg.dataLen > this.mss && !this.fragmentToMss(i)) return;
+      if (seg.dataLen > mssNow && !this.fragmentToMss(i, mssNow)) return;
       if (!this.transmit(seg, true)) return;
       seg.sacked |= S_RETRANS | S_EVER_RETRANS;
       this.retransOut++;
@@ -2025,7 +2050,8 @@ export class TcpSock extends Sock {
     mib.ext.TCPTimeouts++;
     this.enterLoss();
     const head = this.wq[this.wqHead]!;
-    if (head.dataLen <= this.mss || this.fragmentToMss(this.wqHead)) {
+    const mssNow = this.currentMss();
+    if (head.dataLen <= mssNow || this.fragmentToMss(this.wqHead, mssNow)) {
       if (this.transmit(head, true)) {
         head.sacked |= S_RETRANS | S_EVER_RETRANS;
         this.retransOut++;
@@ -2048,13 +2074,18 @@ export class TcpSock extends Sock {
     this.caState = CA_LOSS;
     this.highSeq = this.sndNxt;
     this.dupAcks = 0;
-    if (!this.sackOn) this.sackedOut = 0;
+    // tcp_timeout_mark_lost: a SACKed segment at the head means the peer threw
+    // away what it had SACKed (reneging, RFC 2018 §8): forget every SACK mark.
+    const head = this.wq[this.wqHead];
+    const reneg = this.sackOn && this.wqHead < this.sendHead && head !== undefined && (head.sacked & S_SACKED) !== 0;
+    if (reneg) this.proto.mib.ext.TCPSACKReneging++;
+    if (!this.sackOn || reneg) this.sackedOut = 0;
     this.lostOut = 0;
     this.retransOut = 0;
     for (let i = this.wqHead; i < this.sendHead; i++) {
       const seg = this.wq[i]!;
       seg.sacked &= ~S_RETRANS;
-      if (!this.sackOn) seg.sacked &= ~S_SACKED;
+      if (!this.sackOn || reneg) seg.sacked &= ~S_SACKED;
       if ((seg.sacked & S_SACKED) === 0) {
         seg.sacked |= S_LOST;
         this.lostOut++;
@@ -2474,6 +2505,7 @@ export class TcpSock extends Sock {
         }
       }
     }
+    this.limitRenoSacked();
     if (this.lostOut > before && this.caState !== CA_LOSS) {
       this.highSeq = this.sndNxt;
       // tcp_current_ssthresh: keep at least three quarters of the window.

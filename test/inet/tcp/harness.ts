@@ -47,6 +47,12 @@ export interface Impairments {
   filter?: (seg: Buffer) => boolean;
   /** Deliver inside send(), before output returns (a synchronous path back into TCP). */
   sync?: boolean;
+  /**
+   * A router on the path with this MTU: a bigger datagram (segment + 20
+   * bytes of IPv4) is dropped and the sender gets ICMP "fragmentation
+   * needed" quoting it one delay later, as tcp_v4_err would.
+   */
+  mtu?: number;
 }
 
 export class Host {
@@ -93,6 +99,8 @@ export class Link {
   delivered = 0;
   dropped = 0;
   corrupted = 0;
+  /** Frames too big for `mtu`, answered with "fragmentation needed". */
+  fragNeeded = 0;
   inFlight = 0;
 
   constructor(
@@ -114,6 +122,15 @@ export class Link {
     const r = this.random;
     if (imp.down === true || (imp.filter !== undefined && imp.filter(bytes)) || (imp.loss !== undefined && r() < imp.loss)) {
       this.dropped++;
+      return;
+    }
+    if (imp.mtu !== undefined && bytes.length + 20 > imp.mtu) {
+      this.dropped++;
+      this.fragNeeded++;
+      const mtu = imp.mtu;
+      this.clock.setTimer(imp.delayMs ?? 1, () => {
+        from.proto.err('EMSGSIZE', src, dst, bytes.readUInt16BE(0), bytes.readUInt16BE(2), bytes.readUInt32BE(4), mtu);
+      });
       return;
     }
     const copies = imp.duplicate !== undefined && r() < imp.duplicate ? 2 : 1;

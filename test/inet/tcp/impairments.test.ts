@@ -24,7 +24,16 @@ async function transfer(p: Pair, size: number, both: boolean): Promise<void> {
     downDone = true;
     s.shutdownSock(2);
   });
-  await runUntil(p.clock, () => (rs.done() && rc.done()) || rs.error() !== undefined || rc.error() !== undefined, 'both directions at EOF');
+  let bad: string | null = null;
+  await runUntil(
+    p.clock,
+    () => {
+      bad ??= c.scoreboardError() ?? s.scoreboardError();
+      return (rs.done() && rc.done()) || rs.error() !== undefined || rc.error() !== undefined;
+    },
+    'both directions at EOF',
+  );
+  assert.equal(bad, null, 'the scoreboard counts agree with the queue');
   assert.equal(rs.error(), undefined);
   assert.equal(rc.error(), undefined);
   assert.ok(upDone && downDone);
@@ -210,7 +219,8 @@ test('property: both directions, small MTUs and buffers, a bottleneck queue, any
       fc.record({ sack: fc.boolean(), ts: fc.boolean(), ws: fc.boolean(), nodelay: fc.boolean() }),
       fc.constantFrom('reno', 'cubic'),
       fc.integer({ min: 300, max: 1500 }),
-      async (seed, imp, bufs, upN, downN, o, cc, mtu) => {
+      fc.option(fc.record({ at: fc.integer({ min: 0, max: 3000 }), mtu: fc.integer({ min: 200, max: 1400 }) }), { nil: undefined }),
+      async (seed, imp, bufs, upN, downN, o, cc, mtu, shrink) => {
         const p = makePair(seed, mtu);
         for (const h of [p.a, p.b]) {
           h.tcpSysctl.set({ 'net.ipv4.tcp_sack': o.sack ? 1 : 0, 'net.ipv4.tcp_timestamps': o.ts ? 1 : 0, 'net.ipv4.tcp_window_scaling': o.ws ? 1 : 0 });
@@ -219,6 +229,14 @@ test('property: both directions, small MTUs and buffers, a bottleneck queue, any
         p.link.set(p.a, imp);
         p.link.set(p.b, { ...imp, rateBps: 0 });
         const { c, s, l } = await connectPair(p, { server: { rcvbuf: bufs.rcvbuf, nodelay: o.nodelay }, client: { sndbuf: bufs.sndbuf, nodelay: o.nodelay } });
+        if (shrink !== undefined) {
+          // The path MTU drops mid-transfer, both ways: queued segments are cut to the new MSS.
+          p.clock.setTimer(shrink.at, () => {
+            p.link.set(p.a, { ...imp, mtu: shrink.mtu });
+            p.link.set(p.b, { ...imp, rateBps: 0, mtu: shrink.mtu });
+          });
+        }
+        let bad: string | null = null;
         const rs = reader(s, 7000);
         const rc = reader(c, 3000);
         const up = pattern(upN, seed);
@@ -229,7 +247,16 @@ test('property: both directions, small MTUs and buffers, a bottleneck queue, any
           c.shutdownSock(2);
         })().catch((e) => (werr = e));
         void s.write(down).then(() => s.shutdownSock(2)).catch((e) => (werr = e));
-        await runUntil(p.clock, () => (rs.done() && rc.done()) || rs.error() !== undefined || rc.error() !== undefined || werr !== undefined, 'EOF both ways', 3_000_000);
+        await runUntil(
+          p.clock,
+          () => {
+            bad ??= c.scoreboardError() ?? s.scoreboardError();
+            return (rs.done() && rc.done()) || rs.error() !== undefined || rc.error() !== undefined || werr !== undefined;
+          },
+          'EOF both ways',
+          3_000_000,
+        );
+        assert.equal(bad, null, 'the scoreboard counts agree with the queue');
         assert.equal(werr ?? rs.error() ?? rc.error(), undefined);
         assert.ok(rs.bytes().equals(up));
         assert.ok(rc.bytes().equals(down));
