@@ -30,6 +30,7 @@ export const TCP_EXT_MIB_NAMES = [
   'ListenDrops',
   'TCPTimeouts',
   'TCPLossProbes',
+  'TCPLossProbeRecovery',
   'TCPRenoRecovery',
   'TCPSackRecovery',
   'TCPSACKReneging',

@@ -239,6 +239,22 @@ export class TcpSock extends Sock {
   lostOut = 0;
   retransOut = 0;
   cc: CongestionOps;
+  // Proportional Rate Reduction (RFC 6937; tcp_init_cwnd_reduction, tcp_cwnd_reduction).
+  /** cwnd when the reduction began (prior_cwnd). */
+  private priorCwnd = 0;
+  /** Segments delivered (acked or SACKed) to the peer since the reduction began. */
+  private prrDelivered = 0;
+  /** Segments sent since the reduction began. */
+  private prrOut = 0;
+  /** Segments ever marked lost: the difference across one ACK is that ACK's newly lost. */
+  private lostMarks = 0;
+  // Tail loss probe (RFC 8985 §7; tcp_schedule_loss_probe, tcp_send_loss_probe, tcp_process_tlp_ack).
+  /** A probe is out and its episode not over (tlp_high_seq != 0). */
+  private tlpActive = false;
+  /** snd_nxt when the probe went (tlp_high_seq). */
+  private tlpHighSeq = 0;
+  /** The probe was a retransmission, not new data (tlp_retrans). */
+  private tlpRetrans = false;
 
   // Delayed ACK (inet_connection_sock's icsk_ack).
   private ackPending = false;
@@ -291,6 +307,8 @@ export class TcpSock extends Sock {
   private connectWaiter: { resolve: () => void; reject: (e: NetError) => void } | null = null;
 
   readonly rtoTimer: LazyTimer;
+  /** The loss probe timer (ICSK_TIME_LOSS_PROBE; Linux shares the RTO's, here its own so an ACK only moves a deadline). */
+  private readonly tlpTimer: LazyTimer;
   private readonly delackTimer: LazyTimer;
   /** Keepalive, FIN-WAIT-2 and TIME-WAIT (Linux's sk_timer does all three). */
   private readonly kaTimer: LazyTimer;
@@ -316,6 +334,7 @@ export class TcpSock extends Sock {
     this.cc = newCongestionOps(sys.congestionControl());
     const clock = proto.ops.clock;
     this.rtoTimer = new LazyTimer(clock, () => this.timerLocked(0));
+    this.tlpTimer = new LazyTimer(clock, () => this.timerLocked(3));
     this.delackTimer = new LazyTimer(clock, () => this.timerLocked(1));
     this.kaTimer = new LazyTimer(clock, () => this.timerLocked(2));
   }
@@ -779,6 +798,7 @@ export class TcpSock extends Sock {
   /** Tear down: timers, queues, tables. Idempotent. */
   destroy(): void {
     this.rtoTimer.stop();
+    this.tlpTimer.stop();
     this.delackTimer.stop();
     this.kaTimer.stop();
     this.purgeWrite();
@@ -993,6 +1013,7 @@ export class TcpSock extends Sock {
       this.probing = false;
       this.rtoTimer.arm(this.rto);
     }
+    if (sent) this.scheduleLossProbe(false);
     this.checkProbeTimer();
   }
 
@@ -1117,6 +1138,8 @@ export class TcpSock extends Sock {
     if (this.state !== TcpState.SYN_SENT || (flags & TCP_SYN) === 0) flags |= TCP_ACK;
     if ((flags & TCP_SYN) === 0 && seg.dataLen > 0 && seg.end === this.writeSeq) flags |= TCP_PSH;
     seg.txTime = this.proto.ops.clock.now();
+    // tcp_write_xmit / tcp_xmit_retransmit_queue: what goes out during a reduction counts as prr_out.
+    if (this.caState === CA_RECOVERY) this.prrOut++;
     this.build(skb, seg.seq, flags);
     if (retrans) {
       this.totalRetrans++;
@@ -1721,6 +1744,7 @@ export class TcpSock extends Sock {
     this.setState(TcpState.TIME_WAIT);
     this.proto.mib.ext.TW++;
     this.rtoTimer.stop();
+    this.tlpTimer.stop();
     this.delackTimer.stop();
     this.purgeWrite();
     this.kaTimer.arm(TCP_TIMEWAIT_LEN);
@@ -1761,21 +1785,36 @@ export class TcpSock extends Sock {
       this.sndWl2 = ack;
       if (nwin > this.maxWindow) this.maxWindow = nwin;
     }
-    if (th.options.sack !== undefined && this.sackOn) this.sackTag(th.options.sack);
+    const priorPackets = this.packetsOut;
+    const priorSacked = this.sackedOut;
+    const priorLostMarks = this.lostMarks;
+    let dsack = false;
+    if (th.options.sack !== undefined && this.sackOn) dsack = this.sackTag(th.options.sack, ack);
     const acked = (ack - priorUna) >>> 0;
     const wasDup = acked === 0 && len === 0 && (th.flags & (TCP_SYN | TCP_FIN)) === 0 && this.sndWnd === priorWnd && this.packetsOut > 0;
+    let pkts = 0;
     if (acked > 0) {
-      const pkts = this.ackUpTo(ack, th);
+      pkts = this.ackUpTo(ack, th);
       this.fastRetransAlert(pkts, false);
-      // cwnd grows except while fast recovery holds it at ssthresh (tcp_cong_control).
-      if (this.caState !== CA_RECOVERY && pkts > 0) {
-        this.cc.congAvoid(this, pkts, this.proto.ops.clock.now(), this.srtt);
-        this.sndbufExpand();
-      }
       if (this.probesOut > 0 && this.sndWnd > 0) this.probesOut = 0;
     } else if (wasDup) {
       this.fastRetransAlert(0, true);
     } else if (len === 0) this.proto.mib.ext.TCPPureAcks++;
+    // tcp_cong_control: during fast recovery PRR sets cwnd from what was
+    // delivered (acked or SACKed: tcp_newly_delivered); otherwise it grows.
+    if (this.caState === CA_RECOVERY) {
+      const delivered = priorPackets - this.packetsOut + this.sackedOut - priorSacked;
+      this.cwndReduction(delivered, this.lostMarks - priorLostMarks, acked > 0);
+    } else if (pkts > 0) {
+      this.cc.congAvoid(this, pkts, this.proto.ops.clock.now(), this.srtt);
+      this.sndbufExpand();
+    }
+    if (this.tlpActive) {
+      const pureDup = acked === 0 && len === 0 && this.sndWnd === priorWnd && this.sackedOut <= priorSacked;
+      this.processTlpAck(ack, dsack, pureDup);
+    }
+    // tcp_set_xmit_timer: an ACK that acknowledged data restarts the probe timer.
+    if (pkts > 0) this.scheduleLossProbe(true);
     if (this.sndWnd > 0 && priorWnd === 0) {
       // The window opened: stop probing, send.
       this.probesOut = 0;
@@ -1864,14 +1903,24 @@ export class TcpSock extends Sock {
     this.rto = Math.min(this.srtt + Math.max(4 * this.rttvar, TCP_RTO_MIN), TCP_RTO_MAX);
   }
 
-  /** tcp_sacktag_write_queue: mark segments the peer holds out of order. */
-  private sackTag(blocks: TcpSackBlock[]): void {
-    for (const b of blocks) {
-      // D-SACK or stale blocks (at or below snd_una) carry nothing new here.
-      if (!seqAfter(b.end, this.sndUna) || seqAfter(b.end, this.sndNxt) || !seqBefore(b.start, b.end)) {
-        if (seqBefore(b.start, this.sndUna)) this.proto.mib.ext.TCPDSACKRecv++;
-        continue;
-      }
+  /**
+   * tcp_sacktag_write_queue: mark segments the peer holds out of order.
+   * True when the first block is a D-SACK (RFC 2883 §4, tcp_check_dsack):
+   * below the cumulative ACK, or inside the second block: the peer got
+   * those bytes twice.
+   */
+  private sackTag(blocks: TcpSackBlock[], ack: number): boolean {
+    const first = blocks[0];
+    if (first === undefined) return false;
+    const second = blocks[1];
+    const dsack =
+      seqBefore(first.start, ack) ||
+      (second !== undefined && !seqBefore(first.start, second.start) && !seqAfter(first.end, second.end));
+    if (dsack) this.dsackSeen(first);
+    for (let k = dsack ? 1 : 0; k < blocks.length; k++) {
+      const b = blocks[k]!;
+      // Stale blocks (at or below snd_una) or beyond what was sent carry nothing.
+      if (!seqAfter(b.end, this.sndUna) || seqAfter(b.end, this.sndNxt) || !seqBefore(b.start, b.end)) continue;
       for (let i = this.wqHead; i < this.sendHead; i++) {
         const seg = this.wq[i]!;
         if (!seqBefore(seg.seq, b.end)) break;
@@ -1889,6 +1938,12 @@ export class TcpSock extends Sock {
         }
       }
     }
+    return dsack;
+  }
+
+  /** tcp_dsack_seen: count a D-SACK. */
+  private dsackSeen(_b: TcpSackBlock): void {
+    this.proto.mib.ext.TCPDSACKRecv++;
   }
 
   /**
@@ -1913,8 +1968,8 @@ export class TcpSock extends Sock {
       this.limitRenoSacked();
     }
     if ((this.caState === CA_RECOVERY || this.caState === CA_LOSS) && !seqBefore(this.sndUna, this.highSeq)) {
-      // Recovery is over (tcp_try_undo_recovery / tcp_end_cwnd_reduction).
-      if (this.caState === CA_RECOVERY) this.cwnd = Math.max(Math.min(this.cwnd, this.ssthresh), 2);
+      // Recovery is over (tcp_try_undo_recovery / tcp_end_cwnd_reduction): cwnd is ssthresh.
+      if (this.caState === CA_RECOVERY) this.cwnd = Math.min(Math.max(this.ssthresh, 2), this.cwndClamp);
       this.caState = CA_OPEN;
       if (!this.sackOn) this.sackedOut = 0;
     }
@@ -1932,17 +1987,136 @@ export class TcpSock extends Sock {
       this.caState = this.sackedOut > 0 || this.dupAcks > 0 ? CA_DISORDER : CA_OPEN;
       return;
     }
-    // Enter fast recovery (tcp_enter_recovery).
+    // Enter fast recovery (tcp_enter_recovery): cwnd comes down by PRR, ACK by ACK.
     if (this.sackOn) mib.TCPSackRecovery++;
     else mib.TCPRenoRecovery++;
-    this.highSeq = this.sndNxt;
-    this.ssthresh = this.cc.ssthresh(this, this.proto.ops.clock.now());
-    this.cwnd = Math.max(this.ssthresh, 2);
-    this.cwndCnt = 0;
+    this.initCwndReduction();
     this.caState = CA_RECOVERY;
     this.markHeadLost();
     if (this.sackOn) this.markLostSack();
     mib.TCPFastRetrans++;
+  }
+
+  /** tcp_init_cwnd_reduction: the reduction starts from the cwnd of now, towards a new ssthresh. */
+  private initCwndReduction(): void {
+    this.highSeq = this.sndNxt;
+    this.tlpActive = false;
+    this.cwndCnt = 0;
+    this.priorCwnd = this.cwnd;
+    this.prrDelivered = 0;
+    this.prrOut = 0;
+    this.ssthresh = this.cc.ssthresh(this, this.proto.ops.clock.now());
+  }
+
+  /**
+   * tcp_cwnd_reduction, Proportional Rate Reduction (RFC 6937): while more
+   * is in flight than ssthresh, send in proportion to what is delivered
+   * (ssthresh / prior_cwnd of it), so cwnd glides down to ssthresh over one
+   * round trip instead of halving at once and then stalling; once in flight
+   * is below ssthresh, grow back at most one segment more than delivered
+   * per ACK (PRR-SSRB), so a burst of losses never turns into a burst of
+   * sending. The first ACK always lets the fast retransmit go.
+   */
+  private cwndReduction(delivered: number, newlyLost: number, unaAdvanced: boolean): void {
+    if (delivered <= 0 || this.priorCwnd === 0) return;
+    this.prrDelivered += delivered;
+    const inFlight = this.inFlight();
+    const delta = this.ssthresh - inFlight;
+    let sndcnt: number;
+    if (delta < 0) {
+      sndcnt = Math.floor((this.ssthresh * this.prrDelivered + this.priorCwnd - 1) / this.priorCwnd) - this.prrOut;
+    } else {
+      sndcnt = Math.max(this.prrDelivered - this.prrOut, delivered);
+      if (unaAdvanced && newlyLost === 0) sndcnt++;
+      sndcnt = Math.min(delta, sndcnt);
+    }
+    sndcnt = Math.max(sndcnt, this.prrOut === 0 ? 1 : 0);
+    this.cwnd = Math.max(1, Math.min(inFlight + sndcnt, this.cwndClamp));
+  }
+
+  /**
+   * tcp_schedule_loss_probe (RFC 8985 §7.2): with SACK, in the Open state,
+   * probe after about two round trips (PTO) when no ACK comes: a tail loss
+   * (the last segments of a burst, which no later segment can reveal) is
+   * then found by a probe instead of an RTO. One segment out allows for the
+   * peer's delayed ACK. Never later than the RTO would fire.
+   */
+  private scheduleLossProbe(advancingRto: boolean): void {
+    if (this.packetsOut === 0 || !this.sackOn || this.caState !== CA_OPEN) return;
+    if (this.state !== TcpState.ESTABLISHED && this.state !== TcpState.CLOSE_WAIT && this.state !== TcpState.FIN_WAIT1 && this.state !== TcpState.CLOSING && this.state !== TcpState.LAST_ACK) return;
+    let timeout = this.srtt > 0 ? 2 * this.srtt + (this.packetsOut === 1 ? TCP_RTO_MIN : 2) : TCP_TIMEOUT_INIT;
+    const rtoDelta = advancingRto ? this.rto : this.rtoTimer.deadline - this.proto.ops.clock.now();
+    if (rtoDelta > 0) timeout = Math.min(timeout, rtoDelta);
+    this.tlpTimer.arm(timeout);
+  }
+
+  /**
+   * tcp_send_loss_probe (RFC 8985 §7.3): new data if the peer's window
+   * takes it (whatever cwnd says), else the last segment sent again. One
+   * probe at a time; the RTO restarts from now.
+   */
+  private sendLossProbe(): void {
+    if (this.packetsOut === 0 || this.state === TcpState.CLOSE || this.state === TcpState.TIME_WAIT) return;
+    if (this.caState === CA_RECOVERY || this.caState === CA_LOSS) return;
+    if (!this.tlpActive) {
+      this.tlpRetrans = false;
+      let sent = false;
+      const next = this.wq[this.sendHead];
+      const mssNow = this.currentMss();
+      if (next !== undefined && !seqAfter(next.seq + Math.min(next.dataLen, mssNow), (this.sndUna + this.sndWnd) >>> 0)) {
+        if (next.dataLen > mssNow && !this.fragmentToMss(this.sendHead, mssNow)) {
+          this.rtoTimer.arm(this.rto);
+          return;
+        }
+        if (this.transmit(next, false)) {
+          this.sendHead++;
+          this.packetsOut++;
+          this.sndNxt = next.end;
+          if (next.dataLen > 0) this.proto.mib.ext.TCPOrigDataSent++;
+          sent = true;
+        }
+      } else {
+        let i = this.sendHead - 1;
+        const last = this.wq[i]!;
+        if (last.dataLen > mssNow) {
+          // tcp_fragment: only the last MSS goes again.
+          if (!this.splitSeg(i, Math.floor((last.dataLen - 1) / mssNow) * mssNow)) {
+            this.rtoTimer.arm(this.rto);
+            return;
+          }
+          i = this.sendHead - 1;
+        }
+        const seg = this.wq[i]!;
+        if (this.transmit(seg, true)) {
+          seg.sacked |= S_EVER_RETRANS;
+          this.tlpRetrans = true;
+          sent = true;
+        }
+      }
+      if (sent) {
+        this.tlpActive = true;
+        this.tlpHighSeq = this.sndNxt;
+        this.proto.mib.ext.TCPLossProbes++;
+      }
+    }
+    this.rtoTimer.arm(this.rto);
+  }
+
+  /**
+   * tcp_process_tlp_ack: the episode ends when the ACK covers the probe.
+   * A D-SACK of it, or a pure duplicate ACK, says nothing was lost; an ACK
+   * beyond it after a retransmitted probe says the probe repaired a loss:
+   * cwnd comes down once (CWR, ended at once) and TCPLossProbeRecovery counts it.
+   */
+  private processTlpAck(ack: number, dsack: boolean, pureDup: boolean): void {
+    if (seqBefore(ack, this.tlpHighSeq)) return;
+    if (!this.tlpRetrans) this.tlpActive = false;
+    else if (dsack) this.tlpActive = false;
+    else if (seqAfter(ack, this.tlpHighSeq)) {
+      this.initCwndReduction();
+      this.cwnd = Math.min(Math.max(this.ssthresh, 2), this.cwndClamp);
+      this.proto.mib.ext.TCPLossProbeRecovery++;
+    } else if (pureDup) this.tlpActive = false;
   }
 
   /**
@@ -1981,6 +2155,7 @@ export class TcpSock extends Sock {
     if ((seg.sacked & (S_LOST | S_SACKED)) === 0) {
       seg.sacked |= S_LOST;
       this.lostOut++;
+      this.lostMarks++;
       this.limitRenoSacked();
     }
   }
@@ -1997,6 +2172,7 @@ export class TcpSock extends Sock {
       if (sackedAbove >= DUPTHRESH && (seg.sacked & (S_LOST | S_RETRANS)) === 0) {
         seg.sacked |= S_LOST;
         this.lostOut++;
+        this.lostMarks++;
       }
     }
   }
@@ -2023,6 +2199,7 @@ export class TcpSock extends Sock {
     this.owned++;
     try {
       if (which === 0) this.onRtoTimer();
+      else if (which === 3) this.sendLossProbe();
       else if (which === 1) this.onDelackTimer();
       else this.onKaTimer();
     } finally {
@@ -2048,6 +2225,9 @@ export class TcpSock extends Sock {
       return;
     }
     mib.ext.TCPTimeouts++;
+    // The state of a loss probe ends with the timeout (tcp_retransmit_timer).
+    this.tlpActive = false;
+    this.tlpTimer.clear();
     this.enterLoss();
     const head = this.wq[this.wqHead]!;
     const mssNow = this.currentMss();

