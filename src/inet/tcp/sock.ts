@@ -102,6 +102,12 @@ const CA_LOSS = 4;
 export class TcpSeg {
   sacked = 0;
   txTime = 0;
+  /**
+   * Order of its last transmission on the connection: RACK's "sent after"
+   * (tcp_rack_sent_after compares times, then sequence for ties; a
+   * millisecond clock ties often, so the order is counted instead).
+   */
+  txOrder = 0;
   constructor(
     public skb: SkBuff,
     public seq: number,
@@ -248,6 +254,20 @@ export class TcpSock extends Sock {
   private prrOut = 0;
   /** Segments ever marked lost: the difference across one ACK is that ACK's newly lost. */
   private lostMarks = 0;
+  // RACK (RFC 8985 §6; net/ipv4/tcp_recovery.c): the most recently sent segment known delivered
+  // (rack.mstamp, rack.end_seq) is rackXmitOrder below.
+  /** The round trip of the last delivery (rack.rtt_us), ms. */
+  private rackRtt = 0;
+  /** A delivery advanced the RACK state since the last loss scan (rack.advanced). */
+  private rackAdvanced = false;
+  /** Reordering was seen on this connection (reord_seen): the reordering window stays open. */
+  private reordSeen = false;
+  /** Transmissions so far (numbers TcpSeg.txOrder). */
+  private txCount = 0;
+  /** The txOrder of the segment RACK follows. */
+  private rackXmitOrder = 0;
+  /** Smallest round trip measured (tcp_min_rtt), ms; 0 before any. */
+  private minRtt = 0;
   // Tail loss probe (RFC 8985 §7; tcp_schedule_loss_probe, tcp_send_loss_probe, tcp_process_tlp_ack).
   /** A probe is out and its episode not over (tlp_high_seq != 0). */
   private tlpActive = false;
@@ -309,6 +329,8 @@ export class TcpSock extends Sock {
   readonly rtoTimer: LazyTimer;
   /** The loss probe timer (ICSK_TIME_LOSS_PROBE; Linux shares the RTO's, here its own so an ACK only moves a deadline). */
   private readonly tlpTimer: LazyTimer;
+  /** RACK's reordering timer (ICSK_TIME_REO_TIMEOUT). */
+  private readonly reoTimer: LazyTimer;
   private readonly delackTimer: LazyTimer;
   /** Keepalive, FIN-WAIT-2 and TIME-WAIT (Linux's sk_timer does all three). */
   private readonly kaTimer: LazyTimer;
@@ -335,6 +357,7 @@ export class TcpSock extends Sock {
     const clock = proto.ops.clock;
     this.rtoTimer = new LazyTimer(clock, () => this.timerLocked(0));
     this.tlpTimer = new LazyTimer(clock, () => this.timerLocked(3));
+    this.reoTimer = new LazyTimer(clock, () => this.timerLocked(4));
     this.delackTimer = new LazyTimer(clock, () => this.timerLocked(1));
     this.kaTimer = new LazyTimer(clock, () => this.timerLocked(2));
   }
@@ -799,6 +822,7 @@ export class TcpSock extends Sock {
   destroy(): void {
     this.rtoTimer.stop();
     this.tlpTimer.stop();
+    this.reoTimer.stop();
     this.delackTimer.stop();
     this.kaTimer.stop();
     this.purgeWrite();
@@ -1055,6 +1079,7 @@ export class TcpSock extends Sock {
     if (index < this.sendHead) {
       tail.sacked = seg.sacked;
       tail.txTime = seg.txTime;
+      tail.txOrder = seg.txOrder;
       this.sendHead++;
       this.packetsOut++;
       if ((seg.sacked & S_SACKED) !== 0) this.sackedOut++;
@@ -1138,6 +1163,7 @@ export class TcpSock extends Sock {
     if (this.state !== TcpState.SYN_SENT || (flags & TCP_SYN) === 0) flags |= TCP_ACK;
     if ((flags & TCP_SYN) === 0 && seg.dataLen > 0 && seg.end === this.writeSeq) flags |= TCP_PSH;
     seg.txTime = this.proto.ops.clock.now();
+    seg.txOrder = ++this.txCount;
     // tcp_write_xmit / tcp_xmit_retransmit_queue: what goes out during a reduction counts as prr_out.
     if (this.caState === CA_RECOVERY) this.prrOut++;
     this.build(skb, seg.seq, flags);
@@ -1745,6 +1771,7 @@ export class TcpSock extends Sock {
     this.proto.mib.ext.TW++;
     this.rtoTimer.stop();
     this.tlpTimer.stop();
+    this.reoTimer.stop();
     this.delackTimer.stop();
     this.purgeWrite();
     this.kaTimer.arm(TCP_TIMEWAIT_LEN);
@@ -1852,6 +1879,7 @@ export class TcpSock extends Sock {
       }
       if ((seg.sacked & S_EVER_RETRANS) !== 0) karn = true;
       else if (firstTx < 0) firstTx = seg.txTime;
+      if ((seg.sacked & S_SACKED) === 0) this.rackAdvance(seg, now);
       if ((seg.sacked & S_SACKED) !== 0) this.sackedOut--;
       if ((seg.sacked & S_LOST) !== 0) this.lostOut--;
       if ((seg.sacked & S_RETRANS) !== 0) this.retransOut--;
@@ -1888,6 +1916,7 @@ export class TcpSock extends Sock {
 
   /** RFC 6298 §2 with Linux's floor: RTO = SRTT + max(4 RTTVAR, TCP_RTO_MIN). */
   private rttSample(rtt: number): void {
+    if (this.minRtt === 0 || rtt < this.minRtt) this.minRtt = rtt;
     if (this.srtt === 0) {
       this.srtt = rtt;
       this.rttvar = rtt / 2;
@@ -1917,6 +1946,10 @@ export class TcpSock extends Sock {
       seqBefore(first.start, ack) ||
       (second !== undefined && !seqBefore(first.start, second.start) && !seqAfter(first.end, second.end));
     if (dsack) this.dsackSeen(first);
+    const now = this.proto.ops.clock.now();
+    // The highest SACKed sequence before this ACK (tcp_highest_sack_seq): a never
+    // retransmitted segment SACKed below it arrived out of order (tcp_check_sack_reordering).
+    const fack = this.sackedOut > 0 ? this.highestSacked() : this.sndUna;
     for (let k = dsack ? 1 : 0; k < blocks.length; k++) {
       const b = blocks[k]!;
       // Stale blocks (at or below snd_una) or beyond what was sent carry nothing.
@@ -1926,6 +1959,8 @@ export class TcpSock extends Sock {
         if (!seqBefore(seg.seq, b.end)) break;
         if (seqBefore(seg.seq, b.start) || seqAfter(seg.end, b.end)) continue;
         if ((seg.sacked & S_SACKED) !== 0) continue;
+        if ((seg.sacked & S_EVER_RETRANS) === 0 && seqBefore(seg.end, fack)) this.reordSeen = true;
+        this.rackAdvance(seg, now);
         seg.sacked |= S_SACKED;
         this.sackedOut++;
         if ((seg.sacked & S_LOST) !== 0) {
@@ -1941,6 +1976,98 @@ export class TcpSock extends Sock {
     return dsack;
   }
 
+  private highestSacked(): number {
+    for (let i = this.sendHead - 1; i >= this.wqHead; i--) if ((this.wq[i]!.sacked & S_SACKED) !== 0) return this.wq[i]!.end;
+    return this.sndUna;
+  }
+
+  /**
+   * tcp_rack_advance: `seg` was delivered (acked or SACKed). The RACK state
+   * follows the most recently sent delivered segment. A retransmitted one
+   * delivered sooner than the smallest RTT ever seen was surely the
+   * original, so it does not count.
+   */
+  private rackAdvance(seg: TcpSeg, now: number): void {
+    const rtt = now - seg.txTime;
+    if ((seg.sacked & (S_RETRANS | S_EVER_RETRANS)) !== 0 && rtt < this.minRtt) return;
+    this.rackAdvanced = true;
+    this.rackRtt = rtt;
+    if (seg.txOrder > this.rackXmitOrder) {
+      this.rackXmitOrder = seg.txOrder;
+    }
+  }
+
+  /**
+   * tcp_rack_reo_wnd: how long to wait for a reordered segment. None while
+   * no reordering was seen and either recovery is on or DUPTHRESH segments
+   * are SACKed (the classic rule, RFC 8985 §6.2 step 4); else a quarter of
+   * the minimum RTT, never more than SRTT.
+   */
+  private rackReoWnd(): number {
+    if (!this.reordSeen && (this.caState >= CA_RECOVERY || this.sackedOut >= DUPTHRESH)) return 0;
+    return Math.min(this.minRtt / 4, this.srtt);
+  }
+
+  /**
+   * tcp_rack_detect_loss (RFC 8985 §6.2): a segment sent before the most
+   * recently delivered one is lost once RACK.rtt plus the reordering window
+   * has passed since it went; one still inside it arms the reordering timer.
+   * A lost retransmission is found the same way (TCPLostRetransmit). Returns
+   * the longest wait, 0 for none.
+   */
+  private rackDetectLoss(now: number): number {
+    const reoWnd = this.rackReoWnd();
+    let wait = 0;
+    for (let i = this.wqHead; i < this.sendHead; i++) {
+      const seg = this.wq[i]!;
+      const sk = seg.sacked;
+      if ((sk & S_SACKED) !== 0 || ((sk & S_LOST) !== 0 && (sk & S_RETRANS) === 0)) continue;
+      if (seg.txOrder >= this.rackXmitOrder) continue;
+      const remaining = this.rackRtt + reoWnd - (now - seg.txTime);
+      if (remaining <= 0) this.markSegLost(seg);
+      else if (remaining > wait) wait = remaining;
+    }
+    return wait;
+  }
+
+  /** tcp_mark_skb_lost: lost (again, if its retransmission is the one lost). */
+  private markSegLost(seg: TcpSeg): void {
+    if ((seg.sacked & S_RETRANS) !== 0) {
+      seg.sacked &= ~S_RETRANS;
+      this.retransOut--;
+      this.proto.mib.ext.TCPLostRetransmit++;
+    }
+    if ((seg.sacked & S_LOST) === 0) {
+      seg.sacked |= S_LOST;
+      this.lostOut++;
+      this.lostMarks++;
+    }
+  }
+
+  /** tcp_rack_mark_lost: scan when a delivery moved RACK on; a segment still in the window arms the timer. */
+  private rackMarkLost(): void {
+    if (!this.rackAdvanced) return;
+    this.rackAdvanced = false;
+    const wait = this.rackDetectLoss(this.proto.ops.clock.now());
+    // TCP_TIMEOUT_MIN on top, as Linux; never later than the RTO.
+    if (wait > 0) this.reoTimer.arm(Math.min(wait + 2, this.rto));
+  }
+
+  /** tcp_rack_reo_timeout: the reordering window ran out; what is lost now starts (or feeds) recovery. */
+  private rackReoTimeout(): void {
+    if (this.packetsOut === 0 || this.state === TcpState.CLOSE || this.state === TcpState.TIME_WAIT || this.caState === CA_LOSS) return;
+    const prior = this.inFlight();
+    const wait = this.rackDetectLoss(this.proto.ops.clock.now());
+    if (this.inFlight() !== prior) {
+      if (this.caState !== CA_RECOVERY) {
+        this.enterRecovery();
+        this.cwndReduction(1, 0, false);
+      }
+      this.xmitRetransmitQueue(this.currentMss());
+    }
+    if (wait > 0) this.reoTimer.arm(Math.min(wait + 2, this.rto));
+  }
+
   /** tcp_dsack_seen: count a D-SACK. */
   private dsackSeen(_b: TcpSackBlock): void {
     this.proto.mib.ext.TCPDSACKRecv++;
@@ -1954,7 +2081,6 @@ export class TcpSock extends Sock {
    * everything up to high_seq is acknowledged.
    */
   private fastRetransAlert(pktsAcked: number, dup: boolean): void {
-    const mib = this.proto.mib.ext;
     if (!this.sackOn) {
       if (dup) {
         this.dupAcks++;
@@ -1973,27 +2099,36 @@ export class TcpSock extends Sock {
       this.caState = CA_OPEN;
       if (!this.sackOn) this.sackedOut = 0;
     }
+    // tcp_identify_packet_loss: with SACK, RACK decides what is lost
+    // (Linux's default, tcp_recovery = 1); without, NewReno's head rule.
     if (this.caState === CA_RECOVERY) {
       if (!this.sackOn && pktsAcked > 0 && this.packetsOut > 0) this.markHeadLost();
-      if (this.sackOn) this.markLostSack();
+      if (this.sackOn) this.rackMarkLost();
       return;
     }
     if (this.caState === CA_LOSS) {
       if (this.sackOn) this.markLostSack();
       return;
     }
-    const lossSignal = this.sackOn ? this.sackedOut >= DUPTHRESH || this.sackLossDetected() : this.dupAcks >= DUPTHRESH;
+    if (this.sackOn && (this.sackedOut > 0 || this.caState !== CA_OPEN)) this.rackMarkLost();
+    // tcp_time_to_recover: something is lost (RACK), or Reno's DUPTHRESH duplicate ACKs.
+    const lossSignal = this.sackOn ? this.lostOut > 0 : this.dupAcks >= DUPTHRESH;
     if (!lossSignal) {
       this.caState = this.sackedOut > 0 || this.dupAcks > 0 ? CA_DISORDER : CA_OPEN;
       return;
     }
-    // Enter fast recovery (tcp_enter_recovery): cwnd comes down by PRR, ACK by ACK.
+    this.enterRecovery();
+  }
+
+  /** tcp_enter_recovery: cwnd comes down by PRR, ACK by ACK; the lost head goes first. */
+  private enterRecovery(): void {
+    const mib = this.proto.mib.ext;
     if (this.sackOn) mib.TCPSackRecovery++;
     else mib.TCPRenoRecovery++;
     this.initCwndReduction();
     this.caState = CA_RECOVERY;
-    this.markHeadLost();
-    if (this.sackOn) this.markLostSack();
+    this.tlpTimer.clear();
+    if (!this.sackOn) this.markHeadLost();
     mib.TCPFastRetrans++;
   }
 
@@ -2130,17 +2265,6 @@ export class TcpSock extends Sock {
     if (this.sackedOut + holes > this.packetsOut) this.sackedOut = Math.max(0, this.packetsOut - holes);
   }
 
-  private sackLossDetected(): boolean {
-    if (this.sackedOut === 0) return false;
-    return this.countSackedAbove(this.wqHead) >= DUPTHRESH;
-  }
-
-  private countSackedAbove(index: number): number {
-    let n = 0;
-    for (let i = index + 1; i < this.sendHead; i++) if ((this.wq[i]!.sacked & S_SACKED) !== 0) n++;
-    return n;
-  }
-
   /** The first unacknowledged segment is lost (Reno: three duplicate ACKs; NewReno: a partial ACK). */
   private markHeadLost(): void {
     const seg = this.wq[this.wqHead];
@@ -2200,6 +2324,7 @@ export class TcpSock extends Sock {
     try {
       if (which === 0) this.onRtoTimer();
       else if (which === 3) this.sendLossProbe();
+      else if (which === 4) this.rackReoTimeout();
       else if (which === 1) this.onDelackTimer();
       else this.onKaTimer();
     } finally {

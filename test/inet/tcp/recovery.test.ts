@@ -114,3 +114,39 @@ test('tail loss: the last segment lost is recovered by a loss probe, not an RTO'
     await finish(p, conn);
   }
 });
+
+test('RACK: the last three segments lost; the probe is SACKed and RACK marks the rest lost after a reordering window, no RTO', async () => {
+  const p = makePair(13);
+  let base = 0;
+  const lostOnce = new Set<number>();
+  // Lose the first transmission of every segment in the last 2984 bytes (two full segments and the 88-byte tail).
+  p.link.set(p.a, {
+    delayMs: 10,
+    filter: (seg) => {
+      const t = parseTcp(seg)!;
+      const off = (t.seq - base) >>> 0;
+      if (t.payloadLength === 0 || off < 100_000 - 2984 || off >= 100_000 || lostOnce.has(off)) return false;
+      lostOnce.add(off);
+      return true;
+    },
+  });
+  p.link.set(p.b, { delayMs: 10 });
+  const conn = await connectPair(p);
+  const { c, s } = conn;
+  base = c.sndNxt;
+  const rs = reader(s);
+  const data = pattern(100_000, 5);
+  void c.write(data);
+  await runUntil(p.clock, () => rs.total() === data.length && c.info().unacked === 0, 'all delivered and acknowledged');
+  assert.equal(lostOnce.size, 3);
+  const ext = p.a.proto.mib.ext;
+  assert.equal(ext.TCPTimeouts, 0, 'no RTO: the probe, then RACK');
+  assert.equal(ext.TCPLossProbes, 1);
+  assert.equal(ext.TCPSackRecovery, 1, 'RACK started fast recovery');
+  assert.equal(p.a.proto.mib.tcp.RetransSegs, 3, 'the probe and the two segments RACK found lost');
+  assert.equal(ext.TCPLostRetransmit, 0);
+  assert.ok(rs.bytes().equals(data));
+  c.shutdownSock(2);
+  await runUntil(p.clock, () => rs.done(), 'EOF');
+  await finish(p, conn);
+});
