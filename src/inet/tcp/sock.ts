@@ -208,6 +208,8 @@ export class TcpSock extends Sock {
   /** Sequence number of the next byte the user will read (copied_seq). */
   copiedSeq = 0;
   private ofo: OfoSeg[] = [];
+  /** A duplicate span to report in the next ACK's first SACK block (RFC 2883; rx_opt.dsack, duplicate_sack[0]). */
+  private dsack: TcpSackBlock | null = null;
   /** Most recently received out-of-order span, reported first in SACK (RFC 2018 §4). */
   private lastOfo: OfoSeg | null = null;
   /** Payload bytes per byte of truesize (tcp_sock.scaling_ratio / 256). */
@@ -268,6 +270,18 @@ export class TcpSock extends Sock {
   private rackXmitOrder = 0;
   /** Smallest round trip measured (tcp_min_rtt), ms; 0 before any. */
   private minRtt = 0;
+  // Undo of a reduction that proves spurious (tcp_init_undo, tcp_try_undo_*; RFC 2883 §5, RFC 3522).
+  /** snd_una when the episode began (undo_marker); the episode can be undone while set. */
+  private undoActive = false;
+  private undoSeq = 0;
+  /** Retransmissions not yet reported duplicate by D-SACK (undo_retrans); -1: none made. */
+  private undoRetrans = -1;
+  /** ssthresh to go back to (prior_ssthresh); 0 when there is none. */
+  private priorSsthresh = 0;
+  /** TSval of the first retransmission of the episode (retrans_stamp); 0 when none. */
+  private retransStamp = 0;
+  /** TSecr of the ACK being processed (rx_opt.rcv_tsecr); 0 when none. */
+  private rcvTsecr = 0;
   // Tail loss probe (RFC 8985 §7; tcp_schedule_loss_probe, tcp_send_loss_probe, tcp_process_tlp_ack).
   /** A probe is out and its episode not over (tlp_high_seq != 0). */
   private tlpActive = false;
@@ -994,8 +1008,8 @@ export class TcpSock extends Sock {
    * outgrow the path MTU (and, with DF, never arrive).
    */
   private currentMss(): number {
-    if (!this.sackOn || this.ofo.length === 0) return this.mss;
-    const n = this.sackBlocks(this.tsOn ? 3 : 4).length;
+    if (!this.sackOn || (this.ofo.length === 0 && this.dsack === null)) return this.mss;
+    const n = Math.min(this.sackBlocks(this.tsOn ? 3 : 4).length + (this.dsack !== null ? 1 : 0), this.tsOn ? 3 : 4);
     return n === 0 ? this.mss : Math.max(this.mss - (4 + 8 * n), 8);
   }
 
@@ -1118,8 +1132,14 @@ export class TcpSock extends Sock {
     }
     let o: TcpOptions | null = null;
     if (this.tsOn) o = { ts: { val: this.tsNow(now), ecr: this.tsRecent } };
-    if (this.sackOn && this.ofo.length > 0) {
-      const blocks = this.sackBlocks(this.tsOn ? 3 : 4);
+    if (this.sackOn && (this.ofo.length > 0 || this.dsack !== null)) {
+      const max = this.tsOn ? 3 : 4;
+      let blocks: TcpSackBlock[];
+      if (this.dsack !== null) {
+        // RFC 2883 §4: the D-SACK block first, once (tcp_sack options with num_dsack).
+        blocks = [this.dsack, ...this.sackBlocks(max - 1)];
+        this.dsack = null;
+      } else blocks = this.sackBlocks(max);
       if (blocks.length > 0) (o ??= {}).sack = blocks;
     }
     return o;
@@ -1725,9 +1745,23 @@ export class TcpSock extends Sock {
     this.ackSndCheck();
   }
 
+  /**
+   * tcp_dsack_set: these bytes arrived twice; say so in the next ACK
+   * (TCPDSACKOldSent below rcv_nxt, TCPDSACKOfoSent above).
+   */
+  private dsackSet(seq: number, end: number): void {
+    if (!this.sackOn || !seqBefore(seq, end)) return;
+    if (seqBefore(seq, this.rcvNxt)) this.proto.mib.ext.TCPDSACKOldSent++;
+    else this.proto.mib.ext.TCPDSACKOfoSent++;
+    this.dsack = { start: seq, end };
+  }
+
   /** tcp_send_dupack: an out-of-window segment gets an ACK saying where we are. */
   private sendDupAck(seq: number, endSeq: number): void {
-    if (endSeq !== seq && seqBefore(seq, this.rcvNxt)) this.proto.mib.ext.DelayedACKLost++;
+    if (endSeq !== seq && seqBefore(seq, this.rcvNxt)) {
+      this.proto.mib.ext.DelayedACKLost++;
+      this.dsackSet(seq, seqAfter(endSeq, this.rcvNxt) ? this.rcvNxt : endSeq);
+    }
     this.quick = Math.max(this.quick, 1);
     this.sendAck();
   }
@@ -1812,6 +1846,7 @@ export class TcpSock extends Sock {
       this.sndWl2 = ack;
       if (nwin > this.maxWindow) this.maxWindow = nwin;
     }
+    this.rcvTsecr = this.tsOn ? (th.options.ts?.ecr ?? 0) : 0;
     const priorPackets = this.packetsOut;
     const priorSacked = this.sackedOut;
     const priorLostMarks = this.lostMarks;
@@ -2068,9 +2103,67 @@ export class TcpSock extends Sock {
     if (wait > 0) this.reoTimer.arm(Math.min(wait + 2, this.rto));
   }
 
-  /** tcp_dsack_seen: count a D-SACK. */
-  private dsackSeen(_b: TcpSackBlock): void {
+  /**
+   * tcp_dsack_seen: count a D-SACK; one for data retransmitted in the
+   * episode that can be undone says that retransmission was not needed
+   * (undo_retrans comes down by the segments it covers).
+   */
+  private dsackSeen(b: TcpSackBlock): void {
     this.proto.mib.ext.TCPDSACKRecv++;
+    if (this.undoActive && this.undoRetrans > 0 && seqAfter(b.end, this.undoSeq)) {
+      const segs = Math.max(1, Math.ceil(((b.end - b.start) >>> 0) / this.mss));
+      this.undoRetrans = Math.max(0, this.undoRetrans - segs);
+    }
+  }
+
+  /** tcp_init_undo: the episode starts at snd_una and may be undone until proven real. */
+  private initUndo(): void {
+    this.undoActive = true;
+    this.undoSeq = this.sndUna;
+    this.undoRetrans = -1;
+    this.retransStamp = 0;
+  }
+
+  /** tcp_retransmit_skb's bookkeeping: one more retransmission to be proven needed. */
+  private countUndoRetrans(): void {
+    if (this.retransStamp === 0 && this.tsOn) this.retransStamp = this.tsNow(this.proto.ops.clock.now()) || 1;
+    if (!this.undoActive) return;
+    if (this.undoRetrans < 0) this.undoRetrans = 0;
+    this.undoRetrans++;
+  }
+
+  /**
+   * tcp_may_undo: every retransmission was reported duplicate, or this ACK
+   * echoes a timestamp from before the first retransmission
+   * (tcp_packet_delayed: the original arrived, the Eifel detection of RFC 3522).
+   */
+  private mayUndo(): boolean {
+    if (!this.undoActive || this.undoRetrans < 0) return false;
+    if (this.undoRetrans === 0) return true;
+    return this.retransStamp !== 0 && this.rcvTsecr !== 0 && seqBefore(this.rcvTsecr, this.retransStamp);
+  }
+
+  /** tcp_current_ssthresh: the ssthresh to go back to, at least three quarters of cwnd. */
+  private currentSsthresh(): number {
+    return Math.max(this.ssthresh, (this.cwnd >> 1) + (this.cwnd >> 2));
+  }
+
+  /**
+   * tcp_undo_cwnd_reduction: the reduction was for nothing. cwnd goes back
+   * to what it was (tcp_reno_undo_cwnd), ssthresh too; after an RTO the
+   * segments it marked lost are not lost (unmark_loss).
+   */
+  private undoCwndReduction(unmarkLoss: boolean): void {
+    if (unmarkLoss) {
+      for (let i = this.wqHead; i < this.sendHead; i++) this.wq[i]!.sacked &= ~S_LOST;
+      this.lostOut = 0;
+    }
+    if (this.priorSsthresh > 0) {
+      this.cwnd = Math.min(Math.max(this.cwnd, this.priorCwnd), this.cwndClamp);
+      if (this.priorSsthresh > this.ssthresh) this.ssthresh = this.priorSsthresh;
+    }
+    this.undoActive = false;
+    this.rackAdvanced = true;
   }
 
   /**
@@ -2093,11 +2186,38 @@ export class TcpSock extends Sock {
       }
       this.limitRenoSacked();
     }
-    if ((this.caState === CA_RECOVERY || this.caState === CA_LOSS) && !seqBefore(this.sndUna, this.highSeq)) {
-      // Recovery is over (tcp_try_undo_recovery / tcp_end_cwnd_reduction): cwnd is ssthresh.
-      if (this.caState === CA_RECOVERY) this.cwnd = Math.min(Math.max(this.ssthresh, 2), this.cwndClamp);
+    // tcp_try_undo_loss (tcp_process_loss): an ACK that advances after an RTO
+    // may show the RTO was spurious: the timestamp it echoes predates the
+    // retransmission (the original got through, RFC 3522), or every
+    // retransmission came back as a D-SACK.
+    if (this.caState === CA_LOSS && pktsAcked > 0 && this.mayUndo()) {
+      this.undoCwndReduction(true);
+      this.proto.mib.ext.TCPLossUndo++;
+      this.proto.mib.ext.TCPSpuriousRTOs++;
+      this.retransmits = 0;
       this.caState = CA_OPEN;
       if (!this.sackOn) this.sackedOut = 0;
+    }
+    if ((this.caState === CA_RECOVERY || this.caState === CA_LOSS) && !seqBefore(this.sndUna, this.highSeq)) {
+      // Recovery is over (tcp_try_undo_recovery / tcp_end_cwnd_reduction): cwnd is
+      // ssthresh, unless the episode proves spurious and is undone.
+      if (this.caState === CA_RECOVERY) {
+        if (this.mayUndo()) {
+          this.undoCwndReduction(false);
+          this.proto.mib.ext.TCPFullUndo++;
+        } else this.cwnd = Math.min(Math.max(this.ssthresh, 2), this.cwndClamp);
+      }
+      this.caState = CA_OPEN;
+      if (!this.sackOn) this.sackedOut = 0;
+    } else if (this.caState === CA_RECOVERY && this.undoActive && this.undoRetrans === 0) {
+      // tcp_try_undo_dsack in recovery: every retransmission was a duplicate.
+      this.undoCwndReduction(false);
+      this.proto.mib.ext.TCPDSACKUndo++;
+    }
+    if (this.caState <= CA_DISORDER && this.undoActive && this.undoRetrans === 0) {
+      // tcp_try_undo_dsack after the episode: the D-SACKs came late.
+      this.undoCwndReduction(false);
+      this.proto.mib.ext.TCPDSACKUndo++;
     }
     // tcp_identify_packet_loss: with SACK, RACK decides what is lost
     // (Linux's default, tcp_recovery = 1); without, NewReno's head rule.
@@ -2125,6 +2245,8 @@ export class TcpSock extends Sock {
     const mib = this.proto.mib.ext;
     if (this.sackOn) mib.TCPSackRecovery++;
     else mib.TCPRenoRecovery++;
+    this.initUndo();
+    this.priorSsthresh = this.currentSsthresh();
     this.initCwndReduction();
     this.caState = CA_RECOVERY;
     this.tlpTimer.clear();
@@ -2311,6 +2433,7 @@ export class TcpSock extends Sock {
       if (!this.transmit(seg, true)) return;
       seg.sacked |= S_RETRANS | S_EVER_RETRANS;
       this.retransOut++;
+      this.countUndoRetrans();
       if (this.caState === CA_LOSS) this.proto.mib.ext.TCPSlowStartRetrans++;
       if (i === this.wqHead) this.rtoTimer.arm(this.rto);
     }
@@ -2360,6 +2483,7 @@ export class TcpSock extends Sock {
       if (this.transmit(head, true)) {
         head.sacked |= S_RETRANS | S_EVER_RETRANS;
         this.retransOut++;
+        this.countUndoRetrans();
       }
     }
     this.retransmits++;
@@ -2371,8 +2495,11 @@ export class TcpSock extends Sock {
   /** tcp_enter_loss: everything not SACKed is presumed lost; slow start from one segment. */
   private enterLoss(): void {
     if (this.caState !== CA_LOSS) {
+      this.priorSsthresh = this.currentSsthresh();
+      this.priorCwnd = this.cwnd;
       this.ssthresh = this.cc.ssthresh(this, this.proto.ops.clock.now());
       this.cc.onLoss();
+      this.initUndo();
     }
     this.cwnd = 1;
     this.cwndCnt = 0;
@@ -2508,8 +2635,11 @@ export class TcpSock extends Sock {
         this.drop(skb, 'TCP_ZEROWINDOW');
         return;
       }
-      // Partly old: keep only the new bytes.
-      if (seqBefore(seq, this.rcvNxt)) skb.pull((this.rcvNxt - seq) >>> 0);
+      // Partly old: keep only the new bytes; the old part is a D-SACK.
+      if (seqBefore(seq, this.rcvNxt)) {
+        this.dsackSet(seq, this.rcvNxt);
+        skb.pull((this.rcvNxt - seq) >>> 0);
+      }
       if (skb.len === 0) skb.free();
       else if (!this.queueInOrder(skb) && !(this.pruneQueue(0) && this.queueInOrder(skb))) {
         mib.TCPRcvQDrop++;
@@ -2529,8 +2659,9 @@ export class TcpSock extends Sock {
       return;
     }
     if (!seqAfter(end, this.rcvNxt) && !(fin && end === this.rcvNxt && len === 0)) {
-      // Entirely old: a retransmission of what we have (DSACK would report it).
+      // Entirely old: a retransmission of what we have; the ACK reports it as a D-SACK.
       mib.DelayedACKLost++;
+      this.dsackSet(seq, end);
       this.quick = Math.max(this.quick, 1);
       this.sendAck();
       this.drop(skb, 'TCP_OLD_DATA');
@@ -2651,7 +2782,9 @@ export class TcpSock extends Sock {
     while (i > 0 && seqAfter(ofo[i - 1]!.seq, seq)) i--;
     const prev = ofo[i - 1];
     if (prev !== undefined && !seqBefore(prev.end, end) && !(fin && !prev.fin && prev.end === end)) {
+      // All of it is held already: a duplicate (tcp_data_queue_ofo's tcp_dsack_set).
       mib.TCPOFOMerge++;
+      this.dsackSet(seq, end);
       this.lastOfo = prev;
       this.drop(skb, 'TCP_OFOMERGE');
       return;
@@ -2814,7 +2947,9 @@ export class TcpSock extends Sock {
     if (this.lostOut > before && this.caState !== CA_LOSS) {
       this.highSeq = this.sndNxt;
       // tcp_current_ssthresh: keep at least three quarters of the window.
-      this.ssthresh = Math.max(this.ssthresh, (this.cwnd >> 1) + (this.cwnd >> 2));
+      this.ssthresh = this.currentSsthresh();
+      this.priorSsthresh = 0;
+      this.undoActive = false;
       this.caState = CA_LOSS;
     }
     this.push(true);

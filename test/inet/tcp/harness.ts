@@ -45,6 +45,8 @@ export interface Impairments {
   down?: boolean;
   /** Drop frames this function picks (deterministic tests). */
   filter?: (seg: Buffer) => boolean;
+  /** Extra delay in ms for the frames this function picks (a deterministic reordering or a stalled path). */
+  hold?: (seg: Buffer) => number;
   /** Deliver inside send(), before output returns (a synchronous path back into TCP). */
   sync?: boolean;
   /**
@@ -159,6 +161,7 @@ export class Link {
     for (let c = 0; c < copies; c++) {
       let delay = at - this.clock.now() + (imp.delayMs ?? 1);
       if (imp.reorder !== undefined && r() < imp.reorder) delay += (imp.delayMs ?? 1) * (1 + r() * 2);
+      if (imp.hold !== undefined) delay += imp.hold(bytes);
       const frame = Buffer.from(bytes);
       if (imp.corrupt !== undefined && r() < imp.corrupt) {
         const bit = Math.floor(r() * frame.length * 8);

@@ -150,3 +150,51 @@ test('RACK: the last three segments lost; the probe is SACKed and RACK marks the
   await runUntil(p.clock, () => rs.done(), 'EOF');
   await finish(p, conn);
 });
+
+test('D-SACK: a reordered segment triggers a fast retransmit, the peer reports the duplicate, and the reduction is undone', async () => {
+  const p = makePair(14);
+  let n = 0;
+  // The 20th full segment (mid-flight) is held 15 ms: three later ones are SACKed first (a spurious fast retransmit),
+  // yet it still arrives before its retransmission, which the receiver then reports as a D-SACK.
+  p.link.set(p.a, { delayMs: 10, hold: (seg) => (dataLen(seg) > 1000 && ++n === 20 ? 15 : 0) });
+  p.link.set(p.b, { delayMs: 10 });
+  const conn = await connectPair(p);
+  const { c, s } = conn;
+  const rs = reader(s);
+  const data = pattern(300_000, 6);
+  void c.write(data).then(() => c.shutdownSock(2));
+  await runUntil(p.clock, () => rs.done() && c.info().unacked === 0, 'EOF, all acknowledged');
+  assert.ok(rs.bytes().equals(data));
+  const ext = p.a.proto.mib.ext;
+  assert.equal(ext.TCPSackRecovery, 1, 'the reordering looked like a loss');
+  assert.equal(p.a.proto.mib.tcp.RetransSegs, 1);
+  assert.ok(p.b.proto.mib.ext.TCPDSACKOldSent >= 1, 'the receiver reported the duplicate');
+  assert.ok(ext.TCPDSACKRecv >= 1);
+  assert.equal(ext.TCPDSACKUndo + ext.TCPFullUndo, 1, 'the reduction was undone');
+  assert.equal(c.ssthresh, 0x7fffffff, 'ssthresh is back where it was (slow start never ended)');
+  await finish(p, conn);
+});
+
+test('spurious RTO: ACKs stalled longer than the RTO; the timestamps they echo show the original arrived, and the RTO is undone', async () => {
+  const p = makePair(15);
+  let stallFrom = Infinity;
+  p.link.set(p.a, { delayMs: 10 });
+  // Every ACK b sends for 400 ms is held until 1.5 s after the stall began (a stalled return path):
+  // longer than the loss probe and the RTO.
+  p.link.set(p.b, { delayMs: 10, hold: () => (p.clock.now() >= stallFrom && p.clock.now() < stallFrom + 400 ? stallFrom + 1500 - p.clock.now() : 0) });
+  const conn = await connectPair(p);
+  const { c, s } = conn;
+  const rs = reader(s);
+  const data = pattern(300_000, 7);
+  void c.write(data).then(() => c.shutdownSock(2));
+  await runUntil(p.clock, () => rs.total() > 50_000, '50 kB through');
+  stallFrom = p.clock.now();
+  await runUntil(p.clock, () => rs.done() && c.info().unacked === 0, 'EOF, all acknowledged');
+  assert.ok(rs.bytes().equals(data));
+  const ext = p.a.proto.mib.ext;
+  assert.ok(ext.TCPTimeouts >= 1, 'the RTO fired');
+  assert.equal(ext.TCPLossUndo, 1);
+  assert.equal(ext.TCPSpuriousRTOs, 1);
+  assert.equal(c.ssthresh, 0x7fffffff, 'ssthresh is back where it was');
+  await finish(p, conn);
+});
