@@ -1,9 +1,10 @@
 // Congestion control, in segments as Linux counts cwnd. Reno (RFC 5681:
 // slow start, then one segment per window of ACKs; halve on loss) and CUBIC
-// (RFC 9438, net/ipv4/tcp_cubic.c without HyStart: the window grows along
+// (RFC 9438, net/ipv4/tcp_cubic.c: the window grows along
 // W(t) = C (t - K)^3 + W_max from the last loss, never slower than the Reno
-// estimate W_est; beta 0.7 and fast convergence). The socket owns the
-// numbers (cwnd, ssthresh, cwndCnt); an algorithm only moves them.
+// estimate W_est; beta 0.7 and fast convergence; slow start ends early by
+// HyStart++, RFC 9406, when the round trip starts to grow). The socket owns
+// the numbers (cwnd, ssthresh, cwndCnt); an algorithm only moves them.
 
 export interface CcState {
   cwnd: number;
@@ -12,6 +13,15 @@ export interface CcState {
   cwndCnt: number;
   /** Largest cwnd allowed (snd_cwnd_clamp). */
   cwndClamp: number;
+  /** Oldest unacknowledged and next sequence numbers: HyStart++ counts rounds by them. */
+  sndUna: number;
+  sndNxt: number;
+}
+
+/** What an algorithm reports to the socket (Linux counts these in TcpExt). */
+export interface CongestionHooks {
+  /** HyStart++ ended slow start on a growing RTT at this cwnd (TCPHystartDelayDetect, TCPHystartDelayCwnd). */
+  hystartExit?(cwnd: number): void;
 }
 
 export interface CongestionOps {
@@ -22,8 +32,8 @@ export interface CongestionOps {
   congAvoid(tp: CcState, acked: number, now: number, srttMs: number): void;
   /** The connection entered Loss (an RTO): forget the epoch (CA_EVENT_LOSS). */
   onLoss(): void;
-  /** A round-trip sample in ms (ca_ops->pkts_acked): CUBIC keeps the minimum. */
-  onRtt(rttMs: number): void;
+  /** A round-trip sample in ms (ca_ops->pkts_acked), after the ACK moved snd_una: CUBIC keeps the minimum, HyStart++ watches it. */
+  onRtt(rttMs: number, tp: CcState): void;
 }
 
 /** tcp_slow_start: grow by one per acked segment up to ssthresh; return what is left over. */
@@ -74,8 +84,103 @@ const C = 0.4;
 /** RFC 9438 §4.3 alpha_cubic: Reno-friendly additive increase at beta 0.7. */
 const ALPHA = (3 * (1 - BETA)) / (1 + BETA);
 
+// RFC 9406 §4.3 constants.
+const MIN_RTT_THRESH = 4;
+const MAX_RTT_THRESH = 16;
+const MIN_RTT_DIVISOR = 8;
+const N_RTT_SAMPLE = 8;
+const CSS_GROWTH_DIVISOR = 4;
+const CSS_ROUNDS = 5;
+/** L for a sender that does not pace: at most this many segments of growth per ACK in slow start. */
+const SS_LIMIT = 8;
+
+/**
+ * HyStart++ (RFC 9406): slow start watches the minimum RTT of each round
+ * (a round ends when the ACK passes the snd_nxt of its start). When it
+ * grows by RttThresh over the last round's, the queue at the bottleneck is
+ * filling: Conservative Slow Start grows a quarter as fast, and after
+ * CSS_ROUNDS rounds of it slow start ends (ssthresh = cwnd) before the
+ * queue overflows. An RTT back below the baseline was a false alarm: slow
+ * start goes on. Linux's tcp_cubic.c has the older HyStart (delay and ACK
+ * train, no CSS); this is the RFC's.
+ */
+class HystartPP {
+  private windowEnd = 0;
+  private started = false;
+  private lastRoundMinRtt = Infinity;
+  private currentRoundMinRtt = Infinity;
+  private rttSampleCount = 0;
+  /** In Conservative Slow Start: its baseline RTT; Infinity when not. */
+  cssBaselineMinRtt = Infinity;
+  private cssRounds = 0;
+
+  constructor(private readonly hooks: CongestionHooks) {}
+
+  reset(): void {
+    this.started = false;
+    this.lastRoundMinRtt = this.currentRoundMinRtt = Infinity;
+    this.rttSampleCount = 0;
+    this.cssBaselineMinRtt = Infinity;
+    this.cssRounds = 0;
+  }
+
+  get inCss(): boolean {
+    return this.cssBaselineMinRtt !== Infinity;
+  }
+
+  onRtt(rtt: number, tp: CcState): void {
+    if (tp.cwnd >= tp.ssthresh) return;
+    if (!this.started || ((tp.sndUna - this.windowEnd) | 0) >= 0) {
+      // A new round (§4.2: "at the start of each round").
+      if (this.started && this.inCss && ++this.cssRounds >= CSS_ROUNDS) {
+        // Enough rounds in CSS: slow start is over.
+        tp.ssthresh = Math.max(tp.cwnd, 2);
+        this.hooks.hystartExit?.(tp.cwnd);
+        this.cssBaselineMinRtt = Infinity;
+        return;
+      }
+      this.started = true;
+      this.windowEnd = tp.sndNxt;
+      this.lastRoundMinRtt = this.currentRoundMinRtt;
+      this.currentRoundMinRtt = Infinity;
+      this.rttSampleCount = 0;
+    }
+    this.currentRoundMinRtt = Math.min(this.currentRoundMinRtt, rtt);
+    this.rttSampleCount++;
+    if (this.rttSampleCount < N_RTT_SAMPLE || this.currentRoundMinRtt === Infinity) return;
+    if (!this.inCss) {
+      if (this.lastRoundMinRtt === Infinity) return;
+      const thresh = Math.min(Math.max(this.lastRoundMinRtt / MIN_RTT_DIVISOR, MIN_RTT_THRESH), MAX_RTT_THRESH);
+      if (this.currentRoundMinRtt >= this.lastRoundMinRtt + thresh) {
+        this.cssBaselineMinRtt = this.currentRoundMinRtt;
+        this.cssRounds = 0;
+      }
+    } else if (this.currentRoundMinRtt < this.cssBaselineMinRtt) {
+      // A spurious exit: back to slow start.
+      this.cssBaselineMinRtt = Infinity;
+      this.cssRounds = 0;
+    }
+  }
+
+  /** Slow start's growth for `acked` segments, a quarter of it in CSS; returns what is left over past ssthresh. */
+  slowStart(tp: CcState, acked: number): number {
+    if (!this.inCss) return slowStart(tp, Math.min(acked, SS_LIMIT));
+    tp.cwndCnt += Math.min(acked, SS_LIMIT);
+    const inc = Math.floor(tp.cwndCnt / CSS_GROWTH_DIVISOR);
+    tp.cwndCnt -= inc * CSS_GROWTH_DIVISOR;
+    tp.cwnd = Math.min(tp.cwnd + inc, tp.ssthresh, tp.cwndClamp);
+    return 0;
+  }
+}
+
 export class Cubic implements CongestionOps {
   readonly name = 'cubic' as const;
+  private readonly hystart: HystartPP;
+
+  constructor(hooks: CongestionHooks = {}) {
+    this.hystart = new HystartPP(hooks);
+  }
+
   private lastMaxCwnd = 0;
   private epochStart = -1;
   private originPoint = 0;
@@ -86,6 +191,7 @@ export class Cubic implements CongestionOps {
 
   ssthresh(tp: CcState): number {
     this.epochStart = -1;
+    this.hystart.reset();
     // Fast convergence (RFC 9438 §4.7): give way to newer flows.
     this.lastMaxCwnd = tp.cwnd < this.lastMaxCwnd ? (tp.cwnd * (1 + BETA)) / 2 : tp.cwnd;
     return Math.max(Math.floor(tp.cwnd * BETA), 2);
@@ -94,15 +200,17 @@ export class Cubic implements CongestionOps {
   onLoss(): void {
     this.epochStart = -1;
     this.lastMaxCwnd = 0;
+    this.hystart.reset();
   }
 
-  onRtt(rttMs: number): void {
+  onRtt(rttMs: number, tp: CcState): void {
     if (rttMs > 0 && (this.delayMin === 0 || rttMs < this.delayMin)) this.delayMin = rttMs;
+    this.hystart.onRtt(rttMs, tp);
   }
 
   congAvoid(tp: CcState, acked: number, now: number, srttMs: number): void {
     if (tp.cwnd < tp.ssthresh) {
-      acked = slowStart(tp, acked);
+      acked = this.hystart.slowStart(tp, acked);
       if (acked === 0) return;
     }
     const cnt = this.update(tp, acked, now, srttMs);
@@ -135,6 +243,6 @@ export class Cubic implements CongestionOps {
   }
 }
 
-export function newCongestionOps(name: 'reno' | 'cubic'): CongestionOps {
-  return name === 'reno' ? new Reno() : new Cubic();
+export function newCongestionOps(name: 'reno' | 'cubic', hooks: CongestionHooks = {}): CongestionOps {
+  return name === 'reno' ? new Reno() : new Cubic(hooks);
 }

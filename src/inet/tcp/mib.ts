@@ -63,6 +63,8 @@ export const TCP_EXT_MIB_NAMES = [
   'TCPFullUndo',
   'TCPLossUndo',
   'TCPSpuriousRTOs',
+  'TCPHystartDelayDetect',
+  'TCPHystartDelayCwnd',
   'TCPPureAcks',
   'TCPHPAcks',
   'TCPOrigDataSent',

@@ -367,7 +367,13 @@ export class TcpSock extends Sock {
     }
     this.nodelay = opts.nodelay === true;
     this.keepalive = opts.keepalive === true;
-    this.cc = newCongestionOps(sys.congestionControl());
+    this.cc = newCongestionOps(sys.congestionControl(), {
+      hystartExit: (cwnd) => {
+        const ext = this.proto.mib.ext;
+        ext.TCPHystartDelayDetect++;
+        ext.TCPHystartDelayCwnd += cwnd;
+      },
+    });
     const clock = proto.ops.clock;
     this.rtoTimer = new LazyTimer(clock, () => this.timerLocked(0));
     this.tlpTimer = new LazyTimer(clock, () => this.timerLocked(3));
@@ -1959,7 +1965,7 @@ export class TcpSock extends Sock {
       this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - rtt);
       this.srtt = 0.875 * this.srtt + 0.125 * rtt;
     }
-    this.cc.onRtt(rtt);
+    this.cc.onRtt(rtt, this);
   }
 
   private setRto(): void {
