@@ -342,9 +342,9 @@ export class TcpSock extends Sock {
 
   readonly rtoTimer: LazyTimer;
   /** The loss probe timer (ICSK_TIME_LOSS_PROBE; Linux shares the RTO's, here its own so an ACK only moves a deadline). */
-  private readonly tlpTimer: LazyTimer;
+  private tlpTimer: LazyTimer | null = null;
   /** RACK's reordering timer (ICSK_TIME_REO_TIMEOUT). */
-  private readonly reoTimer: LazyTimer;
+  private reoTimer: LazyTimer | null = null;
   private readonly delackTimer: LazyTimer;
   /** Keepalive, FIN-WAIT-2 and TIME-WAIT (Linux's sk_timer does all three). */
   private readonly kaTimer: LazyTimer;
@@ -376,8 +376,6 @@ export class TcpSock extends Sock {
     });
     const clock = proto.ops.clock;
     this.rtoTimer = new LazyTimer(clock, () => this.timerLocked(0));
-    this.tlpTimer = new LazyTimer(clock, () => this.timerLocked(3));
-    this.reoTimer = new LazyTimer(clock, () => this.timerLocked(4));
     this.delackTimer = new LazyTimer(clock, () => this.timerLocked(1));
     this.kaTimer = new LazyTimer(clock, () => this.timerLocked(2));
   }
@@ -841,8 +839,8 @@ export class TcpSock extends Sock {
   /** Tear down: timers, queues, tables. Idempotent. */
   destroy(): void {
     this.rtoTimer.stop();
-    this.tlpTimer.stop();
-    this.reoTimer.stop();
+    this.tlpTimer?.stop();
+    this.reoTimer?.stop();
     this.delackTimer.stop();
     this.kaTimer.stop();
     this.purgeWrite();
@@ -1810,8 +1808,8 @@ export class TcpSock extends Sock {
     this.setState(TcpState.TIME_WAIT);
     this.proto.mib.ext.TW++;
     this.rtoTimer.stop();
-    this.tlpTimer.stop();
-    this.reoTimer.stop();
+    this.tlpTimer?.stop();
+    this.reoTimer?.stop();
     this.delackTimer.stop();
     this.purgeWrite();
     this.kaTimer.arm(TCP_TIMEWAIT_LEN);
@@ -2091,7 +2089,7 @@ export class TcpSock extends Sock {
     this.rackAdvanced = false;
     const wait = this.rackDetectLoss(this.proto.ops.clock.now());
     // TCP_TIMEOUT_MIN on top, as Linux; never later than the RTO.
-    if (wait > 0) this.reoTimer.arm(Math.min(wait + 2, this.rto));
+    if (wait > 0) this.armReoTimer(Math.min(wait + 2, this.rto));
   }
 
   /** tcp_rack_reo_timeout: the reordering window ran out; what is lost now starts (or feeds) recovery. */
@@ -2106,7 +2104,7 @@ export class TcpSock extends Sock {
       }
       this.xmitRetransmitQueue(this.currentMss());
     }
-    if (wait > 0) this.reoTimer.arm(Math.min(wait + 2, this.rto));
+    if (wait > 0) this.armReoTimer(Math.min(wait + 2, this.rto));
   }
 
   /**
@@ -2255,7 +2253,7 @@ export class TcpSock extends Sock {
     this.priorSsthresh = this.currentSsthresh();
     this.initCwndReduction();
     this.caState = CA_RECOVERY;
-    this.tlpTimer.clear();
+    this.tlpTimer?.clear();
     if (!this.sackOn) this.markHeadLost();
     mib.TCPFastRetrans++;
   }
@@ -2310,7 +2308,12 @@ export class TcpSock extends Sock {
     let timeout = this.srtt > 0 ? 2 * this.srtt + (this.packetsOut === 1 ? TCP_RTO_MIN : 2) : TCP_TIMEOUT_INIT;
     const rtoDelta = advancingRto ? this.rto : this.rtoTimer.deadline - this.proto.ops.clock.now();
     if (rtoDelta > 0) timeout = Math.min(timeout, rtoDelta);
-    this.tlpTimer.arm(timeout);
+    (this.tlpTimer ??= new LazyTimer(this.proto.ops.clock, () => this.timerLocked(3))).arm(timeout);
+  }
+
+  /** The loss probe and reordering timers are made on first use: an idle connection never needs them. */
+  private armReoTimer(ms: number): void {
+    (this.reoTimer ??= new LazyTimer(this.proto.ops.clock, () => this.timerLocked(4))).arm(ms);
   }
 
   /**
@@ -2481,7 +2484,7 @@ export class TcpSock extends Sock {
     mib.ext.TCPTimeouts++;
     // The state of a loss probe ends with the timeout (tcp_retransmit_timer).
     this.tlpActive = false;
-    this.tlpTimer.clear();
+    this.tlpTimer?.clear();
     this.enterLoss();
     const head = this.wq[this.wqHead]!;
     const mssNow = this.currentMss();
