@@ -18,10 +18,14 @@ export interface CcState {
   sndNxt: number;
 }
 
-/** What an algorithm reports to the socket (Linux counts these in TcpExt). */
-export interface CongestionHooks {
-  /** HyStart++ ended slow start on a growing RTT at this cwnd (TCPHystartDelayDetect, TCPHystartDelayCwnd). */
-  hystartExit?(cwnd: number): void;
+/**
+ * The counters an algorithm moves (TcpExt, shared by every socket of the
+ * protocol): HyStart++ ending slow start on a growing RTT, and the cwnd it
+ * ended at, summed.
+ */
+export interface CongestionCounters {
+  TCPHystartDelayDetect: number;
+  TCPHystartDelayCwnd: number;
 }
 
 export interface CongestionOps {
@@ -114,7 +118,7 @@ class HystartPP {
   cssBaselineMinRtt = Infinity;
   private cssRounds = 0;
 
-  constructor(private readonly hooks: CongestionHooks) {}
+  constructor(private readonly counters: CongestionCounters | null) {}
 
   reset(): void {
     this.started = false;
@@ -135,7 +139,10 @@ class HystartPP {
       if (this.started && this.inCss && ++this.cssRounds >= CSS_ROUNDS) {
         // Enough rounds in CSS: slow start is over.
         tp.ssthresh = Math.max(tp.cwnd, 2);
-        this.hooks.hystartExit?.(tp.cwnd);
+        if (this.counters !== null) {
+          this.counters.TCPHystartDelayDetect++;
+          this.counters.TCPHystartDelayCwnd += tp.cwnd;
+        }
         this.cssBaselineMinRtt = Infinity;
         return;
       }
@@ -175,11 +182,10 @@ class HystartPP {
 
 export class Cubic implements CongestionOps {
   readonly name = 'cubic' as const;
-  private readonly hystart: HystartPP;
+  /** Made with the first ACK of data (an idle connection needs none). */
+  private hystart: HystartPP | null = null;
 
-  constructor(hooks: CongestionHooks = {}) {
-    this.hystart = new HystartPP(hooks);
-  }
+  constructor(private readonly counters: CongestionCounters | null = null) {}
 
   private lastMaxCwnd = 0;
   private epochStart = -1;
@@ -191,7 +197,7 @@ export class Cubic implements CongestionOps {
 
   ssthresh(tp: CcState): number {
     this.epochStart = -1;
-    this.hystart.reset();
+    this.hystart?.reset();
     // Fast convergence (RFC 9438 §4.7): give way to newer flows.
     this.lastMaxCwnd = tp.cwnd < this.lastMaxCwnd ? (tp.cwnd * (1 + BETA)) / 2 : tp.cwnd;
     return Math.max(Math.floor(tp.cwnd * BETA), 2);
@@ -200,17 +206,17 @@ export class Cubic implements CongestionOps {
   onLoss(): void {
     this.epochStart = -1;
     this.lastMaxCwnd = 0;
-    this.hystart.reset();
+    this.hystart?.reset();
   }
 
   onRtt(rttMs: number, tp: CcState): void {
     if (rttMs > 0 && (this.delayMin === 0 || rttMs < this.delayMin)) this.delayMin = rttMs;
-    this.hystart.onRtt(rttMs, tp);
+    this.hystart?.onRtt(rttMs, tp);
   }
 
   congAvoid(tp: CcState, acked: number, now: number, srttMs: number): void {
     if (tp.cwnd < tp.ssthresh) {
-      acked = this.hystart.slowStart(tp, acked);
+      acked = (this.hystart ??= new HystartPP(this.counters)).slowStart(tp, acked);
       if (acked === 0) return;
     }
     const cnt = this.update(tp, acked, now, srttMs);
@@ -243,6 +249,6 @@ export class Cubic implements CongestionOps {
   }
 }
 
-export function newCongestionOps(name: 'reno' | 'cubic', hooks: CongestionHooks = {}): CongestionOps {
-  return name === 'reno' ? new Reno() : new Cubic(hooks);
+export function newCongestionOps(name: 'reno' | 'cubic', counters: CongestionCounters | null = null): CongestionOps {
+  return name === 'reno' ? new Reno() : new Cubic(counters);
 }

@@ -98,6 +98,59 @@ const CA_DISORDER = 1;
 const CA_RECOVERY = 3;
 const CA_LOSS = 4;
 
+/** Transmissions so far, all connections (numbers TcpSeg.txOrder, which only has to grow). */
+let txCount = 0;
+
+/**
+ * What a connection keeps to recover from loss, made on first need (an idle
+ * connection has none): PRR's counts, RACK's, the tail loss probe's and the
+ * undo's.
+ */
+class LossState {
+  // Proportional Rate Reduction (RFC 6937; tcp_init_cwnd_reduction, tcp_cwnd_reduction).
+  /** cwnd when the reduction began (prior_cwnd). */
+  priorCwnd = 0;
+  /** Segments delivered (acked or SACKed) to the peer since the reduction began. */
+  prrDelivered = 0;
+  /** Segments sent since the reduction began. */
+  prrOut = 0;
+  /** Segments ever marked lost: the difference across one ACK is that ACK's newly lost. */
+  lostMarks = 0;
+  // RACK (RFC 8985 §6; net/ipv4/tcp_recovery.c).
+  /** The round trip of the last delivery (rack.rtt_us), ms. */
+  rackRtt = 0;
+  /** A delivery advanced the RACK state since the last loss scan (rack.advanced). */
+  rackAdvanced = false;
+  /** Reordering was seen on this connection (reord_seen): the reordering window stays open. */
+  reordSeen = false;
+  /** txOrder of the most recently sent segment known delivered (rack.mstamp, rack.end_seq). */
+  rackXmitOrder = 0;
+  // Undo of a reduction that proves spurious (tcp_init_undo, tcp_try_undo_*; RFC 2883 §5, RFC 3522).
+  /** The episode can be undone (undo_marker set). */
+  undoActive = false;
+  /** snd_una when the episode began (undo_marker). */
+  undoSeq = 0;
+  /** Retransmissions not yet reported duplicate by D-SACK (undo_retrans); -1: none made. */
+  undoRetrans = -1;
+  /** ssthresh to go back to (prior_ssthresh); 0 when there is none. */
+  priorSsthresh = 0;
+  /** TSval of the first retransmission of the episode (retrans_stamp); 0 when none. */
+  retransStamp = 0;
+  /** TSecr of the ACK being processed (rx_opt.rcv_tsecr); 0 when none. */
+  rcvTsecr = 0;
+  // Tail loss probe (RFC 8985 §7; tcp_schedule_loss_probe, tcp_send_loss_probe, tcp_process_tlp_ack).
+  /** A probe is out and its episode not over (tlp_high_seq != 0). */
+  tlpActive = false;
+  /** snd_nxt when the probe went (tlp_high_seq). */
+  tlpHighSeq = 0;
+  /** The probe was a retransmission, not new data (tlp_retrans). */
+  tlpRetrans = false;
+  /** The loss probe timer (ICSK_TIME_LOSS_PROBE; Linux shares the RTO's, here its own so an ACK only moves a deadline). */
+  tlpTimer: LazyTimer | null = null;
+  /** RACK's reordering timer (ICSK_TIME_REO_TIMEOUT). */
+  reoTimer: LazyTimer | null = null;
+}
+
 /** One segment on the write queue: its skb (payload only), sequence span and scoreboard. */
 export class TcpSeg {
   sacked = 0;
@@ -247,48 +300,17 @@ export class TcpSock extends Sock {
   lostOut = 0;
   retransOut = 0;
   cc: CongestionOps;
-  // Proportional Rate Reduction (RFC 6937; tcp_init_cwnd_reduction, tcp_cwnd_reduction).
-  /** cwnd when the reduction began (prior_cwnd). */
-  private priorCwnd = 0;
-  /** Segments delivered (acked or SACKed) to the peer since the reduction began. */
-  private prrDelivered = 0;
-  /** Segments sent since the reduction began. */
-  private prrOut = 0;
-  /** Segments ever marked lost: the difference across one ACK is that ACK's newly lost. */
-  private lostMarks = 0;
-  // RACK (RFC 8985 §6; net/ipv4/tcp_recovery.c): the most recently sent segment known delivered
-  // (rack.mstamp, rack.end_seq) is rackXmitOrder below.
-  /** The round trip of the last delivery (rack.rtt_us), ms. */
-  private rackRtt = 0;
-  /** A delivery advanced the RACK state since the last loss scan (rack.advanced). */
-  private rackAdvanced = false;
-  /** Reordering was seen on this connection (reord_seen): the reordering window stays open. */
-  private reordSeen = false;
-  /** Transmissions so far (numbers TcpSeg.txOrder). */
-  private txCount = 0;
-  /** The txOrder of the segment RACK follows. */
-  private rackXmitOrder = 0;
+  /**
+   * Loss-recovery state (PRR, RACK, TLP, undo): made when a connection first
+   * has data to recover, so an idle connection carries none of it.
+   */
+  private rec: LossState | null = null;
+
+  private get ls(): LossState {
+    return (this.rec ??= new LossState());
+  }
   /** Smallest round trip measured (tcp_min_rtt), ms; 0 before any. */
   private minRtt = 0;
-  // Undo of a reduction that proves spurious (tcp_init_undo, tcp_try_undo_*; RFC 2883 §5, RFC 3522).
-  /** snd_una when the episode began (undo_marker); the episode can be undone while set. */
-  private undoActive = false;
-  private undoSeq = 0;
-  /** Retransmissions not yet reported duplicate by D-SACK (undo_retrans); -1: none made. */
-  private undoRetrans = -1;
-  /** ssthresh to go back to (prior_ssthresh); 0 when there is none. */
-  private priorSsthresh = 0;
-  /** TSval of the first retransmission of the episode (retrans_stamp); 0 when none. */
-  private retransStamp = 0;
-  /** TSecr of the ACK being processed (rx_opt.rcv_tsecr); 0 when none. */
-  private rcvTsecr = 0;
-  // Tail loss probe (RFC 8985 §7; tcp_schedule_loss_probe, tcp_send_loss_probe, tcp_process_tlp_ack).
-  /** A probe is out and its episode not over (tlp_high_seq != 0). */
-  private tlpActive = false;
-  /** snd_nxt when the probe went (tlp_high_seq). */
-  private tlpHighSeq = 0;
-  /** The probe was a retransmission, not new data (tlp_retrans). */
-  private tlpRetrans = false;
 
   // Delayed ACK (inet_connection_sock's icsk_ack).
   private ackPending = false;
@@ -341,10 +363,6 @@ export class TcpSock extends Sock {
   private connectWaiter: { resolve: () => void; reject: (e: NetError) => void } | null = null;
 
   readonly rtoTimer: LazyTimer;
-  /** The loss probe timer (ICSK_TIME_LOSS_PROBE; Linux shares the RTO's, here its own so an ACK only moves a deadline). */
-  private tlpTimer: LazyTimer | null = null;
-  /** RACK's reordering timer (ICSK_TIME_REO_TIMEOUT). */
-  private reoTimer: LazyTimer | null = null;
   private readonly delackTimer: LazyTimer;
   /** Keepalive, FIN-WAIT-2 and TIME-WAIT (Linux's sk_timer does all three). */
   private readonly kaTimer: LazyTimer;
@@ -367,13 +385,7 @@ export class TcpSock extends Sock {
     }
     this.nodelay = opts.nodelay === true;
     this.keepalive = opts.keepalive === true;
-    this.cc = newCongestionOps(sys.congestionControl(), {
-      hystartExit: (cwnd) => {
-        const ext = this.proto.mib.ext;
-        ext.TCPHystartDelayDetect++;
-        ext.TCPHystartDelayCwnd += cwnd;
-      },
-    });
+    this.cc = newCongestionOps(sys.congestionControl(), proto.mib.ext);
     const clock = proto.ops.clock;
     this.rtoTimer = new LazyTimer(clock, () => this.timerLocked(0));
     this.delackTimer = new LazyTimer(clock, () => this.timerLocked(1));
@@ -839,8 +851,8 @@ export class TcpSock extends Sock {
   /** Tear down: timers, queues, tables. Idempotent. */
   destroy(): void {
     this.rtoTimer.stop();
-    this.tlpTimer?.stop();
-    this.reoTimer?.stop();
+    this.rec?.tlpTimer?.stop();
+    this.rec?.reoTimer?.stop();
     this.delackTimer.stop();
     this.kaTimer.stop();
     this.purgeWrite();
@@ -1187,9 +1199,9 @@ export class TcpSock extends Sock {
     if (this.state !== TcpState.SYN_SENT || (flags & TCP_SYN) === 0) flags |= TCP_ACK;
     if ((flags & TCP_SYN) === 0 && seg.dataLen > 0 && seg.end === this.writeSeq) flags |= TCP_PSH;
     seg.txTime = this.proto.ops.clock.now();
-    seg.txOrder = ++this.txCount;
+    seg.txOrder = ++txCount;
     // tcp_write_xmit / tcp_xmit_retransmit_queue: what goes out during a reduction counts as prr_out.
-    if (this.caState === CA_RECOVERY) this.prrOut++;
+    if (this.caState === CA_RECOVERY) this.ls.prrOut++;
     this.build(skb, seg.seq, flags);
     if (retrans) {
       this.totalRetrans++;
@@ -1808,8 +1820,8 @@ export class TcpSock extends Sock {
     this.setState(TcpState.TIME_WAIT);
     this.proto.mib.ext.TW++;
     this.rtoTimer.stop();
-    this.tlpTimer?.stop();
-    this.reoTimer?.stop();
+    this.rec?.tlpTimer?.stop();
+    this.rec?.reoTimer?.stop();
     this.delackTimer.stop();
     this.purgeWrite();
     this.kaTimer.arm(TCP_TIMEWAIT_LEN);
@@ -1850,10 +1862,10 @@ export class TcpSock extends Sock {
       this.sndWl2 = ack;
       if (nwin > this.maxWindow) this.maxWindow = nwin;
     }
-    this.rcvTsecr = this.tsOn ? (th.options.ts?.ecr ?? 0) : 0;
+    if (this.rec !== null) this.rec.rcvTsecr = this.tsOn ? (th.options.ts?.ecr ?? 0) : 0;
     const priorPackets = this.packetsOut;
     const priorSacked = this.sackedOut;
-    const priorLostMarks = this.lostMarks;
+    const priorLostMarks = this.rec?.lostMarks ?? 0;
     let dsack = false;
     if (th.options.sack !== undefined && this.sackOn) dsack = this.sackTag(th.options.sack, ack);
     const acked = (ack - priorUna) >>> 0;
@@ -1870,12 +1882,12 @@ export class TcpSock extends Sock {
     // delivered (acked or SACKed: tcp_newly_delivered); otherwise it grows.
     if (this.caState === CA_RECOVERY) {
       const delivered = priorPackets - this.packetsOut + this.sackedOut - priorSacked;
-      this.cwndReduction(delivered, this.lostMarks - priorLostMarks, acked > 0);
+      this.cwndReduction(delivered, this.ls.lostMarks - priorLostMarks, acked > 0);
     } else if (pkts > 0) {
       this.cc.congAvoid(this, pkts, this.proto.ops.clock.now(), this.srtt);
       this.sndbufExpand();
     }
-    if (this.tlpActive) {
+    if (this.rec?.tlpActive === true) {
       const pureDup = acked === 0 && len === 0 && this.sndWnd === priorWnd && this.sackedOut <= priorSacked;
       this.processTlpAck(ack, dsack, pureDup);
     }
@@ -1918,7 +1930,7 @@ export class TcpSock extends Sock {
       }
       if ((seg.sacked & S_EVER_RETRANS) !== 0) karn = true;
       else if (firstTx < 0) firstTx = seg.txTime;
-      if ((seg.sacked & S_SACKED) === 0) this.rackAdvance(seg, now);
+      if (this.sackOn && seg.dataLen > 0 && (seg.sacked & S_SACKED) === 0) this.rackAdvance(seg, now);
       if ((seg.sacked & S_SACKED) !== 0) this.sackedOut--;
       if ((seg.sacked & S_LOST) !== 0) this.lostOut--;
       if ((seg.sacked & S_RETRANS) !== 0) this.retransOut--;
@@ -1998,7 +2010,7 @@ export class TcpSock extends Sock {
         if (!seqBefore(seg.seq, b.end)) break;
         if (seqBefore(seg.seq, b.start) || seqAfter(seg.end, b.end)) continue;
         if ((seg.sacked & S_SACKED) !== 0) continue;
-        if ((seg.sacked & S_EVER_RETRANS) === 0 && seqBefore(seg.end, fack)) this.reordSeen = true;
+        if ((seg.sacked & S_EVER_RETRANS) === 0 && seqBefore(seg.end, fack)) this.ls.reordSeen = true;
         this.rackAdvance(seg, now);
         seg.sacked |= S_SACKED;
         this.sackedOut++;
@@ -2029,10 +2041,10 @@ export class TcpSock extends Sock {
   private rackAdvance(seg: TcpSeg, now: number): void {
     const rtt = now - seg.txTime;
     if ((seg.sacked & (S_RETRANS | S_EVER_RETRANS)) !== 0 && rtt < this.minRtt) return;
-    this.rackAdvanced = true;
-    this.rackRtt = rtt;
-    if (seg.txOrder > this.rackXmitOrder) {
-      this.rackXmitOrder = seg.txOrder;
+    this.ls.rackAdvanced = true;
+    this.ls.rackRtt = rtt;
+    if (seg.txOrder > this.ls.rackXmitOrder) {
+      this.ls.rackXmitOrder = seg.txOrder;
     }
   }
 
@@ -2043,7 +2055,7 @@ export class TcpSock extends Sock {
    * the minimum RTT, never more than SRTT.
    */
   private rackReoWnd(): number {
-    if (!this.reordSeen && (this.caState >= CA_RECOVERY || this.sackedOut >= DUPTHRESH)) return 0;
+    if (!this.ls.reordSeen && (this.caState >= CA_RECOVERY || this.sackedOut >= DUPTHRESH)) return 0;
     return Math.min(this.minRtt / 4, this.srtt);
   }
 
@@ -2061,8 +2073,8 @@ export class TcpSock extends Sock {
       const seg = this.wq[i]!;
       const sk = seg.sacked;
       if ((sk & S_SACKED) !== 0 || ((sk & S_LOST) !== 0 && (sk & S_RETRANS) === 0)) continue;
-      if (seg.txOrder >= this.rackXmitOrder) continue;
-      const remaining = this.rackRtt + reoWnd - (now - seg.txTime);
+      if (seg.txOrder >= this.ls.rackXmitOrder) continue;
+      const remaining = this.ls.rackRtt + reoWnd - (now - seg.txTime);
       if (remaining <= 0) this.markSegLost(seg);
       else if (remaining > wait) wait = remaining;
     }
@@ -2079,14 +2091,14 @@ export class TcpSock extends Sock {
     if ((seg.sacked & S_LOST) === 0) {
       seg.sacked |= S_LOST;
       this.lostOut++;
-      this.lostMarks++;
+      this.ls.lostMarks++;
     }
   }
 
   /** tcp_rack_mark_lost: scan when a delivery moved RACK on; a segment still in the window arms the timer. */
   private rackMarkLost(): void {
-    if (!this.rackAdvanced) return;
-    this.rackAdvanced = false;
+    if (!this.ls.rackAdvanced) return;
+    this.ls.rackAdvanced = false;
     const wait = this.rackDetectLoss(this.proto.ops.clock.now());
     // TCP_TIMEOUT_MIN on top, as Linux; never later than the RTO.
     if (wait > 0) this.armReoTimer(Math.min(wait + 2, this.rto));
@@ -2114,26 +2126,27 @@ export class TcpSock extends Sock {
    */
   private dsackSeen(b: TcpSackBlock): void {
     this.proto.mib.ext.TCPDSACKRecv++;
-    if (this.undoActive && this.undoRetrans > 0 && seqAfter(b.end, this.undoSeq)) {
+    const ls = this.rec;
+    if (ls !== null && ls.undoActive && ls.undoRetrans > 0 && seqAfter(b.end, ls.undoSeq)) {
       const segs = Math.max(1, Math.ceil(((b.end - b.start) >>> 0) / this.mss));
-      this.undoRetrans = Math.max(0, this.undoRetrans - segs);
+      ls.undoRetrans = Math.max(0, ls.undoRetrans - segs);
     }
   }
 
   /** tcp_init_undo: the episode starts at snd_una and may be undone until proven real. */
   private initUndo(): void {
-    this.undoActive = true;
-    this.undoSeq = this.sndUna;
-    this.undoRetrans = -1;
-    this.retransStamp = 0;
+    this.ls.undoActive = true;
+    this.ls.undoSeq = this.sndUna;
+    this.ls.undoRetrans = -1;
+    this.ls.retransStamp = 0;
   }
 
   /** tcp_retransmit_skb's bookkeeping: one more retransmission to be proven needed. */
   private countUndoRetrans(): void {
-    if (this.retransStamp === 0 && this.tsOn) this.retransStamp = this.tsNow(this.proto.ops.clock.now()) || 1;
-    if (!this.undoActive) return;
-    if (this.undoRetrans < 0) this.undoRetrans = 0;
-    this.undoRetrans++;
+    if (this.ls.retransStamp === 0 && this.tsOn) this.ls.retransStamp = this.tsNow(this.proto.ops.clock.now()) || 1;
+    if (!this.ls.undoActive) return;
+    if (this.ls.undoRetrans < 0) this.ls.undoRetrans = 0;
+    this.ls.undoRetrans++;
   }
 
   /**
@@ -2142,9 +2155,9 @@ export class TcpSock extends Sock {
    * (tcp_packet_delayed: the original arrived, the Eifel detection of RFC 3522).
    */
   private mayUndo(): boolean {
-    if (!this.undoActive || this.undoRetrans < 0) return false;
-    if (this.undoRetrans === 0) return true;
-    return this.retransStamp !== 0 && this.rcvTsecr !== 0 && seqBefore(this.rcvTsecr, this.retransStamp);
+    if (!this.ls.undoActive || this.ls.undoRetrans < 0) return false;
+    if (this.ls.undoRetrans === 0) return true;
+    return this.ls.retransStamp !== 0 && this.ls.rcvTsecr !== 0 && seqBefore(this.ls.rcvTsecr, this.ls.retransStamp);
   }
 
   /** tcp_current_ssthresh: the ssthresh to go back to, at least three quarters of cwnd. */
@@ -2162,12 +2175,12 @@ export class TcpSock extends Sock {
       for (let i = this.wqHead; i < this.sendHead; i++) this.wq[i]!.sacked &= ~S_LOST;
       this.lostOut = 0;
     }
-    if (this.priorSsthresh > 0) {
-      this.cwnd = Math.min(Math.max(this.cwnd, this.priorCwnd), this.cwndClamp);
-      if (this.priorSsthresh > this.ssthresh) this.ssthresh = this.priorSsthresh;
+    if (this.ls.priorSsthresh > 0) {
+      this.cwnd = Math.min(Math.max(this.cwnd, this.ls.priorCwnd), this.cwndClamp);
+      if (this.ls.priorSsthresh > this.ssthresh) this.ssthresh = this.ls.priorSsthresh;
     }
-    this.undoActive = false;
-    this.rackAdvanced = true;
+    this.ls.undoActive = false;
+    this.ls.rackAdvanced = true;
   }
 
   /**
@@ -2213,12 +2226,12 @@ export class TcpSock extends Sock {
       }
       this.caState = CA_OPEN;
       if (!this.sackOn) this.sackedOut = 0;
-    } else if (this.caState === CA_RECOVERY && this.undoActive && this.undoRetrans === 0) {
+    } else if (this.caState === CA_RECOVERY && this.ls.undoActive && this.ls.undoRetrans === 0) {
       // tcp_try_undo_dsack in recovery: every retransmission was a duplicate.
       this.undoCwndReduction(false);
       this.proto.mib.ext.TCPDSACKUndo++;
     }
-    if (this.caState <= CA_DISORDER && this.undoActive && this.undoRetrans === 0) {
+    if (this.caState <= CA_DISORDER && this.rec !== null && this.rec.undoActive && this.rec.undoRetrans === 0) {
       // tcp_try_undo_dsack after the episode: the D-SACKs came late.
       this.undoCwndReduction(false);
       this.proto.mib.ext.TCPDSACKUndo++;
@@ -2250,10 +2263,10 @@ export class TcpSock extends Sock {
     if (this.sackOn) mib.TCPSackRecovery++;
     else mib.TCPRenoRecovery++;
     this.initUndo();
-    this.priorSsthresh = this.currentSsthresh();
+    this.ls.priorSsthresh = this.currentSsthresh();
     this.initCwndReduction();
     this.caState = CA_RECOVERY;
-    this.tlpTimer?.clear();
+    this.ls.tlpTimer?.clear();
     if (!this.sackOn) this.markHeadLost();
     mib.TCPFastRetrans++;
   }
@@ -2261,11 +2274,11 @@ export class TcpSock extends Sock {
   /** tcp_init_cwnd_reduction: the reduction starts from the cwnd of now, towards a new ssthresh. */
   private initCwndReduction(): void {
     this.highSeq = this.sndNxt;
-    this.tlpActive = false;
+    this.ls.tlpActive = false;
     this.cwndCnt = 0;
-    this.priorCwnd = this.cwnd;
-    this.prrDelivered = 0;
-    this.prrOut = 0;
+    this.ls.priorCwnd = this.cwnd;
+    this.ls.prrDelivered = 0;
+    this.ls.prrOut = 0;
     this.ssthresh = this.cc.ssthresh(this, this.proto.ops.clock.now());
   }
 
@@ -2279,19 +2292,19 @@ export class TcpSock extends Sock {
    * sending. The first ACK always lets the fast retransmit go.
    */
   private cwndReduction(delivered: number, newlyLost: number, unaAdvanced: boolean): void {
-    if (delivered <= 0 || this.priorCwnd === 0) return;
-    this.prrDelivered += delivered;
+    if (delivered <= 0 || this.ls.priorCwnd === 0) return;
+    this.ls.prrDelivered += delivered;
     const inFlight = this.inFlight();
     const delta = this.ssthresh - inFlight;
     let sndcnt: number;
     if (delta < 0) {
-      sndcnt = Math.floor((this.ssthresh * this.prrDelivered + this.priorCwnd - 1) / this.priorCwnd) - this.prrOut;
+      sndcnt = Math.floor((this.ssthresh * this.ls.prrDelivered + this.ls.priorCwnd - 1) / this.ls.priorCwnd) - this.ls.prrOut;
     } else {
-      sndcnt = Math.max(this.prrDelivered - this.prrOut, delivered);
+      sndcnt = Math.max(this.ls.prrDelivered - this.ls.prrOut, delivered);
       if (unaAdvanced && newlyLost === 0) sndcnt++;
       sndcnt = Math.min(delta, sndcnt);
     }
-    sndcnt = Math.max(sndcnt, this.prrOut === 0 ? 1 : 0);
+    sndcnt = Math.max(sndcnt, this.ls.prrOut === 0 ? 1 : 0);
     this.cwnd = Math.max(1, Math.min(inFlight + sndcnt, this.cwndClamp));
   }
 
@@ -2308,12 +2321,12 @@ export class TcpSock extends Sock {
     let timeout = this.srtt > 0 ? 2 * this.srtt + (this.packetsOut === 1 ? TCP_RTO_MIN : 2) : TCP_TIMEOUT_INIT;
     const rtoDelta = advancingRto ? this.rto : this.rtoTimer.deadline - this.proto.ops.clock.now();
     if (rtoDelta > 0) timeout = Math.min(timeout, rtoDelta);
-    (this.tlpTimer ??= new LazyTimer(this.proto.ops.clock, () => this.timerLocked(3))).arm(timeout);
+    (this.ls.tlpTimer ??= new LazyTimer(this.proto.ops.clock, () => this.timerLocked(3))).arm(timeout);
   }
 
   /** The loss probe and reordering timers are made on first use: an idle connection never needs them. */
   private armReoTimer(ms: number): void {
-    (this.reoTimer ??= new LazyTimer(this.proto.ops.clock, () => this.timerLocked(4))).arm(ms);
+    (this.ls.reoTimer ??= new LazyTimer(this.proto.ops.clock, () => this.timerLocked(4))).arm(ms);
   }
 
   /**
@@ -2324,8 +2337,8 @@ export class TcpSock extends Sock {
   private sendLossProbe(): void {
     if (this.packetsOut === 0 || this.state === TcpState.CLOSE || this.state === TcpState.TIME_WAIT) return;
     if (this.caState === CA_RECOVERY || this.caState === CA_LOSS) return;
-    if (!this.tlpActive) {
-      this.tlpRetrans = false;
+    if (!this.ls.tlpActive) {
+      this.ls.tlpRetrans = false;
       let sent = false;
       const next = this.wq[this.sendHead];
       const mssNow = this.currentMss();
@@ -2355,13 +2368,13 @@ export class TcpSock extends Sock {
         const seg = this.wq[i]!;
         if (this.transmit(seg, true)) {
           seg.sacked |= S_EVER_RETRANS;
-          this.tlpRetrans = true;
+          this.ls.tlpRetrans = true;
           sent = true;
         }
       }
       if (sent) {
-        this.tlpActive = true;
-        this.tlpHighSeq = this.sndNxt;
+        this.ls.tlpActive = true;
+        this.ls.tlpHighSeq = this.sndNxt;
         this.proto.mib.ext.TCPLossProbes++;
       }
     }
@@ -2375,14 +2388,14 @@ export class TcpSock extends Sock {
    * cwnd comes down once (CWR, ended at once) and TCPLossProbeRecovery counts it.
    */
   private processTlpAck(ack: number, dsack: boolean, pureDup: boolean): void {
-    if (seqBefore(ack, this.tlpHighSeq)) return;
-    if (!this.tlpRetrans) this.tlpActive = false;
-    else if (dsack) this.tlpActive = false;
-    else if (seqAfter(ack, this.tlpHighSeq)) {
+    if (seqBefore(ack, this.ls.tlpHighSeq)) return;
+    if (!this.ls.tlpRetrans) this.ls.tlpActive = false;
+    else if (dsack) this.ls.tlpActive = false;
+    else if (seqAfter(ack, this.ls.tlpHighSeq)) {
       this.initCwndReduction();
       this.cwnd = Math.min(Math.max(this.ssthresh, 2), this.cwndClamp);
       this.proto.mib.ext.TCPLossProbeRecovery++;
-    } else if (pureDup) this.tlpActive = false;
+    } else if (pureDup) this.ls.tlpActive = false;
   }
 
   /**
@@ -2410,7 +2423,7 @@ export class TcpSock extends Sock {
     if ((seg.sacked & (S_LOST | S_SACKED)) === 0) {
       seg.sacked |= S_LOST;
       this.lostOut++;
-      this.lostMarks++;
+      this.ls.lostMarks++;
       this.limitRenoSacked();
     }
   }
@@ -2427,7 +2440,7 @@ export class TcpSock extends Sock {
       if (sackedAbove >= DUPTHRESH && (seg.sacked & (S_LOST | S_RETRANS)) === 0) {
         seg.sacked |= S_LOST;
         this.lostOut++;
-        this.lostMarks++;
+        this.ls.lostMarks++;
       }
     }
   }
@@ -2483,8 +2496,10 @@ export class TcpSock extends Sock {
     }
     mib.ext.TCPTimeouts++;
     // The state of a loss probe ends with the timeout (tcp_retransmit_timer).
-    this.tlpActive = false;
-    this.tlpTimer?.clear();
+    if (this.rec !== null) {
+      this.rec.tlpActive = false;
+      this.rec.tlpTimer?.clear();
+    }
     this.enterLoss();
     const head = this.wq[this.wqHead]!;
     const mssNow = this.currentMss();
@@ -2504,8 +2519,8 @@ export class TcpSock extends Sock {
   /** tcp_enter_loss: everything not SACKed is presumed lost; slow start from one segment. */
   private enterLoss(): void {
     if (this.caState !== CA_LOSS) {
-      this.priorSsthresh = this.currentSsthresh();
-      this.priorCwnd = this.cwnd;
+      this.ls.priorSsthresh = this.currentSsthresh();
+      this.ls.priorCwnd = this.cwnd;
       this.ssthresh = this.cc.ssthresh(this, this.proto.ops.clock.now());
       this.cc.onLoss();
       this.initUndo();
@@ -2957,8 +2972,8 @@ export class TcpSock extends Sock {
       this.highSeq = this.sndNxt;
       // tcp_current_ssthresh: keep at least three quarters of the window.
       this.ssthresh = this.currentSsthresh();
-      this.priorSsthresh = 0;
-      this.undoActive = false;
+      this.ls.priorSsthresh = 0;
+      this.ls.undoActive = false;
       this.caState = CA_LOSS;
     }
     this.push(true);

@@ -14,13 +14,13 @@ async function bulk(cc: 'cubic' | 'reno') {
     // Buffers big enough that only cwnd limits the flight.
     h.sysctl.set({ 'net.core.rmem_max': 8 << 20, 'net.core.wmem_max': 8 << 20 });
   }
-  // 20 Mbit/s, 20 ms each way: a BDP of about 70 segments, and a queue of 400 more.
-  p.link.set(p.a, { delayMs: 20, rateBps: 20_000_000, queueLimit: 400 });
+  // 20 Mbit/s, 20 ms each way: a BDP of about 70 segments, and a queue of 700 more.
+  p.link.set(p.a, { delayMs: 20, rateBps: 20_000_000, queueLimit: 700 });
   p.link.set(p.b, { delayMs: 20 });
   const conn = await connectPair(p, { server: { rcvbuf: 4 << 20 }, client: { sndbuf: 4 << 20 } });
   const { c, s, l } = conn;
   const rs = reader(s);
-  const data = pattern(3_000_000, 9);
+  const data = pattern(5_000_000, 9);
   void c.write(data).then(() => c.shutdownSock(2));
   await runUntil(p.clock, () => rs.done(), 'EOF', 2_000_000);
   assert.ok(rs.bytes().equals(data));
