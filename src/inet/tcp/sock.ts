@@ -740,6 +740,7 @@ export class TcpSock extends Sock {
       // Counted by tcp_set_state only for resets; the callers count EstabResets.
     }
     this.state = s;
+    this.proto.registry?.stateChanged(this, old);
     const cb = this.onStateChange;
     if (cb !== null) upcall(() => cb(this, old));
   }
