@@ -639,11 +639,12 @@ export class TcpSock extends Sock {
   }
 
   private abortLocked(): void {
-    this.orphan = true;
+    // A listener aborts as it closes (its children are reset); close() does nothing for an orphan, so before orphan is set.
     if (this.state === TcpState.LISTEN) {
-      this.close();
+      this.closeLocked();
       return;
     }
+    this.orphan = true;
     if (this.state !== TcpState.CLOSE && this.state !== TcpState.SYN_SENT && this.state !== TcpState.TIME_WAIT) this.sendActiveReset();
     this.failConnect('ECONNABORTED');
     this.setError('ECONNABORTED');
