@@ -159,6 +159,10 @@ export class SocketTable {
 
   private deviceEvent(event: NetdevEvent, dev: NetDevice): void {
     if (event !== 'UNREGISTER' && event !== 'DOWN' && event !== 'UP') return;
-    for (const sock of [...this.byId.values()]) if (sock.boundDev === dev) sock.netdevEvent?.(event, dev);
+    // Collect first (a socket may close from its handler); only the bound ones, as the
+    // table also holds every TCP connection, which no device event concerns.
+    const bound: StackSocket[] = [];
+    for (const sock of this.byId.values()) if (sock.boundDev === dev) bound.push(sock);
+    for (const sock of bound) sock.netdevEvent?.(event, dev);
   }
 }
