@@ -70,7 +70,14 @@ class TcpTableEntry implements TcpEntry {
     readonly sk: TcpSock,
     readonly service: TcpServiceName | undefined,
     private readonly glue: TcpGlue,
+    /** Made by listen() or connect(), not by the network (a listener's child). */
+    private readonly opened: boolean,
   ) {}
+
+  /** Counted against --max-sockets while its user holds it: not a child, not closed (an orphan finishing FIN-WAIT, TIME-WAIT). */
+  get userHeld(): boolean {
+    return this.opened && !this.sk.orphan;
+  }
 
   get state(): SockState {
     // ss's State names (TCP_STATE_NAMES) are the table's SockState words.
@@ -177,7 +184,7 @@ export class TcpGlue implements IpProtocolHandler {
     if (!this.proto.sockets.has(sk) || this.entries.has(sk)) return;
     const parent = sk.parent === null ? undefined : this.entries.get(sk.parent);
     const service = parent !== undefined ? parent.service : this.openingService;
-    const e = new TcpTableEntry(this.inet.stack.sockets.allocId(), sk, service, this);
+    const e = new TcpTableEntry(this.inet.stack.sockets.allocId(), sk, service, this, sk.parent === null);
     this.entries.set(sk, e);
     this.inet.stack.sockets.add(e);
   }
@@ -207,7 +214,7 @@ export class TcpGlue implements IpProtocolHandler {
    * and no place in the table, so a lookup by that id answers ENOENT.
    */
   entryOf(sk: TcpSock): TcpEntry {
-    return this.entries.get(sk) ?? new TcpTableEntry(this.inet.stack.sockets.allocId(), sk, undefined, this);
+    return this.entries.get(sk) ?? new TcpTableEntry(this.inet.stack.sockets.allocId(), sk, undefined, this, false);
   }
 
   /** The TCP socket with this id in the stack's socket table. */

@@ -76,6 +76,13 @@ export interface StackSocket {
   describe(): SocketDescription;
   /** Release everything; the socket leaves the table. */
   close(): void;
+  /**
+   * Whether it counts against the table's limit: a socket a user holds open,
+   * as a file descriptor would (absent: yes). A TCP listener's children and
+   * sockets their user has closed (FIN-WAIT, TIME-WAIT) are listed but held
+   * by no one.
+   */
+  readonly userHeld?: boolean;
   /** A device event for the device it is bound to (packet_notifier). */
   netdevEvent?(event: NetdevEvent, dev: NetDevice): void;
 }
@@ -97,10 +104,18 @@ export class SocketTable {
     return this.byId.size;
   }
 
-  /** EMFILE when the table is full (the limit for sockets a user opens). */
-  checkLimit(): void {
+  /** Users hold as many sockets as the limit allows (RLIMIT_NOFILE's role): another would be EMFILE. */
+  full(): boolean {
     const max = this.limit();
-    if (this.byId.size >= max) throw new NetError('EMFILE', `no more than ${max} sockets may be open`);
+    if (this.byId.size < max) return false;
+    let held = 0;
+    for (const sock of this.byId.values()) if (sock.userHeld !== false) held++;
+    return held >= max;
+  }
+
+  /** EMFILE when the table is full(). */
+  checkLimit(): void {
+    if (this.full()) throw new NetError('EMFILE', `no more than ${this.limit()} sockets may be open`);
   }
 
   /** EMFILE when the table is full; the id to give a socket about to be made. */
@@ -111,8 +126,8 @@ export class SocketTable {
 
   /**
    * An id without the limit: for sockets the network makes, not a user (a
-   * TCP listener's children, bounded by its backlog, as Linux counts them
-   * against no file table until accept()).
+   * TCP listener's children, bounded by its backlog while they wait, as
+   * Linux counts them against no file table until accept()).
    */
   allocId(): number {
     return this.nextId++;

@@ -180,6 +180,28 @@ test('the table limit (EMFILE) counts every family a user opens', async () => {
   h.stack.close();
 });
 
+test('what a user holds counts against the limit; a listener\'s children and closed TCP sockets finishing (TIME-WAIT) are listed but do not', async () => {
+  const clock = new VirtualClock();
+  const h = host(clock);
+  const tcp = tcpOf(h.inet)!;
+  h.stack.limits.maxSockets = 2;
+  const l = await tcp.open({ bind: '127.0.0.1:80', listen: 4 });
+  const c = await runFor(clock, tcp.open({ connect: '127.0.0.1:80' }));
+  await clock.advance(10);
+  assert.equal(h.stack.sockets.size, 3, 'listener, connection, and the child in the accept queue');
+  assert.throws(() => h.inet.udpOpen({}), (e: unknown) => e instanceof NetError && e.errno === 'EMFILE');
+  assert.throws(() => h.stack.openPacketSocket({}), (e: unknown) => e instanceof NetError && e.errno === 'EMFILE');
+  tcp.close(c); // ours goes to FIN-WAIT and TIME-WAIT: listed, no longer held
+  await clock.advance(10);
+  tcp.close(tcp.entryOf(l.sk.acceptQueue[0]!));
+  await clock.advance(10);
+  assert.equal(h.stack.sockets.get(c.id)?.state, 'TIME-WAIT');
+  const u = h.inet.udpOpen({});
+  assert.throws(() => h.inet.udpOpen({}), (e: unknown) => e instanceof NetError && e.errno === 'EMFILE');
+  u.close();
+  h.stack.close();
+});
+
 /** What each protocol's own tables hold, as ids, against the socket table's entries of that family and type. */
 function checkAgainstProtocols(h: Host): void {
   const table = [...h.stack.sockets.values()];
