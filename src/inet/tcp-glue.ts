@@ -1,11 +1,12 @@
 // TCP on IPv4: the one place where the TCP engine (src/inet/tcp/) meets the
 // IP layer (src/inet/inet.ts) and the stack. It registers protocol 6 with
 // the IP layer (inet_add_protocol(&tcp_protocol, IPPROTO_TCP)), fills the
-// TcpIpOps seam with the route's source, path MTU and ip.output, gives TCP
-// sockets ids from the stack's one counter, and keeps the sockets the
-// control plane opened (connect, listen, a service on every accepted
-// connection). When the NetProtocol seam (src/stack/protocol.ts) arrives,
-// this file is what moves onto it.
+// TcpIpOps seam with the route's source, path MTU and ip.output, makes every
+// TCP socket an entry of the stack's socket table from hash to unhash
+// (through TcpProto.registry: listeners, connects, a listener's children,
+// TIME-WAIT), with ids from the table's one counter and an event for each
+// state change, and runs the control plane's sockets (connect, listen, a
+// service on every accepted connection).
 
 import { NetError } from '../errno.ts';
 import type { SkBuff } from '../skb/skbuff.ts';
