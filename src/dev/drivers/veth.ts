@@ -84,7 +84,9 @@ function vethUninit(dev: NetDevice): void {
  * in another stack of this process, as `ip link add ... peer netns B` puts it
  * in another namespace of one kernel: the skb itself crosses (veth_forward_skb
  * copies nothing), so its memory stays with the pool it came from until the
- * receiver frees it.
+ * receiver frees it, and a drop on the far side (a full backlog) is counted
+ * with that pool's drop reasons: sum both stacks' counters to account for
+ * every frame.
  */
 export function createVethPair(core: NetCore, peerCore: NetCore = core): [NetDevice, NetDevice] {
   const make = (home: NetCore): NetDevice =>
