@@ -6,7 +6,7 @@
 // datagram for a port nobody has answers ICMP port unreachable, and a
 // connected socket hears of that as ECONNREFUSED on its next call.
 
-import { NetError, type ErrnoName } from '../errno.ts';
+import { NetError, wouldBlock, type ErrnoName } from '../errno.ts';
 import { CHECKSUM_PARTIAL, skbCsumUnnecessary, type SkBuff } from '../skb/skbuff.ts';
 import { Sock, allocSendSkb, queueRcvSkb, RCV_SHUTDOWN, SEND_SHUTDOWN } from '../sock/sock.ts';
 import { sockMemInfo } from '../sock/table.ts';
@@ -375,7 +375,7 @@ export class UdpSock implements UdpSocket {
     const d = this.takeOne();
     if (d !== null) return d;
     if ((this.sk.shutdown & RCV_SHUTDOWN) !== 0) throw new NetError('EPIPE', 'socket is shut down for receiving');
-    if (nonblock) throw new NetError('EAGAIN', 'no datagram is waiting');
+    if (nonblock) throw wouldBlock('no datagram is waiting');
     return null;
   }
 
