@@ -6,8 +6,8 @@
 // datagram for a port nobody has answers ICMP port unreachable, and a
 // connected socket hears of that as ECONNREFUSED on its next call.
 
-import { NetError, type ErrnoName } from '../errno.ts';
-import type { SkBuff } from '../skb/skbuff.ts';
+import { NetError, wouldBlock, type ErrnoName } from '../errno.ts';
+import { CHECKSUM_PARTIAL, skbCsumUnnecessary, type SkBuff } from '../skb/skbuff.ts';
 import { Sock, allocSendSkb, queueRcvSkb, RCV_SHUTDOWN, SEND_SHUTDOWN } from '../sock/sock.ts';
 import { sockMemInfo, type StackSocket } from '../sock/table.ts';
 import { checksumAdd, checksumFold } from '../wire/checksum.ts';
@@ -156,7 +156,7 @@ export class UdpTable implements IpProtocolHandler {
     const nh = skb.networkHeader;
     const saddr = readU32(b, nh + 12);
     const daddr = readU32(b, nh + 16);
-    if ((b[d + 6] !== 0 || b[d + 7] !== 0) && checksumFold(checksumAdd(udpPseudoHeaderSum(saddr, daddr, ulen), b, d, ulen)) !== 0xffff) {
+    if ((b[d + 6] !== 0 || b[d + 7] !== 0) && !skbCsumUnnecessary(skb) && checksumFold(checksumAdd(udpPseudoHeaderSum(saddr, daddr, ulen), b, d, ulen)) !== 0xffff) {
       mib.InCsumErrors++;
       mib.InErrors++;
       inet.drop(skb, 'UDP_CSUM');
@@ -348,6 +348,8 @@ export class UdpSock implements UdpSocket, StackSocket {
     const c = udpChecksum(b, at, ulen, { srcAddr: saddr, dstAddr: daddr });
     b[at + 6] = c >>> 8;
     b[at + 7] = c & 0xff;
+    // Built here: a receiver in this process may trust it (see CHECKSUM_PARTIAL).
+    skb.ipSummed = CHECKSUM_PARTIAL;
     skb.transportHeader = at;
     const err: ErrnoName | null = inet.ip.output(skb, { src: saddr, dst: daddr, protocol: IPPROTO_UDP, rt });
     if (err === 'ENOBUFS') {
@@ -391,7 +393,7 @@ export class UdpSock implements UdpSocket, StackSocket {
     const d = this.takeOne();
     if (d !== null) return d;
     if ((this.sk.shutdown & RCV_SHUTDOWN) !== 0) throw new NetError('EPIPE', 'socket is shut down for receiving');
-    if (nonblock) throw new NetError('EAGAIN', 'no datagram is waiting');
+    if (nonblock) throw wouldBlock('no datagram is waiting');
     return null;
   }
 

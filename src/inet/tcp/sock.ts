@@ -17,7 +17,7 @@
 
 import { NetError, type ErrnoName } from '../../errno.ts';
 import { RCV_SHUTDOWN, SEND_SHUTDOWN, Sock, allocSendSkb, setOwnerR, setOwnerW, type SendWaitOptions } from '../../sock/sock.ts';
-import { allocSkbFrom, type SkBuff } from '../../skb/skbuff.ts';
+import { CHECKSUM_PARTIAL, allocSkbFrom, type SkBuff } from '../../skb/skbuff.ts';
 import type { DropReason } from '../../skb/drop-reason.ts';
 import {
   emitTcp,
@@ -1071,6 +1071,8 @@ export class TcpSock extends Sock {
     const check = tcpChecksum(skb.buf, at, hlen + payload, this.laddr, this.raddr);
     skb.buf[at + 16] = check >>> 8;
     skb.buf[at + 17] = check & 0xff;
+    // Built here: a receiver in this process may trust it (see CHECKSUM_PARTIAL).
+    skb.ipSummed = CHECKSUM_PARTIAL;
     if ((flags & TCP_ACK) !== 0) this.ackSent();
   }
 
