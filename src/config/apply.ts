@@ -11,6 +11,7 @@ import type { NetemParams } from '../dev/wrappers/netem.ts';
 import { createDevice, deleteDevice, devIoctl, setLink, type DeviceSpec, type LinkChanges, type NetStack } from '../stack/index.ts';
 import { netemParamsFromFields } from '../rtnl/netem-fields.ts';
 import { attachInet, inetOf, type Inet, type UdpOpenOptions } from '../inet/control.ts';
+import type { SysctlValue } from '../sysctl.ts';
 import { ConfigError } from './errors.ts';
 import {
   OTHER_USER_FLAGS,
@@ -25,7 +26,7 @@ import {
 
 export interface StackSetup {
   devices: readonly DeviceEntry[];
-  sysctl?: Readonly<Record<string, number>> | undefined;
+  sysctl?: Readonly<Record<string, SysctlValue>> | undefined;
   addresses?: readonly AddressEntry[] | undefined;
   routes?: readonly RouteEntry[] | undefined;
   neighbours?: readonly NeighbourEntry[] | undefined;

@@ -11,11 +11,11 @@
 import { z } from 'zod';
 import { IFF, IFF_USER_SETTABLE, type IffName } from '../dev/flags.ts';
 import { invalidNameReason, isNamePattern } from '../dev/names.ts';
-import { Sysctl } from '../sysctl.ts';
+import { Sysctl, SysctlError } from '../sysctl.ts';
 import { NetError } from '../errno.ts';
 import { VXLAN_PORT } from '../wire/vxlan.ts';
 import { VXLAN_MAX_REMOTES, parseVxlanEndpoint } from '../rtnl/vxlan-kind.ts';
-import { INET_SYSCTLS } from '../inet/sysctl.ts';
+import { registerTcpSysctls } from '../inet/tcp/sysctl.ts';
 import { Ipv4Address, Ipv4Prefix, RouteDst, SocketAddress } from './inet-values.ts';
 
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
@@ -140,22 +140,25 @@ const loopbackEntry = z.strictObject({ kind: z.literal('loopback'), name: device
 export const deviceEntrySchema = z.discriminatedUnion('kind', [dummyEntry, vethEntry, vlanEntry, vxlanEntry, bridgeEntry, loopbackEntry]);
 export type DeviceEntry = z.infer<typeof deviceEntrySchema>;
 
-/** A sysctl table that knows every name a stack with IPv4 has: net.core and net.ipv4. */
+/** A sysctl table that knows every name a stack with IPv4 and TCP has: net.core, net.ipv4, net.ipv4.tcp_*. */
 function fullSysctlTable(): Sysctl {
   const t = new Sysctl();
-  t.register(INET_SYSCTLS);
+  registerTcpSysctls(t);
   return t;
 }
 
-/** net.core.* and net.ipv4.* sysctls: known names, values within the kernel's bounds (checked by the Sysctl table itself). */
-const sysctlSchema = z.record(z.string(), z.number()).superRefine((values, ctx) => {
-  for (const [name, value] of Object.entries(values)) {
-    try {
-      fullSysctlTable().set({ [name]: value });
-    } catch (err) {
-      if (!(err instanceof NetError)) throw err;
-      ctx.addIssue({ code: 'custom', path: [name], message: err.message.replace(`${name} `, '') });
-    }
+/**
+ * net.core.*, net.ipv4.* and net.ipv4.tcp_* sysctls: known names, values
+ * within the kernel's bounds, of the right shape (an integer; a word for
+ * tcp_congestion_control; a vector as an array or as "4096 131072 6291456").
+ * Checked by the Sysctl table itself, all together, as the stack will set them.
+ */
+const sysctlSchema = z.record(z.string(), z.union([z.number(), z.string(), z.array(z.number())])).superRefine((values, ctx) => {
+  try {
+    fullSysctlTable().set(values);
+  } catch (err) {
+    if (!(err instanceof SysctlError)) throw err;
+    ctx.addIssue({ code: 'custom', path: [err.sysctl], message: err.message.replace(`${err.sysctl}: `, '').replace(`${err.sysctl} `, '') });
   }
 });
 

@@ -55,7 +55,8 @@ export interface TcpGlueHooks {
 
 export class TcpGlue implements IpProtocolHandler {
   readonly protocol = IPPROTO_TCP;
-  readonly tcpSysctl = new TcpSysctl();
+  /** TCP's view of the stack's sysctl table, where its net.ipv4.tcp_* names are registered. */
+  readonly tcpSysctl: TcpSysctl;
   readonly proto: TcpProto;
   /** Sockets by id: every TCP socket that has been given one. */
   readonly byId = new Map<number, TcpEntry>();
@@ -67,6 +68,8 @@ export class TcpGlue implements IpProtocolHandler {
     private readonly hooks: TcpGlueHooks,
   ) {
     const stack = inet.stack;
+    // register_net_sysctl for net.ipv4.tcp_*: once per stack, so a re-attach finds them there.
+    this.tcpSysctl = new TcpSysctl(stack.sysctl);
     const ops: TcpIpOps = {
       // ip_queue_xmit: DF on every segment that fits the path MTU, so a router with a smaller
       // link answers "fragmentation needed" and TCP lowers its MSS (tcp_v4_mtu_reduced). Linux
