@@ -195,18 +195,44 @@ export type RouteEntry = z.infer<typeof routeEntrySchema>;
 export const neighbourEntrySchema = z.strictObject({ dst: Ipv4Address, dev: deviceName, lladdr: mac });
 export type NeighbourEntry = z.infer<typeof neighbourEntrySchema>;
 
+const serviceName = z.enum(['echo', 'discard', 'chargen']);
+const bufSize = z.number().int().min(0).max(2147483647);
+
 /**
  * A UDP socket running a built-in service (RFC 862/863/864). Only service
  * sockets are configuration: a plain socket has no reader after a restart.
  */
-export const socketEntrySchema = z.strictObject({
-  type: z.literal('udp').default('udp'),
+export const udpSocketEntrySchema = z.strictObject({
+  type: z.literal('udp'),
   bind: SocketAddress,
   connect: SocketAddress.optional(),
-  service: z.enum(['echo', 'discard', 'chargen']),
-  rcvbuf: z.number().int().min(0).max(2147483647).optional(),
-  sndbuf: z.number().int().min(0).max(2147483647).optional(),
+  service: serviceName,
+  rcvbuf: bufSize.optional(),
+  sndbuf: bufSize.optional(),
 });
+
+/**
+ * A TCP listener running a built-in service on every connection it accepts
+ * (`POST /v1/sockets {type: "tcp", bind, listen: backlog, service}`).
+ * Connections are not configuration: only listeners with a service are kept.
+ * `backlog` is listen()'s (128 when absent); rcvbuf/sndbuf/nodelay are the
+ * socket options every accepted connection inherits.
+ */
+export const tcpSocketEntrySchema = z.strictObject({
+  type: z.literal('tcp'),
+  bind: SocketAddress.refine((b) => !b.endsWith(':0'), 'a listener needs a port (1..65535)'),
+  service: serviceName,
+  backlog: z.number().int().min(0).max(65535).optional(),
+  rcvbuf: bufSize.optional(),
+  sndbuf: bufSize.optional(),
+  nodelay: z.boolean().optional(),
+});
+
+/** An entry without `type` is UDP, as files written before TCP have them. */
+export const socketEntrySchema = z.preprocess(
+  (v) => (typeof v === 'object' && v !== null && !Array.isArray(v) && !Object.hasOwn(v, 'type') ? { type: 'udp', ...v } : v),
+  z.discriminatedUnion('type', [udpSocketEntrySchema, tcpSocketEntrySchema], { error: 'type must be "udp" (the default) or "tcp"' }),
+);
 export type SocketEntry = z.infer<typeof socketEntrySchema>;
 
 const inetShape = {

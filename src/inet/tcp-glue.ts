@@ -44,6 +44,18 @@ export interface TcpEntry {
   readonly service: TcpServiceName | undefined;
   /** A client (the API or a WebSocket stream) takes accepted connections itself instead of a service. */
   acceptHook: ((child: TcpEntry) => void) | null;
+  /** A listener: what listen() was asked for, as the state file keeps it. */
+  listenConfig?: TcpListenConfig;
+}
+
+/** A service listener as configuration: what it takes to open it again (the state file's entry). */
+export interface TcpListenConfig {
+  bind: string;
+  service?: TcpServiceName;
+  backlog: number;
+  rcvbuf?: number;
+  sndbuf?: number;
+  nodelay?: boolean;
 }
 
 export interface TcpGlueHooks {
@@ -153,6 +165,13 @@ export class TcpGlue implements IpProtocolHandler {
     return e;
   }
 
+  /** Listeners running a service, in id order: the TCP sockets that are configuration (client connections are not). */
+  serviceListeners(): TcpListenConfig[] {
+    return this.list()
+      .filter((e) => e.service !== undefined && e.listenConfig !== undefined && e.sk.state === TcpState.LISTEN)
+      .map((e) => ({ ...e.listenConfig! }));
+  }
+
   /** Every TCP socket, listeners and connections, in id order. */
   list(): TcpEntry[] {
     for (const sk of this.proto.sockets) this.entryOf(sk);
@@ -192,6 +211,7 @@ export class TcpGlue implements IpProtocolHandler {
       const backlog = o.listen === true ? 128 : (o.listen as number);
       const sk = this.proto.listen({ ...sockOpts, addr: bind.addr, port: bind.port, backlog });
       const e = this.entryOf(sk, o.service);
+      e.listenConfig = { bind: `${formatIpv4(bind.addr)}:${bind.port}`, ...(o.service !== undefined ? { service: o.service } : {}), backlog, ...sockOpts };
       sk.onAccept = () => this.drainAccept(e);
       return e;
     }
