@@ -38,6 +38,8 @@ export interface SysctlSpec {
   default: number;
   min: number;
   max: number;
+  /** Mode 0444: shown, never written (EACCES), not saved in the state file. */
+  readOnly?: boolean;
 }
 
 /** A word from a fixed list (proc_dostring and a lookup, as tcp_congestion_control). */
@@ -45,6 +47,8 @@ export interface SysctlStringSpec {
   type: 'string';
   default: string;
   choices: readonly string[];
+  /** Mode 0444 (tcp_available_congestion_control): shown, never written (EACCES), not saved. */
+  readOnly?: boolean;
 }
 
 /**
@@ -61,6 +65,8 @@ export interface SysctlVectorSpec {
   max: number;
   ordered?: boolean;
   members?: readonly string[];
+  /** Mode 0444: shown, never written (EACCES), not saved in the state file. */
+  readOnly?: boolean;
 }
 
 export type AnySysctlSpec = SysctlSpec | SysctlStringSpec | SysctlVectorSpec;
@@ -283,6 +289,7 @@ export class Sysctl {
     for (const [name, input] of Object.entries(changes)) {
       const member = this.members.get(name);
       if (member !== undefined) {
+        if (this.specs.get(member.vector)!.readOnly === true) throw new SysctlError('EACCES', name, `${name} is read-only`);
         if (typeof input !== 'number' || !Number.isInteger(input)) throw new SysctlError('EINVAL', name, `${name} takes an integer`);
         const pending = viaMembers.get(member.vector);
         const elements = pending?.elements ?? [...((next.get(member.vector) ?? this.typed.get(member.vector)) as readonly number[])];
@@ -292,6 +299,8 @@ export class Sysctl {
       }
       const spec = this.specs.get(name);
       if (spec === undefined) throw new SysctlError('ENOENT', name, `unknown sysctl "${name}"`);
+      // A 0444 file: sysctl -w answers "permission denied".
+      if (spec.readOnly === true) throw new SysctlError('EACCES', name, `${name} is read-only`);
       next.set(name, parseValue(name, spec, input));
       viaMembers.delete(name);
     }
@@ -307,10 +316,16 @@ export class Sysctl {
     if (next.size > 0) for (const fn of this.listeners) fn([...next.keys()]);
   }
 
-  /** Every public sysctl and its value, in names() order: a copy. */
-  snapshot(): Record<string, SysctlValue> {
+  /**
+   * Every public sysctl and its value, in names() order: a copy.
+   * `writable`: only those a set() takes (what a state file saves).
+   */
+  snapshot(opts: { writable?: boolean } = {}): Record<string, SysctlValue> {
     const out: Record<string, SysctlValue> = {};
-    for (const name of this.specs.keys()) out[name] = this.typed.get(name) ?? this.values[name]!;
+    for (const [name, spec] of this.specs) {
+      if (opts.writable === true && spec.readOnly === true) continue;
+      out[name] = this.typed.get(name) ?? this.values[name]!;
+    }
     return out;
   }
 }

@@ -97,7 +97,7 @@ export function snapshotStack(stack: NetStack, now: Date = new Date()): Snapshot
     if (entry !== null) devices.push(entry);
     else if (!(dev.kind === 'veth' && dev.link !== null && listed.has(dev.link))) skipped.push(dev.name);
   }
-  const state: StateFile = { version: STATE_VERSION, saved_at: now.toISOString(), sysctl: stack.sysctl.snapshot() as StateFile['sysctl'], devices };
+  const state: StateFile = { version: STATE_VERSION, saved_at: now.toISOString(), sysctl: stack.sysctl.snapshot({ writable: true }) as StateFile['sysctl'], devices };
   const inet = inetOf(stack);
   if (inet !== undefined) {
     // What a user configured (addresses, static routes, permanent neighbours, service sockets), never what was learnt.

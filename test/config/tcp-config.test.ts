@@ -51,6 +51,7 @@ describe('config: TCP sysctls', () => {
     const { state } = snapshotStack(a);
     assert.deepEqual(state.sysctl['net.ipv4.tcp_rmem'], [4096, 87380, 6291456], 'a vector is saved as an array');
     assert.equal(state.sysctl['net.ipv4.tcp_congestion_control'], 'reno');
+    assert.equal(state.sysctl['net.ipv4.tcp_available_congestion_control'], undefined, 'a read-only sysctl is not configuration');
     const b = new NetStack({ clock: new VirtualClock() });
     await applySetup(b, parseState(JSON.stringify(state), 'state.json'), 'state state.json');
     assert.deepEqual(b.sysctl.snapshot(), a.sysctl.snapshot());
@@ -78,6 +79,7 @@ describe('config: TCP sysctls', () => {
       ['net.ipv4.tcp_syn_retries: 200', /sysctl\["net\.ipv4\.tcp_syn_retries"\].*within 1\.\.127/],
       ['net.ipv4.tcp_sack: "1"', /sysctl\["net\.ipv4\.tcp_sack"\].*takes an integer/],
       ['net.ipv4.tcp_nope: 1', /sysctl\["net\.ipv4\.tcp_nope"\].*unknown sysctl/],
+      ['net.ipv4.tcp_available_congestion_control: reno cubic', /sysctl\["net\.ipv4\.tcp_available_congestion_control"\].*read-only/],
     ];
     for (const [line, re] of bad) assert.match(refusal(`sysctl:\n  net.ipv4.tcp_timestamps: 0\n  ${line}\n`), re, line);
   });

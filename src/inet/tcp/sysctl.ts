@@ -41,6 +41,13 @@ export const TCP_SYSCTLS = {
   },
   'net.ipv4.tcp_moderate_rcvbuf': { default: 1, min: 0, max: 1 },
   'net.ipv4.tcp_congestion_control': { type: 'string', default: 'cubic', choices: CONGESTION_CONTROL_NAMES },
+  /** What tcp_congestion_control takes, as Linux lists it (read-only, tcp_get_available_congestion_control). */
+  'net.ipv4.tcp_available_congestion_control': {
+    type: 'string',
+    default: CONGESTION_CONTROL_NAMES.join(' '),
+    choices: [CONGESTION_CONTROL_NAMES.join(' ')],
+    readOnly: true,
+  },
   'net.ipv4.tcp_syn_retries': { default: 6, min: 1, max: 127 },
   'net.ipv4.tcp_synack_retries': { default: 5, min: 0, max: 255 },
   'net.ipv4.tcp_retries2': { default: 15, min: 0, max: 255 },

@@ -163,6 +163,7 @@ describe('stack, sysctl, sockets, health', () => {
     };
     const r = await server.request('PATCH', '/v1/stack/sysctl', { body });
     assert.equal(r.status, 200, r.text);
+    assert.equal((r.json as Record<string, unknown>)['net.ipv4.tcp_available_congestion_control'], 'reno cubic', 'what tcp_congestion_control takes, read-only');
     const want = {
       ...body,
       'net.ipv4.tcp_rmem': [4096, 87380, 6291456],
@@ -197,6 +198,7 @@ describe('stack, sysctl, sockets, health', () => {
       await patch({ 'net.ipv4.tcp_sack': 0, 'net.ipv4.tcp_syncookies': '1' }, 400, 'EINVAL');
       await patch({ 'net.ipv4.tcp_sack': 0, 'net.ipv4.tcp_window_scaling': 2 }, 400, 'EINVAL');
       await patch({ 'net.ipv4.tcp_sack': 0, 'net.ipv4.tcp_rmem': null }, 400, 'EINVAL');
+      assert.match(await patch({ 'net.ipv4.tcp_sack': 0, 'net.ipv4.tcp_available_congestion_control': 'reno' }, 403, 'EACCES'), /read-only/);
     });
   });
 

@@ -58,10 +58,10 @@ const stackRoutes: FastifyPluginAsyncZod<{ stack: NetStack }> = async function s
     {
       schema: {
         summary: 'Set sysctls (net.core and those the protocols registered)',
-        description: 'All values are checked before any is set. Unknown name or congestion control: 404 ENOENT; value out of range or of the wrong shape: 400 EINVAL. Answers the whole map.',
+        description: 'All values are checked before any is set. Unknown name or congestion control: 404 ENOENT; value out of range or of the wrong shape: 400 EINVAL; a read-only sysctl (tcp_available_congestion_control): 403 EACCES. Answers the whole map.',
         tags: ['stack'],
         body: SysctlPatch,
-        response: { 200: SysctlMap, ...problemResponses(400, 404, 413, 415) },
+        response: { 200: SysctlMap, ...problemResponses(400, 403, 404, 413, 415) },
       },
     },
     async (request) => {

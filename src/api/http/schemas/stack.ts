@@ -67,7 +67,7 @@ export const SysctlPatch = z
   )
   .catchall(SysctlValueIn)
   .describe(
-    'Sysctls to set, by full name. All are checked before any is set; an unknown name is 404 ENOENT, and so is an unknown congestion control ("No such file or directory", as sysctl -w answers); a value out of range, of the wrong shape, or a vector that decreases is 400 EINVAL.',
+    'Sysctls to set, by full name. All are checked before any is set; an unknown name is 404 ENOENT, and so is an unknown congestion control ("No such file or directory", as sysctl -w answers); a value out of range, of the wrong shape, or a vector that decreases is 400 EINVAL; a read-only one 403 EACCES.',
   );
 
 export type SysctlPatchBody = z.input<typeof SysctlPatch>;
