@@ -11,6 +11,7 @@ import { deviceKind, netemOf, type NetStack } from '../stack/index.ts';
 import { formatMac } from '../wire/mac.ts';
 import { netemFieldsOf } from '../rtnl/netem-fields.ts';
 import { inetOf } from '../inet/control.ts';
+import { tcpOf } from '../inet/tcp-glue.ts';
 import { OTHER_USER_FLAGS, STATE_VERSION, type DeviceEntry, type DeviceSettings, type NetemConfig, type StateFile } from './schema.ts';
 
 function netemConfigOf(dev: NetDevice): NetemConfig | undefined {
@@ -96,7 +97,7 @@ export function snapshotStack(stack: NetStack, now: Date = new Date()): Snapshot
     if (entry !== null) devices.push(entry);
     else if (!(dev.kind === 'veth' && dev.link !== null && listed.has(dev.link))) skipped.push(dev.name);
   }
-  const state: StateFile = { version: STATE_VERSION, saved_at: now.toISOString(), sysctl: stack.sysctl.snapshot(), devices };
+  const state: StateFile = { version: STATE_VERSION, saved_at: now.toISOString(), sysctl: stack.sysctl.snapshot({ writable: true }) as StateFile['sysctl'], devices };
   const inet = inetOf(stack);
   if (inet !== undefined) {
     // What a user configured (addresses, static routes, permanent neighbours, service sockets), never what was learnt.
@@ -118,6 +119,18 @@ export function snapshotStack(stack: NetStack, now: Date = new Date()): Snapshot
       ...opt('rcvbuf', k.rcvbuf),
       ...opt('sndbuf', k.sndbuf),
     }));
+    // TCP listeners running a service, with what listen() was given; never client connections.
+    for (const l of tcpOf(inet)?.serviceListeners() ?? []) {
+      state.sockets.push({
+        type: 'tcp' as const,
+        bind: l.bind,
+        service: l.service!,
+        backlog: l.backlog,
+        ...opt('rcvbuf', l.rcvbuf),
+        ...opt('sndbuf', l.sndbuf),
+        ...opt('nodelay', l.nodelay),
+      });
+    }
   }
   return { state, skipped };
 }

@@ -51,6 +51,18 @@ export interface TcpEntry extends StackSocket {
   /** A client (the API or a WebSocket stream) takes accepted connections itself instead of a service. */
   acceptHook: ((child: TcpEntry) => void) | null;
   describe(): TcpSocketView;
+  /** A listener: what listen() was asked for, as the state file keeps it. */
+  listenConfig?: TcpListenConfig;
+}
+
+/** A service listener as configuration: what it takes to open it again (the state file's entry). */
+export interface TcpListenConfig {
+  bind: string;
+  service?: TcpServiceName;
+  backlog: number;
+  rcvbuf?: number;
+  sndbuf?: number;
+  nodelay?: boolean;
 }
 
 /** The TCP socket behind a socket table entry, or undefined for another family or type. */
@@ -65,6 +77,7 @@ class TcpTableEntry implements TcpEntry {
   /** No SO_BINDTODEVICE here. */
   readonly boundDev = null;
   acceptHook: ((child: TcpEntry) => void) | null = null;
+  listenConfig?: TcpListenConfig;
 
   constructor(
     readonly id: number,
@@ -106,7 +119,8 @@ class TcpTableEntry implements TcpEntry {
 
 export class TcpGlue implements IpProtocolHandler {
   readonly protocol = IPPROTO_TCP;
-  readonly tcpSysctl = new TcpSysctl();
+  /** TCP's view of the stack's sysctl table, where its net.ipv4.tcp_* names are registered. */
+  readonly tcpSysctl: TcpSysctl;
   readonly proto: TcpProto;
   /** Every TCP socket in the stack's socket table, in the order they joined it (id order). */
   private readonly entries = new Map<TcpSock, TcpTableEntry>();
@@ -116,6 +130,8 @@ export class TcpGlue implements IpProtocolHandler {
 
   constructor(readonly inet: InetStack) {
     const stack = inet.stack;
+    // register_net_sysctl for net.ipv4.tcp_*: once per stack, so a re-attach finds them there.
+    this.tcpSysctl = new TcpSysctl(stack.sysctl);
     const ops: TcpIpOps = {
       // ip_queue_xmit: DF on every segment that fits the path MTU, so a router with a smaller
       // link answers "fragmentation needed" and TCP lowers its MSS (tcp_v4_mtu_reduced). Linux
@@ -224,6 +240,13 @@ export class TcpGlue implements IpProtocolHandler {
     return e !== undefined && this.entries.get(e.sk) === e ? e : undefined;
   }
 
+  /** Listeners running a service, in id order: the TCP sockets that are configuration (client connections are not). */
+  serviceListeners(): TcpListenConfig[] {
+    return this.list()
+      .filter((e) => e.service !== undefined && e.listenConfig !== undefined && e.sk.state === TcpState.LISTEN)
+      .map((e) => ({ ...e.listenConfig! }));
+  }
+
   /** Every TCP socket, listeners and connections (TIME-WAIT included), in id order. */
   list(): TcpEntry[] {
     return [...this.entries.values()];
@@ -268,6 +291,7 @@ export class TcpGlue implements IpProtocolHandler {
         this.openingService = undefined;
       }
       const e = this.entryOf(sk);
+      e.listenConfig = { bind: `${formatIpv4(bind.addr)}:${bind.port}`, ...(o.service !== undefined ? { service: o.service } : {}), backlog, ...sockOpts };
       sk.onAccept = () => this.drainAccept(e);
       return e;
     }

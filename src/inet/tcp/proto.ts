@@ -690,6 +690,8 @@ export interface TcpSocketRow {
     bytes_received: number;
     segs_out: number;
     segs_in: number;
+    /** The connection's congestion control, as `ss -ti` names it first. */
+    congestion_control: string;
   };
 }
 
@@ -726,6 +728,7 @@ export function tcpSocketRow(sk: TcpSock): TcpSocketRow {
       bytes_received: i.bytes_received,
       segs_out: i.segs_out,
       segs_in: i.segs_in,
+      congestion_control: i.congestion_control,
     };
   }
   return row;
