@@ -177,3 +177,39 @@ describe('config: TCP service listeners', () => {
     s.stack.close();
   });
 });
+
+describe('state: service sockets whose address is gone', () => {
+  it('are left out of the state file (it would never load again) while they stay open, and come back into it with the address', async () => {
+    const setup = parseConfig(
+      [
+        'devices:',
+        '  - { kind: dummy, name: lab0, up: true }',
+        'addresses:',
+        '  - { dev: lab0, address: 198.51.100.1/24 }',
+        'sockets:',
+        '  - { bind: "198.51.100.1:7", service: echo }',
+        '  - { type: tcp, bind: "198.51.100.1:9", service: discard }',
+        '  - { type: tcp, bind: "0.0.0.0:7", service: echo }',
+      ].join('\n'),
+      'lab.yaml',
+    );
+    const a = freshStack();
+    await applySetup(a.stack, setup, 'config lab.yaml');
+    assert.equal(snapshotStack(a.stack).state.sockets!.length, 3);
+
+    inetOf(a.stack)!.addrDel('lab0', '198.51.100.1/24');
+    const { state, skippedSockets } = snapshotStack(a.stack);
+    assert.deepEqual(skippedSockets, ['udp 198.51.100.1:7 echo', 'tcp 198.51.100.1:9 discard']);
+    assert.deepEqual(state.sockets, [{ type: 'tcp', bind: '0.0.0.0:7', service: 'echo', backlog: 128 }]);
+    assert.equal(tcp(a.stack).serviceListeners().length, 2, 'the listener itself stays open, as Linux keeps it');
+    // The file without them loads: before, it named 198.51.100.1 and the next start exited 2 (EADDRNOTAVAIL).
+    const b = freshStack();
+    await applySetup(b.stack, parseState(JSON.stringify(state), 'state.json'), 'state state.json');
+    assert.deepEqual(tcp(b.stack).serviceListeners(), [{ bind: '0.0.0.0:7', service: 'echo', backlog: 128 }]);
+
+    inetOf(a.stack)!.addrAdd('lab0', '198.51.100.1/24');
+    assert.equal(snapshotStack(a.stack).state.sockets!.length, 3, 'saved again once the address is back');
+    a.stack.close();
+    b.stack.close();
+  });
+});
