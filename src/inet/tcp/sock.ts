@@ -1770,7 +1770,7 @@ export class TcpSock extends Sock {
    * (TCPDSACKOldSent below rcv_nxt, TCPDSACKOfoSent above).
    */
   private dsackSet(seq: number, end: number): void {
-    if (!this.sackOn || !seqBefore(seq, end)) return;
+    if (!this.sackOn || !seqBefore(seq, end) || this.proto.ops.tcpSysctl.get('net.ipv4.tcp_dsack') === 0) return;
     if (seqBefore(seq, this.rcvNxt)) this.proto.mib.ext.TCPDSACKOldSent++;
     else this.proto.mib.ext.TCPDSACKOfoSent++;
     this.dsack = { start: seq, end };
@@ -2059,7 +2059,8 @@ export class TcpSock extends Sock {
    * the minimum RTT, never more than SRTT.
    */
   private rackReoWnd(): number {
-    if (!this.ls.reordSeen && (this.caState >= CA_RECOVERY || this.sackedOut >= DUPTHRESH)) return 0;
+    const noDupThresh = (this.proto.ops.tcpSysctl.get('net.ipv4.tcp_recovery') & 4) !== 0;
+    if (!this.ls.reordSeen && (this.caState >= CA_RECOVERY || (this.sackedOut >= DUPTHRESH && !noDupThresh))) return 0;
     return Math.min(this.minRtt / 4, this.srtt);
   }
 
@@ -2241,24 +2242,32 @@ export class TcpSock extends Sock {
       this.proto.mib.ext.TCPDSACKUndo++;
     }
     // tcp_identify_packet_loss: with SACK, RACK decides what is lost
-    // (Linux's default, tcp_recovery = 1); without, NewReno's head rule.
+    // (Linux's default, tcp_recovery = 1; 0 is RFC 6675's DUPTHRESH SACKed
+    // segments above a hole); without SACK, NewReno's head rule.
+    const rack = this.sackOn && (this.proto.ops.tcpSysctl.get('net.ipv4.tcp_recovery') & 1) !== 0;
     if (this.caState === CA_RECOVERY) {
       if (!this.sackOn && pktsAcked > 0 && this.packetsOut > 0) this.markHeadLost();
-      if (this.sackOn) this.rackMarkLost();
+      if (rack) this.rackMarkLost();
+      else if (this.sackOn) this.markLostSack();
       return;
     }
     if (this.caState === CA_LOSS) {
       if (this.sackOn) this.markLostSack();
       return;
     }
-    if (this.sackOn && (this.sackedOut > 0 || this.caState !== CA_OPEN)) this.rackMarkLost();
-    // tcp_time_to_recover: something is lost (RACK), or Reno's DUPTHRESH duplicate ACKs.
-    const lossSignal = this.sackOn ? this.lostOut > 0 : this.dupAcks >= DUPTHRESH;
+    if (rack && (this.sackedOut > 0 || this.caState !== CA_OPEN)) this.rackMarkLost();
+    // tcp_time_to_recover: something is lost (RACK), or DUPTHRESH duplicate ACKs or SACKed segments.
+    const lossSignal = rack ? this.lostOut > 0 : this.sackOn ? this.sackedOut >= DUPTHRESH : this.dupAcks >= DUPTHRESH;
     if (!lossSignal) {
       this.caState = this.sackedOut > 0 || this.dupAcks > 0 ? CA_DISORDER : CA_OPEN;
       return;
     }
     this.enterRecovery();
+    if (this.sackOn && !rack) {
+      // RFC 6675: the head, and every hole with DUPTHRESH SACKed segments above it.
+      this.markHeadLost();
+      this.markLostSack();
+    }
   }
 
   /** tcp_enter_recovery: cwnd comes down by PRR, ACK by ACK; the lost head goes first. */
@@ -2322,6 +2331,8 @@ export class TcpSock extends Sock {
   private scheduleLossProbe(advancingRto: boolean): void {
     if (this.packetsOut === 0 || !this.sackOn || this.caState !== CA_OPEN) return;
     if (this.state !== TcpState.ESTABLISHED && this.state !== TcpState.CLOSE_WAIT && this.state !== TcpState.FIN_WAIT1 && this.state !== TcpState.CLOSING && this.state !== TcpState.LAST_ACK) return;
+    const earlyRetrans = this.proto.ops.tcpSysctl.get('net.ipv4.tcp_early_retrans');
+    if (earlyRetrans !== 3 && earlyRetrans !== 4) return;
     let timeout = this.srtt > 0 ? 2 * this.srtt + (this.packetsOut === 1 ? TCP_RTO_MIN : 2) : TCP_TIMEOUT_INIT;
     const rtoDelta = advancingRto ? this.rto : this.rtoTimer.deadline - this.proto.ops.clock.now();
     if (rtoDelta > 0) timeout = Math.min(timeout, rtoDelta);

@@ -61,6 +61,12 @@ export const TCP_SYSCTLS = {
   'net.ipv4.tcp_timestamps': { default: 1, min: 0, max: 1 },
   'net.ipv4.tcp_window_scaling': { default: 1, min: 0, max: 1 },
   'net.ipv4.tcp_challenge_ack_limit': { default: 1000, min: 0, max: INT_MAX },
+  /** D-SACK (RFC 2883): report duplicates received. */
+  'net.ipv4.tcp_dsack': { default: 1, min: 0, max: 1 },
+  /** Tail loss probes (RFC 8985 §7) when 3 or 4, Linux's values that enable TLP. */
+  'net.ipv4.tcp_early_retrans': { default: 3, min: 0, max: 4 },
+  /** Bit 0 (0x1): RACK loss detection with SACK; bit 2 (0x4): no DUPTHRESH shortcut in RACK. */
+  'net.ipv4.tcp_recovery': { default: 1, min: 0, max: 7 },
 } as const satisfies Record<string, AnySysctlSpec>;
 
 type Table = typeof TCP_SYSCTLS;

@@ -71,11 +71,18 @@ test('property: bulk transfers survive loss, duplication, reordering and corrupt
       fc.boolean(),
       fc.constantFrom('cubic', 'reno'),
       fc.boolean(),
-      async (seed, imp, size, both, cc, sack) => {
+      // Loss detection as Linux's sysctls choose it: RACK (1), RACK without the DUPTHRESH shortcut (5) or RFC 6675 (0); tail loss probes on or off; D-SACK on or off.
+      fc.record({ recovery: fc.constantFrom(1, 5, 0), earlyRetrans: fc.constantFrom(3, 0), dsack: fc.constantFrom(1, 0) }),
+      async (seed, imp, size, both, cc, sack, lr) => {
         const p = makePair(seed);
         for (const h of [p.a, p.b]) {
           h.tcpSysctl.setCongestionControl(cc);
-          h.tcpSysctl.set({ 'net.ipv4.tcp_sack': sack ? 1 : 0 });
+          h.tcpSysctl.set({
+            'net.ipv4.tcp_sack': sack ? 1 : 0,
+            'net.ipv4.tcp_recovery': lr.recovery,
+            'net.ipv4.tcp_early_retrans': lr.earlyRetrans,
+            'net.ipv4.tcp_dsack': lr.dsack,
+          });
         }
         p.link.set(p.a, imp);
         p.link.set(p.b, imp);

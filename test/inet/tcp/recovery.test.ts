@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseTcp } from '../../../src/wire/tcp.ts';
-import { connectPair, drain, makePair, pattern, reader, runUntil, type Pair } from './harness.ts';
+import { connectPair, drain, makePair, pattern, reader, runUntil, type Conn, type Pair } from './harness.ts';
 
 const CA_RECOVERY = 3;
 
@@ -115,8 +115,10 @@ test('tail loss: the last segment lost is recovered by a loss probe, not an RTO'
   }
 });
 
-test('RACK: the last three segments lost; the probe is SACKed and RACK marks the rest lost after a reordering window, no RTO', async () => {
+/** The last three segments of a 100 kB write lost once each; what it took to repair them. */
+async function tailLoss(sysctls: Record<string, number>) {
   const p = makePair(13);
+  for (const h of [p.a, p.b]) h.tcpSysctl.set(sysctls);
   let base = 0;
   const lostOnce = new Set<number>();
   // Lose the first transmission of every segment in the last 2984 bytes (two full segments and the 88-byte tail).
@@ -139,20 +141,55 @@ test('RACK: the last three segments lost; the probe is SACKed and RACK marks the
   void c.write(data);
   await runUntil(p.clock, () => rs.total() === data.length && c.info().unacked === 0, 'all delivered and acknowledged');
   assert.equal(lostOnce.size, 3);
-  const ext = p.a.proto.mib.ext;
-  assert.equal(ext.TCPTimeouts, 0, 'no RTO: the probe, then RACK');
-  assert.equal(ext.TCPLossProbes, 1);
-  assert.equal(ext.TCPSackRecovery, 1, 'RACK started fast recovery');
-  assert.equal(p.a.proto.mib.tcp.RetransSegs, 3, 'the probe and the two segments RACK found lost');
-  assert.equal(ext.TCPLostRetransmit, 0);
   assert.ok(rs.bytes().equals(data));
   c.shutdownSock(2);
   await runUntil(p.clock, () => rs.done(), 'EOF');
   await finish(p, conn);
+  return { ext: p.a.proto.mib.ext, retrans: p.a.proto.mib.tcp.RetransSegs };
+}
+
+test('RACK: the last three segments lost; the probe is SACKed and RACK marks the rest lost after a reordering window, no RTO', async () => {
+  const { ext, retrans } = await tailLoss({});
+  assert.equal(ext.TCPTimeouts, 0, 'no RTO: the probe, then RACK');
+  assert.equal(ext.TCPLossProbes, 1);
+  assert.equal(ext.TCPSackRecovery, 1, 'RACK started fast recovery');
+  assert.equal(retrans, 3, 'the probe and the two segments RACK found lost');
+  assert.equal(ext.TCPLostRetransmit, 0);
+});
+
+test('the same tail loss with RACK off (tcp_recovery = 0: RFC 6675 DUPTHRESH) or probes off (tcp_early_retrans = 0) takes an RTO', async () => {
+  const dupthresh = await tailLoss({ 'net.ipv4.tcp_recovery': 0 });
+  assert.equal(dupthresh.ext.TCPLossProbes, 1, 'the probe went, but one SACKed segment is not DUPTHRESH');
+  assert.equal(dupthresh.ext.TCPTimeouts, 1);
+  const noProbe = await tailLoss({ 'net.ipv4.tcp_early_retrans': 0 });
+  assert.equal(noProbe.ext.TCPLossProbes, 0);
+  assert.equal(noProbe.ext.TCPTimeouts, 1);
 });
 
 test('D-SACK: a reordered segment triggers a fast retransmit, the peer reports the duplicate, and the reduction is undone', async () => {
   const p = makePair(14);
+  const conn = await reordered(p);
+  const ext = p.a.proto.mib.ext;
+  assert.ok(p.b.proto.mib.ext.TCPDSACKOldSent >= 1, 'the receiver reported the duplicate');
+  assert.ok(ext.TCPDSACKRecv >= 1);
+  assert.equal(ext.TCPDSACKUndo + ext.TCPFullUndo, 1, 'the reduction was undone');
+  assert.equal(conn.c.ssthresh, 0x7fffffff, 'ssthresh is back where it was (slow start never ended)');
+  await finish(p, conn);
+});
+
+test('D-SACK off at the receiver (tcp_dsack = 0): nothing reports the duplicate, and the reduction stands', async () => {
+  const p = makePair(14);
+  p.b.tcpSysctl.set({ 'net.ipv4.tcp_dsack': 0 });
+  const conn = await reordered(p);
+  assert.equal(p.b.proto.mib.ext.TCPDSACKOldSent, 0);
+  assert.equal(p.a.proto.mib.ext.TCPDSACKRecv, 0);
+  assert.equal(p.a.proto.mib.ext.TCPDSACKUndo + p.a.proto.mib.ext.TCPFullUndo, 0);
+  assert.ok(conn.c.ssthresh < 0x7fffffff);
+  await finish(p, conn);
+});
+
+/** 300 kB with the 20th full segment held 15 ms: a spurious fast retransmit. */
+async function reordered(p: Pair): Promise<Conn> {
   let n = 0;
   // The 20th full segment (mid-flight) is held 15 ms: three later ones are SACKed first (a spurious fast retransmit),
   // yet it still arrives before its retransmission, which the receiver then reports as a D-SACK.
@@ -165,15 +202,10 @@ test('D-SACK: a reordered segment triggers a fast retransmit, the peer reports t
   void c.write(data).then(() => c.shutdownSock(2));
   await runUntil(p.clock, () => rs.done() && c.info().unacked === 0, 'EOF, all acknowledged');
   assert.ok(rs.bytes().equals(data));
-  const ext = p.a.proto.mib.ext;
-  assert.equal(ext.TCPSackRecovery, 1, 'the reordering looked like a loss');
+  assert.equal(p.a.proto.mib.ext.TCPSackRecovery, 1, 'the reordering looked like a loss');
   assert.equal(p.a.proto.mib.tcp.RetransSegs, 1);
-  assert.ok(p.b.proto.mib.ext.TCPDSACKOldSent >= 1, 'the receiver reported the duplicate');
-  assert.ok(ext.TCPDSACKRecv >= 1);
-  assert.equal(ext.TCPDSACKUndo + ext.TCPFullUndo, 1, 'the reduction was undone');
-  assert.equal(c.ssthresh, 0x7fffffff, 'ssthresh is back where it was (slow start never ended)');
-  await finish(p, conn);
-});
+  return conn;
+}
 
 test('spurious RTO: ACKs stalled longer than the RTO; the timestamps they echo show the original arrived, and the RTO is undone', async () => {
   const p = makePair(15);
