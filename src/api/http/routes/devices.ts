@@ -1,6 +1,7 @@
 // /v1/devices: `ip link show | add | set | del` over HTTP. The core checks
 // every change before applying any, so a rejected request changes nothing.
 
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import { netemParamsFromFields } from '../../../rtnl/netem-fields.ts';
@@ -66,16 +67,35 @@ function specOf(body: z.output<typeof DeviceCreate>): DeviceSpec {
   return { ...body, netem: netemIn(body.netem) } as DeviceSpec;
 }
 
-/** Index of the first device whose ifindex is above `ifindex` in a list in ifindex order (binary search). */
-function firstAfter(list: readonly NetDevice[], ifindex: number): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (list[mid]!.ifindex <= ifindex) lo = mid + 1;
-    else hi = mid;
+/**
+ * Devices described per chunk of a listed page: one chunk is ~100 KB of
+ * JSON, small enough that its objects die in V8's young generation.
+ */
+export const LIST_CHUNK = 128;
+
+/**
+ * The JSON text of `devs` as an array, LIST_CHUNK devices at a
+ * time. Each device is described when its chunk is made, like a netlink dump
+ * resumed between messages: one deleted since the list was taken is left out.
+ * JSON.stringify, not the zod response serializer: deviceOut is typed by the
+ * same schema (DeviceOut), and a test parses lists of every kind with it; the
+ * serializer's copy of every object was most of the listing's time.
+ */
+export function* deviceListChunks(devs: readonly NetDevice[], withStats: boolean): Generator<string> {
+  let first = true;
+  let text = '[';
+  for (let i = 0; i < devs.length; i++) {
+    const dev = devs[i]!;
+    if (dev.registered) {
+      text += (first ? '' : ',') + JSON.stringify(deviceOut(dev, withStats));
+      first = false;
+    }
+    if (i % LIST_CHUNK === LIST_CHUNK - 1) {
+      yield text;
+      text = '';
+    }
   }
-  return lo;
+  yield text + ']';
 }
 
 function changesOf(body: z.output<typeof DevicePatch>): LinkChanges {
@@ -100,22 +120,29 @@ const deviceRoutes: FastifyPluginAsyncZod<{ stack: NetStack }> = async function 
     async (request, reply) => {
       const { stats, limit, after } = request.query;
       const withStats = stats ?? true;
-      const all = stack.devices.list();
-      let from = 0;
-      if (after !== undefined) {
+      let devs: NetDevice[];
+      if (after === undefined && limit === undefined) {
+        devs = stack.devices.list();
+      } else {
         // Digits are an ifindex (a cursor that outlives its device); anything else names a device.
-        const ifindex = /^[0-9]+$/.test(after) ? Number(after) : stack.devices.require(after).ifindex;
-        from = firstAfter(all, ifindex);
+        const from = after === undefined ? 0 : /^[0-9]+$/.test(after) ? Number(after) : stack.devices.require(after).ifindex;
+        const page = stack.devices.page(from, limit ?? Infinity);
+        devs = page.devices;
+        if (page.more) {
+          const q = new URLSearchParams({ limit: String(limit), after: String(devs[devs.length - 1]!.ifindex) });
+          if (stats !== undefined) q.set('stats', withStats ? '1' : '0');
+          reply.header('link', `</v1/devices?${q.toString()}>; rel="next"`);
+        }
       }
-      const to = limit === undefined ? all.length : Math.min(all.length, from + limit);
-      if (limit !== undefined && to < all.length) {
-        const q = new URLSearchParams({ limit: String(limit), after: String(all[to - 1]!.ifindex) });
-        if (stats !== undefined) q.set('stats', withStats ? '1' : '0');
-        reply.header('link', `</v1/devices?${q.toString()}>; rel="next"`);
-      }
-      const page = new Array<DeviceOut>(to - from);
-      for (let i = from; i < to; i++) page[i - from] = deviceOut(all[i]!, withStats);
-      return page;
+      reply.type('application/json; charset=utf-8');
+      const chunks = deviceListChunks(devs, withStats);
+      // A short list is one string (with a Content-Length); a long one is
+      // streamed chunk by chunk as the client reads it, so each chunk's
+      // objects die young and a 10,000-device list never holds its whole
+      // text, or a copy of every device, in memory at once.
+      const body = devs.length <= LIST_CHUNK ? [...chunks].join('') : Readable.from(chunks, { objectMode: false, highWaterMark: 1 });
+      // Already the text of a DeviceList: fastify sends a string or stream as it is.
+      return reply.send(body as unknown as DeviceOut[]);
     },
   );
 
