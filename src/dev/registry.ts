@@ -9,14 +9,13 @@ export class DeviceRegistry {
   private readonly byName = new Map<string, NetDevice>();
   private readonly byIndex = new Map<number, NetDevice>();
   /**
-   * Every device in ifindex order, and some removed ones (`dead` of them)
-   * not yet swept out: a removal only counts, and the array is compacted once
-   * half of it is dead, so a removal costs O(1) amortized, not a splice.
-   * `indexes[i]` is the ifindex `ordered[i]` had when added: an entry is live
-   * while byIndex maps that ifindex to that device, which stays true however
-   * the device object is reused later.
+   * Every device in ifindex order, with holes (null) where removed ones were
+   * until `dead` of them are swept out: a removal finds its slot by binary
+   * search and empties it, and the array is compacted once half of it is
+   * holes, so a removal costs O(log n) amortized, not a splice, and holds on
+   * to nothing. `indexes[i]` is the ifindex of the device added at i.
    */
-  private ordered: NetDevice[] = [];
+  private ordered: (NetDevice | null)[] = [];
   private indexes: number[] = [];
   private dead = 0;
   private lastIndex = 0;
@@ -47,7 +46,7 @@ export class DeviceRegistry {
   /** In ifindex order, as `ip link` lists them: a copy the caller may keep. */
   list(): NetDevice[] {
     if (this.dead > 0) this.compact();
-    return this.ordered.slice();
+    return this.ordered.slice() as NetDevice[];
   }
 
   /**
@@ -57,19 +56,12 @@ export class DeviceRegistry {
    * every page of n devices costs O(n), not O(n) per page.
    */
   page(after: number, limit: number): { devices: NetDevice[]; more: boolean } {
-    const indexes = this.indexes;
-    let lo = 0;
-    let hi = indexes.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (indexes[mid]! <= after) lo = mid + 1;
-      else hi = mid;
-    }
     const devices: NetDevice[] = [];
-    for (let i = lo; i < indexes.length; i++) {
-      if (!this.live(i)) continue;
+    for (let i = this.firstAbove(after); i < this.ordered.length; i++) {
+      const dev = this.ordered[i];
+      if (dev === null) continue;
       if (devices.length === limit) return { devices, more: true };
-      devices.push(this.ordered[i]!);
+      devices.push(dev!);
     }
     return { devices, more: false };
   }
@@ -102,21 +94,36 @@ export class DeviceRegistry {
   }
 
   remove(dev: NetDevice): void {
-    if (this.byIndex.get(dev.ifindex) !== dev) return;
+    const ifindex = dev.ifindex;
+    if (this.byIndex.get(ifindex) !== dev) return;
     this.byName.delete(dev.name);
-    this.byIndex.delete(dev.ifindex);
-    this.dead++;
+    this.byIndex.delete(ifindex);
+    // Indexes are unique and sorted: the slot is the one just below the first above it.
+    const at = this.firstAbove(ifindex) - 1;
+    if (this.ordered[at] === dev) {
+      this.ordered[at] = null;
+      this.dead++;
+    }
     if (this.dead * 2 > this.ordered.length) this.compact();
   }
 
-  private live(i: number): boolean {
-    return this.byIndex.get(this.indexes[i]!) === this.ordered[i];
+  /** Position of the first slot whose ifindex is above `ifindex` (binary search). */
+  private firstAbove(ifindex: number): number {
+    const indexes = this.indexes;
+    let lo = 0;
+    let hi = indexes.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (indexes[mid]! <= ifindex) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   private compact(): void {
     let to = 0;
     for (let i = 0; i < this.ordered.length; i++) {
-      if (!this.live(i)) continue;
+      if (this.ordered[i] === null) continue;
       this.ordered[to] = this.ordered[i]!;
       this.indexes[to] = this.indexes[i]!;
       to++;

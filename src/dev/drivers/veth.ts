@@ -79,20 +79,23 @@ function vethUninit(dev: NetDevice): void {
   }
 }
 
+/** One method table for every veth end (state is in dev.priv), not a copy per device. */
+const vethOps = etherOps({
+  hardStartXmit: vethXmit,
+  open: vethOpen,
+  stop: vethStop,
+  uninit: vethUninit,
+  getLinkSettings: (d) => (d.priv as VethPrivate).wire.settings(),
+  setLinkSettings: (d, ls) => (d.priv as VethPrivate).wire.set(ls),
+  fillInfo: (d) => linkInfo((d.priv as VethPrivate).wire),
+});
+
 /** Two unregistered ends, linked to each other. */
 export function createVethPair(core: NetCore): [NetDevice, NetDevice] {
   const make = (): NetDevice =>
     new NetDevice(core, {
       kind: 'veth',
-      ops: etherOps({
-        hardStartXmit: vethXmit,
-        open: vethOpen,
-        stop: vethStop,
-        uninit: vethUninit,
-        getLinkSettings: (d) => (d.priv as VethPrivate).wire.settings(),
-        setLinkSettings: (d, ls) => (d.priv as VethPrivate).wire.set(ls),
-        fillInfo: (d) => linkInfo((d.priv as VethPrivate).wire),
-      }),
+      ops: vethOps,
       devAddr: randomMac(),
       carrierFollowsUp: false,
       reportsOperstate: true,

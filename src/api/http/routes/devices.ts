@@ -9,6 +9,7 @@ import { createDevice, deleteDevice, describeDevice, setLink, type DeviceSpec, t
 import type { NetDevice } from '../../../dev/netdevice.ts';
 import type { DeviceOps } from '../../../dev/ops.ts';
 import { NetError } from '../../../errno.ts';
+import { MemoryReducer } from '../memory-reducer.ts';
 import {
   Device,
   DeviceCreate,
@@ -103,6 +104,17 @@ function changesOf(body: z.output<typeof DevicePatch>): LinkChanges {
 }
 
 const deviceRoutes: FastifyPluginAsyncZod<{ stack: NetStack }> = async function deviceRoutes(app, { stack }) {
+  // Devices deleted by any path (a DELETE here, a veth's peer, a parent's
+  // VLANs) count towards giving their memory back (memory-reducer.ts).
+  const reducer = new MemoryReducer();
+  const unsubscribe = stack.notifier.subscribe((event) => {
+    if (event === 'UNREGISTER') reducer.freed(1);
+  });
+  app.addHook('onClose', async () => {
+    unsubscribe();
+    reducer.close();
+  });
+
   app.get(
     '/v1/devices',
     {
