@@ -123,7 +123,8 @@ const deviceRoutes: FastifyPluginAsyncZod<{ stack: NetStack }> = async function 
         description:
           'In ifindex order. Without `limit`, every device. With `limit=N`, at most N, and when more follow a ' +
           '`Link: <...&after=IFINDEX>; rel="next"` header names the next page. `after` is an ifindex (digits) or a name; ' +
-          'an unknown name is 404 ENODEV, an ifindex need not exist any more.',
+          'an unknown name is 404 ENODEV, an ifindex need not exist any more. A list of more than 128 devices is streamed ' +
+          '(chunked, without Content-Length) as the client reads it; a device deleted while it is written is left out.',
         tags: ['devices'],
         querystring: DeviceListPageQuery,
         response: { 200: DeviceList, ...problemResponses(400, 404) },
