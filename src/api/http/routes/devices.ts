@@ -28,11 +28,36 @@ import {
   type NetemSettingsBody,
 } from '../schemas/index.ts';
 
-/** The API's view of a device: describeDevice with netem in the API's snake_case. */
+/**
+ * The API's view of a device: describeDevice with netem in the API's
+ * snake_case. Built field by field, not with `{ netem, stats64, ...rest }`:
+ * an object rest is a generic property copy in V8, and was a quarter of the
+ * cost of listing 10,000 devices.
+ */
 export function deviceOut(dev: NetDevice, withStats = true): DeviceOut {
-  const { netem, stats64, ...rest } = describeDevice(dev);
+  const v = describeDevice(dev);
+  const netem = v.netem;
   const out: DeviceOut = {
-    ...rest,
+    ifindex: v.ifindex,
+    ifname: v.ifname,
+    flags: v.flags,
+    mtu: v.mtu,
+    qdisc: v.qdisc,
+    operstate: v.operstate,
+    linkmode: v.linkmode,
+    group: v.group,
+    txqlen: v.txqlen,
+    link_type: v.link_type,
+    address: v.address,
+    broadcast: v.broadcast,
+    kind: v.kind,
+    promiscuity: v.promiscuity,
+    allmulti: v.allmulti,
+    min_mtu: v.min_mtu,
+    max_mtu: v.max_mtu,
+    linkinfo: v.linkinfo,
+    multicast: v.multicast,
+    queue: v.queue,
     netem:
       netem === null
         ? null
@@ -49,7 +74,9 @@ export function deviceOut(dev: NetDevice, withStats = true): DeviceOut {
             stats: netem.stats,
           },
   };
-  if (withStats) out.stats64 = stats64;
+  if (v.link !== undefined) out.link = v.link;
+  if (v.master !== undefined) out.master = v.master;
+  if (withStats) out.stats64 = v.stats64;
   return out;
 }
 
