@@ -93,6 +93,22 @@ export class NetError extends Error {
   }
 }
 
+/**
+ * EAGAIN from a nonblocking call: the answer a busy socket gives many times a
+ * second (a reader draining its queue ends on it each time), so it is built
+ * without a stack trace, whose capture would cost more than the call itself.
+ * Everything else about it is an ordinary NetError.
+ */
+export function wouldBlock(detail: string): NetError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new NetError('EAGAIN', detail);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 export function isNetError(err: unknown): err is NetError {
   return err instanceof NetError;
 }

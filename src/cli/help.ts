@@ -96,8 +96,10 @@ sk_buff counters, the backlog, drops by reason (all reasons with -s), and a coun
 
 export const SYSCTL_HELP = `Usage: netstackctl sysctl [ -n ] [ -a ] [ NAME... ]
        netstackctl sysctl [ -w ] NAME=VALUE...
-Reads or sets the stack's net.core sysctls, printed as sysctl(8) does ("net.core.rmem_default = 212992").
-A NAME may use dots or slashes, and a prefix (net.core) names everything under it. -n prints values only.
+Reads or sets the stack's sysctls (net.core, net.ipv4, net.ipv4.tcp_*), printed as sysctl(8) does
+("net.core.rmem_default = 212992"; a vector tab-separated: "net.ipv4.tcp_rmem = 4096	131072	6291456").
+A NAME may use dots or slashes, and a prefix (net.ipv4.tcp) names everything under it. -n prints values only.
+A vector is one quoted word: net.ipv4.tcp_rmem="4096 131072 6291456"; net.ipv4.tcp_congestion_control=reno.
 Several NAME=VALUE are checked together: if one is refused, none is set.
 `;
 

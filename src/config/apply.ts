@@ -11,6 +11,8 @@ import type { NetemParams } from '../dev/wrappers/netem.ts';
 import { createDevice, deleteDevice, devIoctl, setLink, type DeviceSpec, type LinkChanges, type NetStack } from '../stack/index.ts';
 import { netemParamsFromFields } from '../rtnl/netem-fields.ts';
 import { attachInet, inetOf, type Inet, type UdpOpenOptions } from '../inet/control.ts';
+import { tcpOf, type TcpOpenOptions } from '../inet/tcp-glue.ts';
+import type { SysctlValue } from '../sysctl.ts';
 import { ConfigError } from './errors.ts';
 import {
   OTHER_USER_FLAGS,
@@ -25,7 +27,7 @@ import {
 
 export interface StackSetup {
   devices: readonly DeviceEntry[];
-  sysctl?: Readonly<Record<string, number>> | undefined;
+  sysctl?: Readonly<Record<string, SysctlValue>> | undefined;
   addresses?: readonly AddressEntry[] | undefined;
   routes?: readonly RouteEntry[] | undefined;
   neighbours?: readonly NeighbourEntry[] | undefined;
@@ -155,7 +157,7 @@ function defined<T extends object>(o: T): T {
 /**
  * The internet layer's part, after the devices (which are up by now, as a
  * gateway must be reachable): addresses (each bringing its connected route),
- * then static routes, permanent neighbours, service sockets. Each goes
+ * then static routes, permanent neighbours (service sockets: applySockets). Each goes
  * through the same operation the API uses, so a file is refused exactly
  * where a request would be, and the error names the entry.
  */
@@ -178,10 +180,29 @@ function applyInet(inet: Inet, setup: StackSetup, source: string): void {
   step(setup.neighbours, 'neighbours', (n) => `${n.dst} dev ${n.dev}`, (n) => {
     inet.neighAdd({ dst: n.dst, dev: n.dev, lladdr: n.lladdr });
   });
-  step(setup.sockets, 'sockets', (s) => `udp ${s.bind} ${s.service}`, (s) => {
-    const opts: UdpOpenOptions = defined({ bind: s.bind, connect: s.connect, service: s.service, rcvbuf: s.rcvbuf, sndbuf: s.sndbuf });
-    inet.udpOpen(opts);
-  });
+}
+
+/**
+ * Service sockets, in file order: UDP sockets as udpOpen makes them, TCP
+ * listeners as `POST /v1/sockets {type: "tcp", listen}` does (resolved at
+ * once: a listener waits for nobody).
+ */
+async function applySockets(inet: Inet, setup: StackSetup, source: string): Promise<void> {
+  for (const [i, s] of (setup.sockets ?? []).entries()) {
+    try {
+      if (s.type === 'udp') {
+        const opts: UdpOpenOptions = defined({ bind: s.bind, connect: s.connect, service: s.service, rcvbuf: s.rcvbuf, sndbuf: s.sndbuf });
+        inet.udpOpen(opts);
+      } else {
+        const tcp = tcpOf(inet);
+        if (tcp === undefined) throw new NetError('EOPNOTSUPP', 'TCP is not attached to this stack');
+        const opts: TcpOpenOptions = defined({ bind: s.bind, listen: s.backlog ?? true, service: s.service, rcvbuf: s.rcvbuf, sndbuf: s.sndbuf, nodelay: s.nodelay });
+        await tcp.open(opts);
+      }
+    } catch (err) {
+      throw new ConfigError(`${source}: sockets[${i}] (${s.type} ${s.bind} ${s.service}): ${describeFailure(err)}`, `sockets[${i}]`);
+    }
+  }
 }
 
 /**
@@ -224,4 +245,5 @@ export async function applySetup(stack: NetStack, setup: StackSetup, source: str
     }
   }
   applyInet(inet, setup, source);
+  await applySockets(inet, setup, source);
 }

@@ -46,7 +46,9 @@ Options:
                          (prefer the NETSTACK_TOKEN environment variable: argv is visible in ps)
   --log-level LEVEL      ${LOG_LEVELS.join(', ')} (default info)
   --max-devices N        at most N devices, lo included (default 4096)
-  --max-sockets N        at most N packet sockets: streams and captures (default 1024)
+  --max-sockets N        at most N sockets held open, every family: streams, captures,
+                         UDP and TCP sockets (default 1024); a listener's children and
+                         closed TCP sockets finishing (TIME-WAIT) are listed, not counted
   --max-ws-clients N     at most N WebSocket streams at once (default 64)
   --max-captures N       at most N captures at once (default 64)
   --max-connections N    at most N open HTTP connections (default 512); more get 503

@@ -11,11 +11,11 @@
 import { z } from 'zod';
 import { IFF, IFF_USER_SETTABLE, type IffName } from '../dev/flags.ts';
 import { invalidNameReason, isNamePattern } from '../dev/names.ts';
-import { Sysctl } from '../sysctl.ts';
+import { Sysctl, SysctlError } from '../sysctl.ts';
 import { NetError } from '../errno.ts';
 import { VXLAN_PORT } from '../wire/vxlan.ts';
 import { VXLAN_MAX_REMOTES, parseVxlanEndpoint } from '../rtnl/vxlan-kind.ts';
-import { INET_SYSCTLS } from '../inet/sysctl.ts';
+import { registerTcpSysctls } from '../inet/tcp/sysctl.ts';
 import { Ipv4Address, Ipv4Prefix, RouteDst, SocketAddress } from './inet-values.ts';
 
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
@@ -140,22 +140,25 @@ const loopbackEntry = z.strictObject({ kind: z.literal('loopback'), name: device
 export const deviceEntrySchema = z.discriminatedUnion('kind', [dummyEntry, vethEntry, vlanEntry, vxlanEntry, bridgeEntry, loopbackEntry]);
 export type DeviceEntry = z.infer<typeof deviceEntrySchema>;
 
-/** A sysctl table that knows every name a stack with IPv4 has: net.core and net.ipv4. */
+/** A sysctl table that knows every name a stack with IPv4 and TCP has: net.core, net.ipv4, net.ipv4.tcp_*. */
 function fullSysctlTable(): Sysctl {
   const t = new Sysctl();
-  t.register(INET_SYSCTLS);
+  registerTcpSysctls(t);
   return t;
 }
 
-/** net.core.* and net.ipv4.* sysctls: known names, values within the kernel's bounds (checked by the Sysctl table itself). */
-const sysctlSchema = z.record(z.string(), z.number()).superRefine((values, ctx) => {
-  for (const [name, value] of Object.entries(values)) {
-    try {
-      fullSysctlTable().set({ [name]: value });
-    } catch (err) {
-      if (!(err instanceof NetError)) throw err;
-      ctx.addIssue({ code: 'custom', path: [name], message: err.message.replace(`${name} `, '') });
-    }
+/**
+ * net.core.*, net.ipv4.* and net.ipv4.tcp_* sysctls: known names, values
+ * within the kernel's bounds, of the right shape (an integer; a word for
+ * tcp_congestion_control; a vector as an array or as "4096 131072 6291456").
+ * Checked by the Sysctl table itself, all together, as the stack will set them.
+ */
+const sysctlSchema = z.record(z.string(), z.union([z.number(), z.string(), z.array(z.number())])).superRefine((values, ctx) => {
+  try {
+    fullSysctlTable().set(values);
+  } catch (err) {
+    if (!(err instanceof SysctlError)) throw err;
+    ctx.addIssue({ code: 'custom', path: [err.sysctl], message: err.message.replace(`${err.sysctl}: `, '').replace(`${err.sysctl} `, '') });
   }
 });
 
@@ -192,18 +195,44 @@ export type RouteEntry = z.infer<typeof routeEntrySchema>;
 export const neighbourEntrySchema = z.strictObject({ dst: Ipv4Address, dev: deviceName, lladdr: mac });
 export type NeighbourEntry = z.infer<typeof neighbourEntrySchema>;
 
+const serviceName = z.enum(['echo', 'discard', 'chargen']);
+const bufSize = z.number().int().min(0).max(2147483647);
+
 /**
  * A UDP socket running a built-in service (RFC 862/863/864). Only service
  * sockets are configuration: a plain socket has no reader after a restart.
  */
-export const socketEntrySchema = z.strictObject({
-  type: z.literal('udp').default('udp'),
+export const udpSocketEntrySchema = z.strictObject({
+  type: z.literal('udp'),
   bind: SocketAddress,
   connect: SocketAddress.optional(),
-  service: z.enum(['echo', 'discard', 'chargen']),
-  rcvbuf: z.number().int().min(0).max(2147483647).optional(),
-  sndbuf: z.number().int().min(0).max(2147483647).optional(),
+  service: serviceName,
+  rcvbuf: bufSize.optional(),
+  sndbuf: bufSize.optional(),
 });
+
+/**
+ * A TCP listener running a built-in service on every connection it accepts
+ * (`POST /v1/sockets {type: "tcp", bind, listen: backlog, service}`).
+ * Connections are not configuration: only listeners with a service are kept.
+ * `backlog` is listen()'s (128 when absent); rcvbuf/sndbuf/nodelay are the
+ * socket options every accepted connection inherits.
+ */
+export const tcpSocketEntrySchema = z.strictObject({
+  type: z.literal('tcp'),
+  bind: SocketAddress.refine((b) => !b.endsWith(':0'), 'a listener needs a port (1..65535)'),
+  service: serviceName,
+  backlog: z.number().int().min(0).max(65535).optional(),
+  rcvbuf: bufSize.optional(),
+  sndbuf: bufSize.optional(),
+  nodelay: z.boolean().optional(),
+});
+
+/** An entry without `type` is UDP, as files written before TCP have them. */
+export const socketEntrySchema = z.preprocess(
+  (v) => (typeof v === 'object' && v !== null && !Array.isArray(v) && !Object.hasOwn(v, 'type') ? { type: 'udp', ...v } : v),
+  z.discriminatedUnion('type', [udpSocketEntrySchema, tcpSocketEntrySchema], { error: 'type must be "udp" (the default) or "tcp"' }),
+);
 export type SocketEntry = z.infer<typeof socketEntrySchema>;
 
 const inetShape = {

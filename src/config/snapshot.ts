@@ -10,7 +10,10 @@ import type { NetDevice } from '../dev/netdevice.ts';
 import { deviceKind, netemOf, type NetStack } from '../stack/index.ts';
 import { formatMac } from '../wire/mac.ts';
 import { netemFieldsOf } from '../rtnl/netem-fields.ts';
-import { inetOf } from '../inet/control.ts';
+import { inetInternals, inetOf } from '../inet/control.ts';
+import type { InetStack } from '../inet/inet.ts';
+import { parseIpv4Address } from '../wire/ipv4.ts';
+import { tcpOf } from '../inet/tcp-glue.ts';
 import { OTHER_USER_FLAGS, STATE_VERSION, type DeviceEntry, type DeviceSettings, type NetemConfig, type StateFile } from './schema.ts';
 
 function netemConfigOf(dev: NetDevice): NetemConfig | undefined {
@@ -84,11 +87,24 @@ export interface Snapshot {
   state: StateFile;
   /** Devices of kinds the state file cannot describe (none today); the caller logs them. */
   skipped: string[];
+  /**
+   * Service sockets left out because their bound address is no longer this
+   * host's: Linux keeps such a socket open (it just hears nothing), but a
+   * state file naming it could never be loaded again (EADDRNOTAVAIL at start).
+   */
+  skippedSockets: string[];
+}
+
+/** Whether a saved `ADDR:PORT` can be bound again at start: the wildcard, or an address local to this host (inet_addr_type). */
+function bindable(inet: InetStack | undefined, bind: string): boolean {
+  const addr = parseIpv4Address(bind.slice(0, bind.lastIndexOf(':')));
+  return inet === undefined || addr === undefined || addr === 0 || inet.localType(addr, null) === 'local';
 }
 
 export function snapshotStack(stack: NetStack, now: Date = new Date()): Snapshot {
   const devices: DeviceEntry[] = [];
   const skipped: string[] = [];
+  const skippedSockets: string[] = [];
   const listed = new Set<NetDevice>();
   for (const dev of stack.devices.list()) {
     const entry = entryOf(stack, dev, listed);
@@ -96,7 +112,7 @@ export function snapshotStack(stack: NetStack, now: Date = new Date()): Snapshot
     if (entry !== null) devices.push(entry);
     else if (!(dev.kind === 'veth' && dev.link !== null && listed.has(dev.link))) skipped.push(dev.name);
   }
-  const state: StateFile = { version: STATE_VERSION, saved_at: now.toISOString(), sysctl: stack.sysctl.snapshot(), devices };
+  const state: StateFile = { version: STATE_VERSION, saved_at: now.toISOString(), sysctl: stack.sysctl.snapshot({ writable: true }) as StateFile['sysctl'], devices };
   const inet = inetOf(stack);
   if (inet !== undefined) {
     // What a user configured (addresses, static routes, permanent neighbours, service sockets), never what was learnt.
@@ -110,7 +126,9 @@ export function snapshotStack(stack: NetStack, now: Date = new Date()): Snapshot
       ...opt('src', r.src),
     }));
     state.neighbours = s.neighbours.map((n) => ({ dst: n.dst, dev: n.dev, lladdr: n.lladdr }));
-    state.sockets = s.sockets.map((k) => ({
+    const local = inetInternals(stack);
+    const udpKept = s.sockets.filter((k) => bindable(local, k.bind) || (skippedSockets.push(`udp ${k.bind} ${k.service}`), false));
+    state.sockets = udpKept.map((k) => ({
       type: 'udp' as const,
       bind: k.bind,
       ...opt('connect', k.connect),
@@ -118,6 +136,22 @@ export function snapshotStack(stack: NetStack, now: Date = new Date()): Snapshot
       ...opt('rcvbuf', k.rcvbuf),
       ...opt('sndbuf', k.sndbuf),
     }));
+    // TCP listeners running a service, with what listen() was given; never client connections.
+    for (const l of tcpOf(inet)?.serviceListeners() ?? []) {
+      if (!bindable(local, l.bind)) {
+        skippedSockets.push(`tcp ${l.bind} ${l.service}`);
+        continue;
+      }
+      state.sockets.push({
+        type: 'tcp' as const,
+        bind: l.bind,
+        service: l.service!,
+        backlog: l.backlog,
+        ...opt('rcvbuf', l.rcvbuf),
+        ...opt('sndbuf', l.sndbuf),
+        ...opt('nodelay', l.nodelay),
+      });
+    }
   }
-  return { state, skipped };
+  return { state, skipped, skippedSockets };
 }

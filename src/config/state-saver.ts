@@ -52,6 +52,8 @@ export class StateSaver {
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<void> | null = null;
   private unsubscribe: (() => void)[] = [];
+  /** The service sockets last left out of the state file (see Snapshot.skippedSockets), to warn once per change. */
+  private lastSkippedSockets = '';
   private stopped = false;
 
   constructor(
@@ -139,8 +141,14 @@ export class StateSaver {
     // Read before the snapshot: every change numbered up to seq is in it.
     const seq = this.changeSeq;
     let failed = false;
-    const { state, skipped } = snapshotStack(this.stack);
+    const { state, skipped, skippedSockets } = snapshotStack(this.stack);
     if (skipped.length > 0) this.log?.warn({ devices: skipped }, 'devices of these kinds are not saved in the state file');
+    // Said once per new set, not on every save: the socket stays open and says nothing until its address returns.
+    const unsaved = skippedSockets.join(', ');
+    if (unsaved !== this.lastSkippedSockets) {
+      this.lastSkippedSockets = unsaved;
+      if (unsaved !== '') this.log?.warn({ sockets: skippedSockets }, 'service sockets bound to an address this host no longer has are not saved in the state file');
+    }
     const text = `${JSON.stringify(state, null, 2)}\n`;
     this.writing = this.write(this.file, text).then(
       () => {

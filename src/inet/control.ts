@@ -5,7 +5,7 @@
 // with the errno the kernel's rtnetlink or socket call would return.
 
 import { NetError } from '../errno.ts';
-import type { SockMemInfo } from '../sock/table.ts';
+import type { SocketDescription, StackSocket } from '../sock/table.ts';
 import type { NetStack } from '../stack/netstack.ts';
 import { InetProtocol } from './protocol.ts';
 import type { InetStack } from './inet.ts';
@@ -97,13 +97,10 @@ export interface Datagram {
   data: Uint8Array;
 }
 
-export interface UdpSocketView extends SockMemInfo {
-  id: number;
+export interface UdpSocketView extends SocketDescription {
   family: 'inet';
   type: 'dgram';
   state: 'UNCONN' | 'ESTAB';
-  local: string;
-  peer: string;
 }
 
 export interface UdpSendOptions {
@@ -112,9 +109,12 @@ export interface UdpSendOptions {
   timeoutMs?: number;
 }
 
-export interface UdpSocket {
+/** A UDP socket: an entry of the stack's socket table (family inet, type dgram). */
+export interface UdpSocket extends StackSocket {
   /** Unique among ALL the stack's sockets. */
   readonly id: number;
+  readonly family: 'inet';
+  readonly type: 'dgram';
   describe(): UdpSocketView;
   sendTo(data: Uint8Array, to?: string, opts?: UdpSendOptions): number | Promise<number>;
   /** EAGAIN, EINTR, or a pending error (ECONNREFUSED). */
@@ -122,6 +122,11 @@ export interface UdpSocket {
   /** Data-ready listener; returns the unsubscribe function. */
   onReadable(fn: () => void): () => void;
   close(): void;
+}
+
+/** The UDP socket behind a socket table entry, or undefined for another family or type. */
+export function asUdpSocket(sock: StackSocket | undefined): UdpSocket | undefined {
+  return sock !== undefined && sock.family === 'inet' && sock.type === 'dgram' ? (sock as UdpSocket) : undefined;
 }
 
 /** What state saving keeps: what a user configured, never what the stack learnt. */

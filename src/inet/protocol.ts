@@ -15,7 +15,7 @@ import type { NetProtocol } from '../stack/protocol.ts';
 import { ETH_P_ARP, ETH_P_IP } from '../wire/eth.ts';
 import { InetStack } from './inet.ts';
 import { INET_SYSCTLS } from './sysctl.ts';
-import { attachTcp, type TcpGlue } from './tcp-glue.ts';
+import { attachTcp } from './tcp-glue.ts';
 
 export class InetProtocol implements NetProtocol {
   readonly name = 'inet';
@@ -29,18 +29,14 @@ export class InetProtocol implements NetProtocol {
 
   attach(stack: NetStack): void {
     if (!stack.sysctl.has('net.ipv4.ip_forward')) stack.sysctl.register(INET_SYSCTLS);
-    let tcp: TcpGlue | undefined;
-    const checkSocketLimit = (): void => {
-      if (stack.sockets.size + inet.udp.sockets.size + (tcp?.count() ?? 0) >= stack.limits.maxSockets) {
-        throw new NetError('EMFILE', `no more than ${stack.limits.maxSockets} sockets may be open`);
-      }
-    };
-    const allocSocketId = (): number => stack.sockets.reserveId();
-    const inet: InetStack = new InetStack(stack, { allocSocketId, checkSocketLimit });
+    // UDP and TCP sockets are entries of the stack's socket table: its ids, its limit (EMFILE).
+    const inet: InetStack = new InetStack(stack, {
+      allocSocketId: () => stack.sockets.reserveId(),
+      checkSocketLimit: () => stack.sockets.checkLimit(),
+    });
     // TCP registers as IP protocol 6 (src/inet/tcp-glue.ts); its Tcp/TcpExt counters join
     // /proc/net/snmp and /proc/net/netstat's view, as Linux prints them beside Ip and Udp.
-    const glue = attachTcp(inet, { allocSocketId, checkSocketLimit });
-    tcp = glue;
+    const glue = attachTcp(inet);
     const ipNetstat = inet.netstat.bind(inet);
     inet.netstat = () => ({ ...ipNetstat(), ...glue.proto.netstat() }) as ReturnType<typeof ipNetstat>;
     const ip: PacketHandler = { type: ETH_P_IP, dev: null, func: (skb: SkBuff, dev: NetDevice) => inet.ip.rcv(skb, dev) };

@@ -1,18 +1,25 @@
 // The net.ipv4 sysctls, with Linux's names, defaults and limits
-// (Documentation/networking/ip-sysctl.rst). Linux's ip_local_port_range is
-// one sysctl holding a pair ("32768 60999"); the table here holds integers,
-// so the pair is two sysctls, ..._min and ..._max, and a range whose min is
-// above its max is refused when a port is chosen (EINVAL), not when set.
+// (Documentation/networking/ip-sysctl.rst). ip_local_port_range is Linux's
+// one sysctl holding a pair ("32768 60999"), refused when its end is below
+// its start (ipv4_local_port_range); its elements are read as
+// ip_local_port_range_min / _max, names that writes also accept, as older
+// versions listed the pair as those two sysctls.
 
-import type { SysctlSpec } from '../sysctl.ts';
+import type { AnySysctlSpec } from '../sysctl.ts';
 
 const INT_MAX = 2147483647;
 
 export const INET_SYSCTLS = {
   'net.ipv4.ip_forward': { default: 0, min: 0, max: 1 },
   'net.ipv4.ip_default_ttl': { default: 64, min: 1, max: 255 },
-  'net.ipv4.ip_local_port_range_min': { default: 32768, min: 1, max: 65535 },
-  'net.ipv4.ip_local_port_range_max': { default: 60999, min: 1, max: 65535 },
+  'net.ipv4.ip_local_port_range': {
+    type: 'vector',
+    default: [32768, 60999],
+    min: 1,
+    max: 65535,
+    ordered: true,
+    members: ['net.ipv4.ip_local_port_range_min', 'net.ipv4.ip_local_port_range_max'],
+  },
   'net.ipv4.ipfrag_high_thresh': { default: 4194304, min: 0, max: INT_MAX },
   'net.ipv4.ipfrag_time': { default: 30, min: 1, max: 3600 },
   'net.ipv4.icmp_echo_ignore_all': { default: 0, min: 0, max: 1 },
@@ -30,6 +37,10 @@ export const INET_SYSCTLS = {
   'net.ipv4.neigh.default.gc_thresh2': { default: 512, min: 0, max: INT_MAX },
   'net.ipv4.neigh.default.gc_thresh3': { default: 1024, min: 0, max: INT_MAX },
   'net.ipv4.neigh.default.unres_qlen_bytes': { default: 212992, min: 0, max: INT_MAX },
-} as const satisfies Record<string, SysctlSpec>;
+} as const satisfies Record<string, AnySysctlSpec>;
 
-export type InetSysctlName = keyof typeof INET_SYSCTLS;
+/** The integers IPv4 reads from the stack's table: its integer sysctls and the port range's two ends. */
+export type InetSysctlName =
+  | Exclude<keyof typeof INET_SYSCTLS, 'net.ipv4.ip_local_port_range'>
+  | 'net.ipv4.ip_local_port_range_min'
+  | 'net.ipv4.ip_local_port_range_max';

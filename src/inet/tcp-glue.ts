@@ -1,11 +1,12 @@
 // TCP on IPv4: the one place where the TCP engine (src/inet/tcp/) meets the
 // IP layer (src/inet/inet.ts) and the stack. It registers protocol 6 with
 // the IP layer (inet_add_protocol(&tcp_protocol, IPPROTO_TCP)), fills the
-// TcpIpOps seam with the route's source, path MTU and ip.output, gives TCP
-// sockets ids from the stack's one counter, and keeps the sockets the
-// control plane opened (connect, listen, a service on every accepted
-// connection). When the NetProtocol seam (src/stack/protocol.ts) arrives,
-// this file is what moves onto it.
+// TcpIpOps seam with the route's source, path MTU and ip.output, makes every
+// TCP socket an entry of the stack's socket table from hash to unhash
+// (through TcpProto.registry: listeners, connects, a listener's children,
+// TIME-WAIT), with ids from the table's one counter and an event for each
+// state change, and runs the control plane's sockets (connect, listen, a
+// service on every accepted connection).
 
 import { NetError } from '../errno.ts';
 import type { SkBuff } from '../skb/skbuff.ts';
@@ -19,6 +20,8 @@ import { TcpProto, tcpSocketRow, tcpV4Err, tcpV4Rcv, type TcpSocketRow } from '.
 import { runTcpService, type TcpServiceName } from './tcp/services.ts';
 import { TcpState, type TcpSock } from './tcp/sock.ts';
 import { TcpSysctl } from './tcp/sysctl.ts';
+import type { StackSocket } from '../sock/table.ts';
+import type { SockState } from '../sock/sock.ts';
 
 export const IPPROTO_TCP = 6;
 
@@ -37,36 +40,98 @@ export interface TcpOpenOptions {
   signal?: AbortSignal;
 }
 
-/** A TCP socket the control plane owns: its id, and what serves it. */
-export interface TcpEntry {
+/** A TCP socket as an entry of the stack's socket table: its id, and what serves it. */
+export interface TcpEntry extends StackSocket {
   readonly id: number;
+  readonly family: 'inet';
+  readonly type: 'stream';
   readonly sk: TcpSock;
+  /** The service of the listener it came from (or runs on, for a listener). */
   readonly service: TcpServiceName | undefined;
   /** A client (the API or a WebSocket stream) takes accepted connections itself instead of a service. */
   acceptHook: ((child: TcpEntry) => void) | null;
+  describe(): TcpSocketView;
+  /** A listener: what listen() was asked for, as the state file keeps it. */
+  listenConfig?: TcpListenConfig;
 }
 
-export interface TcpGlueHooks {
-  /** The stack's socket id counter (unique across families). */
-  allocSocketId(): number;
-  /** EMFILE when the stack's limit is reached. */
-  checkSocketLimit(): void;
+/** A service listener as configuration: what it takes to open it again (the state file's entry). */
+export interface TcpListenConfig {
+  bind: string;
+  service?: TcpServiceName;
+  backlog: number;
+  rcvbuf?: number;
+  sndbuf?: number;
+  nodelay?: boolean;
+}
+
+/** The TCP socket behind a socket table entry, or undefined for another family or type. */
+export function asTcpEntry(sock: StackSocket | undefined): TcpEntry | undefined {
+  return sock instanceof TcpTableEntry ? sock : undefined;
+}
+
+class TcpTableEntry implements TcpEntry {
+  readonly family = 'inet';
+  readonly type = 'stream';
+  readonly protocol = IPPROTO_TCP;
+  /** No SO_BINDTODEVICE here. */
+  readonly boundDev = null;
+  acceptHook: ((child: TcpEntry) => void) | null = null;
+  listenConfig?: TcpListenConfig;
+
+  constructor(
+    readonly id: number,
+    readonly sk: TcpSock,
+    readonly service: TcpServiceName | undefined,
+    private readonly glue: TcpGlue,
+    /** Made by listen() or connect(), not by the network (a listener's child). */
+    private readonly opened: boolean,
+  ) {}
+
+  /** Counted against --max-sockets while its user holds it: not a child, not closed (an orphan finishing FIN-WAIT, TIME-WAIT). */
+  get userHeld(): boolean {
+    return this.opened && !this.sk.orphan;
+  }
+
+  get state(): SockState {
+    // ss's State names (TCP_STATE_NAMES) are the table's SockState words.
+    return this.sk.stateName as SockState;
+  }
+
+  /** Segments in and out (tcp_info's segs_in, segs_out). */
+  get received(): number {
+    return this.sk.segsIn;
+  }
+
+  get sent(): number {
+    return this.sk.segsOut;
+  }
+
+  describe(): TcpSocketView {
+    return { id: this.id, ...tcpSocketRow(this.sk), state: this.state, ...(this.service !== undefined ? { service: this.service } : {}) };
+  }
+
+  /** The table's close (stack shutdown): gone without a word, see TcpGlue.release. */
+  close(): void {
+    this.glue.release(this);
+  }
 }
 
 export class TcpGlue implements IpProtocolHandler {
   readonly protocol = IPPROTO_TCP;
-  readonly tcpSysctl = new TcpSysctl();
+  /** TCP's view of the stack's sysctl table, where its net.ipv4.tcp_* names are registered. */
+  readonly tcpSysctl: TcpSysctl;
   readonly proto: TcpProto;
-  /** Sockets by id: every TCP socket that has been given one. */
-  readonly byId = new Map<number, TcpEntry>();
-  private readonly entries = new WeakMap<TcpSock, TcpEntry>();
+  /** Every TCP socket in the stack's socket table, in the order they joined it (id order). */
+  private readonly entries = new Map<TcpSock, TcpTableEntry>();
   private readonly services = new Set<AbortController>();
+  /** The service of the listener being opened, for its table entry (and its first event). */
+  private openingService: TcpServiceName | undefined = undefined;
 
-  constructor(
-    readonly inet: InetStack,
-    private readonly hooks: TcpGlueHooks,
-  ) {
+  constructor(readonly inet: InetStack) {
     const stack = inet.stack;
+    // register_net_sysctl for net.ipv4.tcp_*: once per stack, so a re-attach finds them there.
+    this.tcpSysctl = new TcpSysctl(stack.sysctl);
     const ops: TcpIpOps = {
       // ip_queue_xmit: DF on every segment that fits the path MTU, so a router with a smaller
       // link answers "fragmentation needed" and TCP lowers its MSS (tcp_v4_mtu_reduced). Linux
@@ -95,6 +160,11 @@ export class TcpGlue implements IpProtocolHandler {
       countDrop: (reason) => stack.countDrop(reason),
     };
     this.proto = new TcpProto(ops);
+    this.proto.registry = {
+      added: (sk) => this.added(sk),
+      stateChanged: (sk, old) => this.stateChanged(sk, old),
+      removed: (sk) => this.removed(sk),
+    };
   }
 
   // ------------------------------------------------------------- IP side
@@ -122,47 +192,73 @@ export class TcpGlue implements IpProtocolHandler {
 
   // ------------------------------------------------------------ sockets
 
-  /** The socket's id, given on first sight (accepted children get theirs when accepted or listed). */
-  entryOf(sk: TcpSock, service?: TcpServiceName): TcpEntry {
-    let e = this.entries.get(sk);
-    if (e === undefined) {
-      e = { id: this.hooks.allocSocketId(), sk, service, acceptHook: null };
-      this.entries.set(sk, e);
-      this.byId.set(e.id, e);
-      const entry = e;
-      const prev = sk.onStateChange;
-      sk.onStateChange = (s, old) => {
-        prev?.(s, old);
-        // A socket leaves the table when it is gone (tcp_done / TIME-WAIT ended).
-        if (s.state === TcpState.CLOSE && !this.proto.sockets.has(s)) this.byId.delete(entry.id);
-      };
-    }
-    return e;
+  /**
+   * A socket was hashed: it joins the stack's socket table with an id (a
+   * child takes its listener's service). Children come from the network, so
+   * their ids skip the table's limit; the listener's backlog bounds them.
+   */
+  private added(sk: TcpSock): void {
+    if (!this.proto.sockets.has(sk) || this.entries.has(sk)) return;
+    const parent = sk.parent === null ? undefined : this.entries.get(sk.parent);
+    const service = parent !== undefined ? parent.service : this.openingService;
+    const e = new TcpTableEntry(this.inet.stack.sockets.allocId(), sk, service, this, sk.parent === null);
+    this.entries.set(sk, e);
+    this.inet.stack.sockets.add(e);
   }
 
+  /**
+   * tcp_set_state: a 'change' for every state it passes through, except
+   * CLOSE, which Linux's tcp_set_state answers by unhashing the socket: its
+   * event is the 'del' that follows.
+   */
+  private stateChanged(sk: TcpSock, _old: TcpState): void {
+    if (sk.state === TcpState.CLOSE) return;
+    const e = this.entries.get(sk);
+    if (e !== undefined) this.inet.stack.sockets.changed(e);
+  }
+
+  /** inet_unhash: the socket leaves the table (closed, reset, or its TIME-WAIT is over). */
+  private removed(sk: TcpSock): void {
+    const e = this.entries.get(sk);
+    if (e === undefined) return;
+    this.entries.delete(sk);
+    this.inet.stack.sockets.remove(e);
+  }
+
+  /**
+   * The socket's table entry. One that is already gone (a child reset while
+   * it waited in the accept queue, then taken from it) gets an id of its own
+   * and no place in the table, so a lookup by that id answers ENOENT.
+   */
+  entryOf(sk: TcpSock): TcpEntry {
+    return this.entries.get(sk) ?? new TcpTableEntry(this.inet.stack.sockets.allocId(), sk, undefined, this, false);
+  }
+
+  /** The TCP socket with this id in the stack's socket table. */
   get(id: number): TcpEntry | undefined {
-    const e = this.byId.get(id);
-    if (e !== undefined && !this.proto.sockets.has(e.sk) && e.sk.state === TcpState.CLOSE) {
-      // Closed and unhashed: gone from ss, and from here.
-      this.byId.delete(id);
-      return undefined;
-    }
-    return e;
+    const e = asTcpEntry(this.inet.stack.sockets.get(id));
+    return e !== undefined && this.entries.get(e.sk) === e ? e : undefined;
   }
 
-  /** Every TCP socket, listeners and connections, in id order. */
+  /** Listeners running a service, in id order: the TCP sockets that are configuration (client connections are not). */
+  serviceListeners(): TcpListenConfig[] {
+    return this.list()
+      .filter((e) => e.service !== undefined && e.listenConfig !== undefined && e.sk.state === TcpState.LISTEN)
+      .map((e) => ({ ...e.listenConfig! }));
+  }
+
+  /** Every TCP socket, listeners and connections (TIME-WAIT included), in id order. */
   list(): TcpEntry[] {
-    for (const sk of this.proto.sockets) this.entryOf(sk);
-    for (const [id, e] of this.byId) if (!this.proto.sockets.has(e.sk)) this.byId.delete(id);
-    return [...this.byId.values()].sort((a, b) => a.id - b.id);
+    return [...this.entries.values()];
   }
 
+  /** TCP's entries in the socket table. */
   count(): number {
-    return this.proto.sockets.size;
+    return this.entries.size;
   }
 
   describe(e: TcpEntry): TcpSocketView {
-    return { id: e.id, ...tcpSocketRow(e.sk), ...(e.service !== undefined ? { service: e.service } : {}) };
+    return e.describe();
   }
 
   /**
@@ -185,10 +281,17 @@ export class TcpGlue implements IpProtocolHandler {
     if (listening) {
       if (o.connect !== undefined) throw new NetError('EINVAL', 'a socket either listens or connects, not both');
       if (bind === undefined || bind.port === 0) throw new NetError('EINVAL', 'listen needs bind with a port (ADDR:PORT, port 1..65535)');
-      this.hooks.checkSocketLimit();
+      this.inet.stack.sockets.checkLimit();
       const backlog = o.listen === true ? 128 : (o.listen as number);
-      const sk = this.proto.listen({ ...sockOpts, addr: bind.addr, port: bind.port, backlog });
-      const e = this.entryOf(sk, o.service);
+      let sk: TcpSock;
+      this.openingService = o.service;
+      try {
+        sk = this.proto.listen({ ...sockOpts, addr: bind.addr, port: bind.port, backlog });
+      } finally {
+        this.openingService = undefined;
+      }
+      const e = this.entryOf(sk);
+      e.listenConfig = { bind: `${formatIpv4(bind.addr)}:${bind.port}`, ...(o.service !== undefined ? { service: o.service } : {}), backlog, ...sockOpts };
       sk.onAccept = () => this.drainAccept(e);
       return e;
     }
@@ -197,7 +300,7 @@ export class TcpGlue implements IpProtocolHandler {
     const peer = parseEndpoint(o.connect, 'connect');
     if (peer.port === 0) throw new NetError('EINVAL', 'connect: port 1..65535');
     if (peer.addr === 0) throw new NetError('EINVAL', 'connect: 0.0.0.0 is not a destination');
-    this.hooks.checkSocketLimit();
+    this.inet.stack.sockets.checkLimit();
     const rt = this.inet.routeOutput(peer.addr, bind?.addr ?? 0);
     if (typeof rt === 'string') throw new NetError(rt, rt === 'ENETUNREACH' ? `no route to ${formatIpv4(peer.addr)}` : `cannot send from ${formatIpv4(bind!.addr)}`);
     // tcp_v4_connect: a broadcast or multicast destination is no peer (ENETUNREACH).
@@ -224,8 +327,8 @@ export class TcpGlue implements IpProtocolHandler {
       o.signal?.addEventListener('abort', onAbort, { once: true });
       await Promise.race(waits);
     } catch (err) {
+      // The socket leaves the table as it is unhashed.
       sk.abort();
-      this.byId.delete(e.id);
       throw err;
     } finally {
       timer?.cancel();
@@ -240,7 +343,7 @@ export class TcpGlue implements IpProtocolHandler {
       if (l.acceptHook === null && l.service === undefined) return; // stays queued for a later accept
       const child = l.sk.acceptQueue.shift();
       if (child === undefined) return;
-      const e = this.entryOf(child, l.service);
+      const e = this.entryOf(child);
       if (l.acceptHook !== null) l.acceptHook(e);
       else this.serve(e, l.service!);
     }
@@ -258,11 +361,23 @@ export class TcpGlue implements IpProtocolHandler {
     void runTcpService(name, e.sk, ac.signal).finally(() => this.services.delete(ac));
   }
 
-  /** close() (FIN after what is queued) or abort (RST, ?abort=1). */
+  /**
+   * close() (FIN after what is queued) or abort (RST, ?abort=1). The socket
+   * stays in the table while it finishes on its own (FIN-WAIT, TIME-WAIT),
+   * as ss lists an orphan, and leaves it when it is unhashed.
+   */
   close(e: TcpEntry, abort = false): void {
     if (abort) e.sk.abort();
     else e.sk.close();
-    if (e.sk.state === TcpState.LISTEN || e.sk.state === TcpState.CLOSE) this.byId.delete(e.id);
+  }
+
+  /** Gone without a word, as at shutdown (no FIN, no RST): what the table's close means for TCP. */
+  release(e: TcpEntry): void {
+    const sk = e.sk;
+    sk.orphan = true;
+    // CLOSE first, so a service that wakes up afterwards and calls close() sends nothing.
+    sk.setState(TcpState.CLOSE);
+    sk.destroy();
   }
 
   /**
@@ -273,24 +388,18 @@ export class TcpGlue implements IpProtocolHandler {
   shutdown(): void {
     for (const ac of this.services) ac.abort();
     this.services.clear();
-    for (const sk of [...this.proto.sockets]) {
-      sk.orphan = true;
-      // CLOSE first, so a service that wakes up afterwards and calls close() sends nothing.
-      sk.setState(TcpState.CLOSE);
-      sk.destroy();
-    }
-    this.byId.clear();
+    for (const sk of [...this.proto.sockets]) this.release(this.entryOf(sk));
   }
 }
 
 /** One TCP socket as GET /v1/sockets lists it (DESIGN §3.1). */
-export type TcpSocketView = TcpSocketRow & { id: number; service?: TcpServiceName };
+export type TcpSocketView = Omit<TcpSocketRow, 'state'> & { id: number; state: SockState; service?: TcpServiceName };
 
 const glues = new WeakMap<InetStack, TcpGlue>();
 
 /** Register TCP with an inet instance, once. */
-export function attachTcp(inet: InetStack, hooks: TcpGlueHooks): TcpGlue {
-  const g = new TcpGlue(inet, hooks);
+export function attachTcp(inet: InetStack): TcpGlue {
+  const g = new TcpGlue(inet);
   inet.ip.register(g);
   glues.set(inet, g);
   return g;

@@ -6,10 +6,10 @@
 // datagram for a port nobody has answers ICMP port unreachable, and a
 // connected socket hears of that as ECONNREFUSED on its next call.
 
-import { NetError, type ErrnoName } from '../errno.ts';
-import type { SkBuff } from '../skb/skbuff.ts';
+import { NetError, wouldBlock, type ErrnoName } from '../errno.ts';
+import { CHECKSUM_PARTIAL, skbCsumUnnecessary, type SkBuff } from '../skb/skbuff.ts';
 import { Sock, allocSendSkb, queueRcvSkb, RCV_SHUTDOWN, SEND_SHUTDOWN } from '../sock/sock.ts';
-import { sockMemInfo } from '../sock/table.ts';
+import { sockMemInfo, type StackSocket } from '../sock/table.ts';
 import { checksumAdd, checksumFold } from '../wire/checksum.ts';
 import { formatIpv4, IPPROTO_UDP } from '../wire/ipv4.ts';
 import { ICMP_DEST_UNREACH } from '../wire/icmp.ts';
@@ -50,7 +50,11 @@ export class UdpTable implements IpProtocolHandler {
       s.close();
       throw err;
     }
+    // An entry of the stack's socket table once socket() and bind() have
+    // succeeded: a request refused with an errno leaves nothing behind, not
+    // even a new/del pair of events.
     this.sockets.set(id, s);
+    inet.stack.sockets.add(s);
     return s;
   }
 
@@ -152,7 +156,7 @@ export class UdpTable implements IpProtocolHandler {
     const nh = skb.networkHeader;
     const saddr = readU32(b, nh + 12);
     const daddr = readU32(b, nh + 16);
-    if ((b[d + 6] !== 0 || b[d + 7] !== 0) && checksumFold(checksumAdd(udpPseudoHeaderSum(saddr, daddr, ulen), b, d, ulen)) !== 0xffff) {
+    if ((b[d + 6] !== 0 || b[d + 7] !== 0) && !skbCsumUnnecessary(skb) && checksumFold(checksumAdd(udpPseudoHeaderSum(saddr, daddr, ulen), b, d, ulen)) !== 0xffff) {
       mib.InCsumErrors++;
       mib.InErrors++;
       inet.drop(skb, 'UDP_CSUM');
@@ -181,6 +185,7 @@ export class UdpTable implements IpProtocolHandler {
       return;
     }
     mib.InDatagrams++;
+    s.received++;
   }
 
   /**
@@ -207,8 +212,16 @@ export class UdpTable implements IpProtocolHandler {
 
 type Waiter = () => void;
 
-export class UdpSock implements UdpSocket {
+export class UdpSock implements UdpSocket, StackSocket {
+  readonly family = 'inet';
+  readonly type = 'dgram';
+  readonly protocol = IPPROTO_UDP;
+  /** No SO_BINDTODEVICE here. */
+  readonly boundDev = null;
   readonly sk: Sock;
+  /** Datagrams queued to the reader, and handed to IP (the socket's share of InDatagrams, OutDatagrams). */
+  received = 0;
+  sent = 0;
   laddr = 0;
   lport = 0;
   raddr = 0;
@@ -229,6 +242,10 @@ export class UdpSock implements UdpSocket {
       this.wake();
       for (const fn of [...this.listeners]) fn();
     };
+  }
+
+  get state(): 'UNCONN' | 'ESTAB' {
+    return this.connected ? 'ESTAB' : 'UNCONN';
   }
 
   /** Wake everyone waiting to read (data, an error, or close). */
@@ -270,7 +287,7 @@ export class UdpSock implements UdpSocket {
       id: this.id,
       family: 'inet',
       type: 'dgram',
-      state: this.connected ? 'ESTAB' : 'UNCONN',
+      state: this.state,
       local: this.bound ? formatEndpoint(this.laddr, this.lport) : '0.0.0.0:0',
       peer: this.connected ? formatEndpoint(this.raddr, this.rport) : '0.0.0.0:*',
       ...sockMemInfo(sk),
@@ -331,6 +348,8 @@ export class UdpSock implements UdpSocket {
     const c = udpChecksum(b, at, ulen, { srcAddr: saddr, dstAddr: daddr });
     b[at + 6] = c >>> 8;
     b[at + 7] = c & 0xff;
+    // Built here: a receiver in this process may trust it (see CHECKSUM_PARTIAL).
+    skb.ipSummed = CHECKSUM_PARTIAL;
     skb.transportHeader = at;
     const err: ErrnoName | null = inet.ip.output(skb, { src: saddr, dst: daddr, protocol: IPPROTO_UDP, rt });
     if (err === 'ENOBUFS') {
@@ -340,6 +359,7 @@ export class UdpSock implements UdpSocket {
     }
     if (err !== null) throw new NetError(err, err === 'EMSGSIZE' ? 'datagram too big for the path MTU' : `send failed: ${err}`);
     inet.mib.udp.OutDatagrams++;
+    this.sent++;
     return data.length;
   }
 
@@ -373,7 +393,7 @@ export class UdpSock implements UdpSocket {
     const d = this.takeOne();
     if (d !== null) return d;
     if ((this.sk.shutdown & RCV_SHUTDOWN) !== 0) throw new NetError('EPIPE', 'socket is shut down for receiving');
-    if (nonblock) throw new NetError('EAGAIN', 'no datagram is waiting');
+    if (nonblock) throw wouldBlock('no datagram is waiting');
     return null;
   }
 
@@ -442,6 +462,7 @@ export class UdpSock implements UdpSocket {
     this.table.unhash(this);
     this.table.sockets.delete(this.id);
     const inet = this.table.inet;
+    inet.stack.sockets.remove(this);
     this.sk.receiveQueue.purge((skb) => inet.drop(skb, 'SOCKET_CLOSE'));
     this.sk.setShutdown(RCV_SHUTDOWN | SEND_SHUTDOWN);
     this.listeners = [];

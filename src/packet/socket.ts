@@ -20,7 +20,7 @@ import { devQueueXmit, frameFitsDevice } from '../dev/xmit.ts';
 import { NET_XMIT_SUCCESS } from '../dev/ops.ts';
 import type { PacketHandler, ProtocolTable } from '../proto/ptype.ts';
 import { ETH_P_ALL, readEthType } from '../wire/eth.ts';
-import { Sock, allocSendSkb, queueRcvSkb, recvSkb, type RecvWaitOptions, type SendWaitOptions } from '../sock/sock.ts';
+import { Sock, allocSendSkb, queueRcvSkb, recvSkb, type RecvWaitOptions, type SendWaitOptions, type SockState } from '../sock/sock.ts';
 import { sockMemInfo, type SocketDescription, type SocketTable, type StackSocket } from '../sock/table.ts';
 
 export type PacketDirection = 'in' | 'out' | 'both';
@@ -134,6 +134,10 @@ export class PacketSocket implements StackSocket {
 
   get boundDev(): NetDevice | null {
     return this.dev;
+  }
+
+  get state(): SockState {
+    return this.sk.ssState;
   }
 
   private hook(): void {

@@ -41,6 +41,27 @@ export const PACKET_TYPE_NAMES: Record<PacketType, string> = {
   5: 'loopback',
 };
 
+/**
+ * ip_summed values (include/linux/skbuff.h): what is known of the transport
+ * checksum. A frame from a wire, a packet socket, the HTTP API or a VXLAN
+ * datagram is CHECKSUM_NONE and its receiver verifies it. A segment this
+ * stack's own TCP or UDP built is CHECKSUM_PARTIAL: Linux leaves such a
+ * checksum to the device (a veth or lo "computes" none), and its receiver
+ * in the same kernel trusts it (skb_csum_unnecessary). Here the checksum is
+ * always written anyway, so taps and captures see correct bytes; anything
+ * that changes the bytes on the way (netem's corruption) sets NONE first,
+ * as netem calls skb_checksum_help.
+ */
+export const CHECKSUM_NONE = 0;
+export const CHECKSUM_UNNECESSARY = 1;
+export const CHECKSUM_COMPLETE = 2;
+export const CHECKSUM_PARTIAL = 3;
+
+/** skb_csum_unnecessary: the receiver need not verify the transport checksum. */
+export function skbCsumUnnecessary(skb: SkBuff): boolean {
+  return skb.ipSummed === CHECKSUM_UNNECESSARY || skb.ipSummed === CHECKSUM_PARTIAL;
+}
+
 /** dev_alloc_skb() reserves this much headroom, as the kernel did. */
 export const NET_SKB_PAD = 16;
 
@@ -102,6 +123,8 @@ export class SkBuff {
   priority = 0;
   /** Wall-clock milliseconds (fractional) when stamped; 0 when not. */
   tstamp = 0;
+  /** skb->ip_summed: CHECKSUM_NONE (verify) .. CHECKSUM_PARTIAL (built by this stack). */
+  ipSummed = CHECKSUM_NONE;
   macHeader = -1;
   networkHeader = -1;
   transportHeader = -1;
@@ -411,6 +434,7 @@ export class SkBuff {
     n.pktType = this.pktType;
     n.priority = this.priority;
     n.tstamp = this.tstamp;
+    n.ipSummed = this.ipSummed;
     n.macHeader = this.macHeader;
     n.networkHeader = this.networkHeader;
     n.transportHeader = this.transportHeader;

@@ -4,7 +4,7 @@
 // what it transmitted throttles its senders, and a reader that is slow to
 // read loses frames at its own queue instead of growing memory.
 
-import { NetError, type ErrnoName } from '../errno.ts';
+import { NetError, wouldBlock, type ErrnoName } from '../errno.ts';
 import type { Clock } from '../clock.ts';
 import { allocSkbFrom, SKB_HEAD_SIZE, type SkBuff } from '../skb/skbuff.ts';
 import { SkbQueue } from '../skb/queue.ts';
@@ -250,7 +250,7 @@ function tryRecv(sk: Sock, canWait: boolean, signal: AbortSignal | undefined): S
   const skb = sk.receiveQueue.dequeue();
   if (skb !== null) return skb;
   if ((sk.shutdown & RCV_SHUTDOWN) !== 0) return null;
-  if (!canWait) throw new NetError('EAGAIN', 'nothing to read');
+  if (!canWait) throw wouldBlock('nothing to read');
   if (signal?.aborted) throw new NetError('EINTR', 'interrupted while waiting for data');
   return WAIT;
 }
@@ -298,7 +298,7 @@ function trySendAlloc(sk: Sock, size: number, canWait: boolean, signal: AbortSig
     return skb;
   }
   sk.nospace = true;
-  if (!canWait) throw new NetError('EAGAIN', 'send buffer is full');
+  if (!canWait) throw wouldBlock('send buffer is full');
   if (signal?.aborted) throw new NetError('EINTR', 'interrupted while waiting for send buffer space');
   return WAIT;
 }

@@ -2,6 +2,15 @@
 // here, so the API, the metrics and the CLI enumerate one list, like the
 // sockets ss reads from /proc. Device events reach the sockets bound to a
 // device from here, once, instead of through one listener per user.
+//
+// It is the catalogue, not the demultiplexer: each protocol keeps its own
+// lookup tables (AF_PACKET's ptype hooks, UDP's port hash, TCP's 4-tuple and
+// listener hashes) and registers a socket here for as long as it exists --
+// a packet socket from open to close, a UDP socket from a successful
+// socket()+bind() to close, a TCP socket from the moment it is hashed
+// (listen, connect, a child of a listener) until it is unhashed, TIME-WAIT
+// included (ss -t lists TIME-WAIT sockets, and children waiting in the accept
+// queue). Each add, state change and removal is told to the stack's event bus.
 
 import { NetError } from '../errno.ts';
 import type { NetDevice } from '../dev/netdevice.ts';
@@ -57,6 +66,8 @@ export interface StackSocket {
   /** Ethertype (packet) or IP protocol number (inet). */
   readonly protocol: number;
   readonly sk: Sock;
+  /** ss's State column now (UNCONN, LISTEN, ESTAB, TIME-WAIT, ...), without building the description. */
+  readonly state: SockState;
   /** The device it is bound to (SO_BINDTODEVICE, packet bind), or null. */
   readonly boundDev: NetDevice | null;
   /** Datagrams or frames queued to the reader, and handed down to send. */
@@ -65,6 +76,13 @@ export interface StackSocket {
   describe(): SocketDescription;
   /** Release everything; the socket leaves the table. */
   close(): void;
+  /**
+   * Whether it counts against the table's limit: a socket a user holds open,
+   * as a file descriptor would (absent: yes). A TCP listener's children and
+   * sockets their user has closed (FIN-WAIT, TIME-WAIT) are listed but held
+   * by no one.
+   */
+  readonly userHeld?: boolean;
   /** A device event for the device it is bound to (packet_notifier). */
   netdevEvent?(event: NetdevEvent, dev: NetDevice): void;
 }
@@ -76,8 +94,8 @@ export class SocketTable {
   constructor(
     notifier: Notifier,
     private readonly limit: () => number,
-    /** Told of every socket that joins or leaves the table (the stack's event bus). */
-    private readonly onChange: (action: 'new' | 'del', sock: StackSocket) => void = () => {},
+    /** Told of every socket that joins, changes state in or leaves the table (the stack's event bus). */
+    private readonly onChange: (action: 'new' | 'del' | 'change', sock: StackSocket) => void = () => {},
   ) {
     notifier.subscribe((event, dev) => this.deviceEvent(event, dev));
   }
@@ -86,16 +104,43 @@ export class SocketTable {
     return this.byId.size;
   }
 
+  /** Users hold as many sockets as the limit allows (RLIMIT_NOFILE's role): another would be EMFILE. */
+  full(): boolean {
+    const max = this.limit();
+    if (this.byId.size < max) return false;
+    let held = 0;
+    for (const sock of this.byId.values()) if (sock.userHeld !== false) held++;
+    return held >= max;
+  }
+
+  /** EMFILE when the table is full(). */
+  checkLimit(): void {
+    if (this.full()) throw new NetError('EMFILE', `no more than ${this.limit()} sockets may be open`);
+  }
+
   /** EMFILE when the table is full; the id to give a socket about to be made. */
   reserveId(): number {
-    const max = this.limit();
-    if (this.byId.size >= max) throw new NetError('EMFILE', `no more than ${max} sockets may be open`);
+    this.checkLimit();
+    return this.nextId++;
+  }
+
+  /**
+   * An id without the limit: for sockets the network makes, not a user (a
+   * TCP listener's children, bounded by its backlog while they wait, as
+   * Linux counts them against no file table until accept()).
+   */
+  allocId(): number {
     return this.nextId++;
   }
 
   add(sock: StackSocket): void {
     this.byId.set(sock.id, sock);
     this.onChange('new', sock);
+  }
+
+  /** The socket's state changed (tcp_set_state): told once, as a 'change' event. */
+  changed(sock: StackSocket): void {
+    if (this.byId.get(sock.id) === sock) this.onChange('change', sock);
   }
 
   remove(sock: StackSocket): void {
@@ -129,6 +174,10 @@ export class SocketTable {
 
   private deviceEvent(event: NetdevEvent, dev: NetDevice): void {
     if (event !== 'UNREGISTER' && event !== 'DOWN' && event !== 'UP') return;
-    for (const sock of [...this.byId.values()]) if (sock.boundDev === dev) sock.netdevEvent?.(event, dev);
+    // Collect first (a socket may close from its handler); only the bound ones, as the
+    // table also holds every TCP connection, which no device event concerns.
+    const bound: StackSocket[] = [];
+    for (const sock of this.byId.values()) if (sock.boundDev === dev) bound.push(sock);
+    for (const sock of bound) sock.netdevEvent?.(event, dev);
   }
 }

@@ -5,6 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { until } from '../helpers/wait.ts';
 import { createDevice, deleteDevice, setLink } from '../../src/stack/index.ts';
+import { inetOf } from '../../src/inet/control.ts';
+import { tcpOf } from '../../src/inet/tcp-glue.ts';
 import { formatEvent } from '../../src/cli/commands/monitor.ts';
 import { Ctl, ctl, startServer, type TestServer } from './harness.ts';
 
@@ -41,6 +43,37 @@ describe('netstackctl monitor', () => {
     const bad = await ctl(['monitor'], { url: srv.url, env: { NETSTACK_TOKEN: 'wrong' } });
     assert.notEqual(bad.code, 0, bad.stderr);
     assert.match(bad.stderr, /EACCES|token/i);
+  });
+
+  it('prints UDP and TCP sockets in ss columns: opened, each TCP state, Deleted when gone', async () => {
+    const c = new Ctl(['monitor', 'socket'], { url: srv.url, env: { NETSTACK_TOKEN: 'mon-token' } });
+    await until(() => srv.stack.events.listening, 'the monitor listening');
+    const inet = inetOf(srv.stack)!;
+    const tcp = tcpOf(inet)!;
+    const u = inet.udpOpen({ bind: '127.0.0.1:0' });
+    const port = Number(u.describe().local.split(':')[1]);
+    u.close();
+    const l = await tcp.open({ bind: '127.0.0.1:7070', listen: 1, service: 'echo' });
+    const conn = await tcp.open({ connect: '127.0.0.1:7070' });
+    tcp.close(conn, true);
+    tcp.close(l);
+    // Four sockets gone: the UDP one, the connection, the echo child (reset), the listener.
+    await c.until((x) => lines(x.stdout).filter((line) => line.startsWith('Deleted ')).length >= 4, 'the events');
+    c.child.kill('SIGINT');
+    const r = await c.done();
+    assert.equal(r.code, 0, r.stderr);
+    const out = lines(r.stdout);
+    assert.deepEqual(out.slice(0, 3), [
+      `socket ${u.id}: udp UNCONN 127.0.0.1:${port} 0.0.0.0:*`,
+      `Deleted socket ${u.id}: udp UNCONN 127.0.0.1:${port} 0.0.0.0:*`,
+      `socket ${l.id}: tcp LISTEN 127.0.0.1:7070 0.0.0.0:* service echo`,
+    ]);
+    const cl = conn.describe().local;
+    assert.ok(out.includes(`socket ${conn.id}: tcp SYN-SENT ${cl} 127.0.0.1:7070`), out.join('\n'));
+    assert.ok(out.includes(`socket ${conn.id}: tcp ESTAB ${cl} 127.0.0.1:7070`), out.join('\n'));
+    assert.ok(out.includes(`Deleted socket ${conn.id}: tcp UNCONN ${cl} 127.0.0.1:7070`), out.join('\n'));
+    assert.ok(out.some((x) => new RegExp(`^socket \\d+: tcp ESTAB 127\\.0\\.0\\.1:7070 ${cl.replace(/\./g, '\\.')} service echo$`).test(x)), out.join('\n'));
+    assert.ok(out.includes(`Deleted socket ${l.id}: tcp UNCONN 127.0.0.1:7070 0.0.0.0:* service echo`), out.join('\n'));
   });
 
   it('labels and prints sockets', () => {

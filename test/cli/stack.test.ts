@@ -65,10 +65,12 @@ describe('stats', () => {
 
 describe('sysctl', () => {
   it('lists every sysctl as sysctl(8) does, reads one, and takes prefixes and slashes', async () => {
-    const snap = srv.stack.sysctl.snapshot() as Record<string, number>;
+    const snap = srv.stack.sysctl.snapshot();
     let r = await run('sysctl');
     assert.equal(r.code, 0, r.stderr);
-    const expected = Object.keys(snap).sort().map((k) => `${k} = ${snap[k]}`);
+    // A vector prints as the kernel's file reads: tab-separated.
+    const shown = (v: unknown): string => (Array.isArray(v) ? v.join('\t') : String(v));
+    const expected = Object.keys(snap).sort().map((k) => `${k} = ${shown(snap[k])}`);
     assert.deepEqual(r.stdout.split('\n').slice(0, -1), expected);
     r = await run('sysctl', 'net.core.rmem_default');
     assert.equal(r.stdout, `net.core.rmem_default = ${snap['net.core.rmem_default']}\n`);
@@ -95,6 +97,30 @@ describe('sysctl', () => {
     r = await ctlInProcess(['sysctl', 'net.core.rmem_default=212992'], { url: srv.url });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(srv.stack.sysctl.get('net.core.rmem_default'), 212992);
+  });
+
+  it('reads and writes TCP\'s sysctls with Linux\'s syntax: a vector as one quoted word, a congestion control by name', async () => {
+    let r = await run('sysctl', 'net.ipv4.tcp_rmem', 'net.ipv4.tcp_congestion_control');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'net.ipv4.tcp_rmem = 4096\t131072\t6291456\nnet.ipv4.tcp_congestion_control = cubic\n');
+    r = await run('sysctl', '-w', 'net.ipv4.tcp_rmem=4096 87380 6291456', 'net.ipv4.tcp_congestion_control=reno', 'net.ipv4.ip_local_port_range=40000 40100');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      'net.ipv4.tcp_rmem = 4096\t87380\t6291456\nnet.ipv4.tcp_congestion_control = reno\nnet.ipv4.ip_local_port_range = 40000\t40100\n',
+    );
+    assert.deepEqual(srv.stack.sysctl.getVector('net.ipv4.tcp_rmem'), [4096, 87380, 6291456]);
+    // What sysctl(8) prints (tabs) is taken back as it is.
+    r = await run('sysctl', '-w', 'net.ipv4.tcp_rmem=4096\t131072\t6291456', 'net.ipv4.tcp_congestion_control=cubic', 'net.ipv4.ip_local_port_range=32768 60999');
+    assert.equal(r.code, 0, r.stderr);
+    r = await run('sysctl', '-w', 'net.ipv4.tcp_congestion_control=vegas');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /vegas.*\(No such file or directory, ENOENT\)\n$/);
+    r = await run('sysctl', '-w', 'net.ipv4.tcp_wmem=4096 16384', 'net.ipv4.tcp_syn_retries=3');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /tcp_wmem takes 3 integers.*\(Invalid argument, EINVAL\)\n$/);
+    assert.equal(srv.stack.sysctl.get('net.ipv4.tcp_syn_retries'), 6, 'the valid one was not applied either');
+    assert.equal(srv.stack.sysctl.getString('net.ipv4.tcp_congestion_control'), 'cubic');
   });
 
   it('unknown names are exit 1; values that are not integers exit 255', async () => {

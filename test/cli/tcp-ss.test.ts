@@ -44,7 +44,7 @@ describe('ss -t', () => {
     assert.doesNotMatch(r.stdout, /ESTAB/);
     r = await run('ss', '-tani');
     assert.match(r.stdout, /^LISTEN /m);
-    assert.match(r.stdout, /^\t rto:\d+ rtt:[\d.]+\/[\d.]+ cwnd:\d+ .*bytes_acked:1001 /m);
+    assert.match(r.stdout, /^\t cubic rto:\d+ rtt:[\d.]+\/[\d.]+ cwnd:\d+ .*bytes_acked:1001 /m);
     r = await run('ss', '-a', '-n');
     assert.match(r.stdout, /^Netid State +Recv-Q/);
     assert.match(r.stdout, /^tcp +LISTEN/m);

@@ -202,3 +202,39 @@ test('series of deleted devices disappear; a renamed device shows under its new 
   // The stack-wide totals remember the traffic of devices that are gone.
   assert.equal(valueOf(after, 'netstack_softnet_processed_total'), 5);
 });
+
+test('netstack_sockets counts every family of the socket table by type and state; rmem/wmem sums per family; the per-socket series stay packet-only', async (t) => {
+  const clock = new VirtualClock();
+  const { host, runFor } = await import('../helpers/inet.ts');
+  const { tcpOf } = await import('../../src/inet/tcp-glue.ts');
+  const h = host(clock);
+  t.after(() => h.stack.close());
+  const metrics = createMetrics(h.stack);
+  const tcp = tcpOf(h.inet)!;
+  const tap = h.stack.openPacketSocket({});
+  const udp = h.inet.udpOpen({ bind: '127.0.0.1:5353' });
+  const l = await tcp.open({ bind: '127.0.0.1:80', listen: 4 });
+  const c = await runFor(clock, tcp.open({ connect: '127.0.0.1:80' }));
+  // Data the server side has not read: charged to the child's receive memory.
+  await runFor(clock, c.sk.write(Buffer.alloc(1000, 1)));
+  await clock.advance(10);
+  const s = await scrape(metrics);
+  const n = (family: string, type: string, state: string): number => valueOf(s, 'netstack_sockets', { family, type, state });
+  assert.equal(n('packet', 'raw', 'UNCONN'), 1);
+  assert.equal(n('inet', 'dgram', 'UNCONN'), 1);
+  assert.equal(n('inet', 'stream', 'LISTEN'), 1);
+  assert.equal(n('inet', 'stream', 'ESTAB'), 2, 'the connection and the child in the accept queue');
+  assert.equal(samplesOf(s, 'netstack_sockets').reduce((a, x) => a + x.value, 0), h.stack.sockets.size);
+  const child = l.sk.acceptQueue[0]!;
+  assert.ok(child.rmemAlloc > 0);
+  assert.equal(valueOf(s, 'netstack_sockets_rmem_bytes', { family: 'inet', type: 'stream' }), child.rmemAlloc + c.sk.rmemAlloc);
+  assert.equal(valueOf(s, 'netstack_sockets_rmem_bytes', { family: 'inet', type: 'dgram' }), 0);
+  assert.deepEqual(samplesOf(s, 'netstack_socket_rmem_bytes').map((x) => x.labels.socket), [String(tap.id)]);
+  tcp.close(c, true);
+  tcp.close(l);
+  udp.close();
+  tap.close();
+  await clock.advance(10);
+  const after = await scrape(metrics);
+  assert.equal(samplesOf(after, 'netstack_sockets').length, 0, 'no series for sockets that are gone');
+});

@@ -7,7 +7,7 @@ import { VirtualClock } from '../../src/clock.ts';
 import { Sysctl } from '../../src/sysctl.ts';
 import { allocSkbFrom, SkbPool, type SkBuff } from '../../src/skb/index.ts';
 import { queueRcvSkb, recvSkb, RCV_SHUTDOWN, Sock } from '../../src/sock/sock.ts';
-import type { ErrnoName } from '../../src/errno.ts';
+import { NetError, wouldBlock, type ErrnoName } from '../../src/errno.ts';
 import { throwsErrno, rejectsErrno } from '../helpers/errors.ts';
 
 function ctx(): { pool: SkbPool; clock: VirtualClock; sysctl: Sysctl } {
@@ -115,4 +115,15 @@ test('more than one data-ready listener; error listeners hear the errno (sk_erro
   assert.deepEqual(errors, ['EHOSTUNREACH']);
   sk.receiveQueue.purge();
   assert.equal(c.pool.stats.inUse, 0);
+});
+
+test('EAGAIN of a nonblocking call is an ordinary NetError built without a stack trace; the limit is restored', () => {
+  const limit = Error.stackTraceLimit;
+  const e = wouldBlock('nothing to read');
+  assert.ok(e instanceof NetError);
+  assert.equal(e.errno, 'EAGAIN');
+  assert.equal(e.message, 'nothing to read');
+  assert.equal(e.stack!.split('\n').length, 1, 'no frames: only the message line');
+  assert.equal(Error.stackTraceLimit, limit);
+  assert.ok(new NetError('EINVAL').stack!.split('\n').length > 1, 'other errors keep their stack');
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Sysctl, SYSCTL_DEFAULTS, SYSCTL_NAMES, isSysctlName } from '../../src/sysctl.ts';
+import { Sysctl, SysctlError, SYSCTL_DEFAULTS, SYSCTL_NAMES, isSysctlName } from '../../src/sysctl.ts';
 import { NetStack } from '../../src/stack/index.ts';
 import { throwsErrno } from '../helpers/errors.ts';
 
@@ -66,4 +66,105 @@ test('sockets opened after a change take the new defaults', () => {
   assert.equal(s.sk.sndbuf, 8192);
   s.close();
   stack.close();
+});
+
+/** A table with a word and two vectors, as TCP and IPv4 register them. */
+function typedTable(): Sysctl {
+  const s = new Sysctl();
+  s.register({
+    'net.test.cc': { type: 'string', default: 'cubic', choices: ['reno', 'cubic'] },
+    'net.test.mem': { type: 'vector', default: [4096, 131072, 6291456], min: 1, max: 2147483647, ordered: true, members: ['net.test.mem_min', 'net.test.mem_default', 'net.test.mem_max'] },
+    'net.test.range': { type: 'vector', default: [32768, 60999], min: 1, max: 65535, ordered: true, members: ['net.test.range_min', 'net.test.range_max'] },
+    'net.test.int': { default: 1, min: 0, max: 1 },
+  });
+  return s;
+}
+
+test('typed sysctls: a word, vectors as arrays or as the text sysctl prints, their elements readable by member name', () => {
+  const s = typedTable();
+  assert.equal(s.getString('net.test.cc'), 'cubic');
+  assert.deepEqual(s.getVector('net.test.mem'), [4096, 131072, 6291456]);
+  assert.equal(s.get('net.test.mem_default'), 131072, 'an element is an integer in values, for hot paths');
+  assert.equal(s.values['net.test.range_max'], 60999);
+  assert.deepEqual(Object.keys(s.snapshot()).slice(-4), ['net.test.cc', 'net.test.mem', 'net.test.range', 'net.test.int'], 'members are not listed');
+  assert.equal(s.has('net.test.mem_min'), false);
+  assert.equal(s.kind('net.test.cc'), 'string');
+  assert.equal(s.kind('net.test.mem'), 'vector');
+  assert.equal(s.kind('net.test.int'), 'int');
+
+  s.set({ 'net.test.cc': 'reno', 'net.test.mem': '4096\t87380  6291456 ', 'net.test.range': [40000, 40000] });
+  assert.equal(s.value('net.test.cc'), 'reno');
+  assert.deepEqual(s.value('net.test.mem'), [4096, 87380, 6291456]);
+  assert.equal(s.get('net.test.mem_default'), 87380);
+  assert.equal(s.get('net.test.range_min'), 40000);
+  assert.equal(s.get('net.test.range_max'), 40000, 'an empty range is refused; one port is a range');
+  // A member name writes its element alone; the vector is checked whole.
+  s.set({ 'net.test.range_max': 40010 });
+  assert.deepEqual(s.getVector('net.test.range'), [40000, 40010]);
+  s.set({ 'net.test.range_min': 50000, 'net.test.range_max': 50001 });
+  assert.deepEqual(s.getVector('net.test.range'), [50000, 50001], 'members of one vector apply in order');
+  const snap = s.snapshot();
+  assert.throws(() => (snap['net.test.mem'] as number[]).push(1), TypeError, 'the snapshot cannot change the table');
+});
+
+test('typed sysctls: a bad word is ENOENT, a bad shape or a decreasing vector EINVAL, and one refusal changes nothing', () => {
+  const s = typedTable();
+  const calls: string[][] = [];
+  s.subscribe((names) => calls.push(names));
+  const before = s.snapshot();
+  const refusals: [Record<string, unknown>, string, string][] = [
+    [{ 'net.test.int': 0, 'net.test.cc': 'vegas' }, 'ENOENT', 'net.test.cc'],
+    [{ 'net.test.int': 0, 'net.test.cc': 1 }, 'EINVAL', 'net.test.cc'],
+    [{ 'net.test.int': 0, 'net.test.mem': [1, 2] }, 'EINVAL', 'net.test.mem'],
+    [{ 'net.test.int': 0, 'net.test.mem': '1 2 3 4' }, 'EINVAL', 'net.test.mem'],
+    [{ 'net.test.int': 0, 'net.test.mem': '4096 lots 8192' }, 'EINVAL', 'net.test.mem'],
+    [{ 'net.test.int': 0, 'net.test.mem': [4096, 1.5, 8192] }, 'EINVAL', 'net.test.mem'],
+    [{ 'net.test.int': 0, 'net.test.mem': [0, 1, 2] }, 'EINVAL', 'net.test.mem'],
+    [{ 'net.test.int': 0, 'net.test.mem': [4096, 8192, 4096] }, 'EINVAL', 'net.test.mem'],
+    [{ 'net.test.int': 0, 'net.test.mem': 4096 }, 'EINVAL', 'net.test.mem'],
+    [{ 'net.test.int': 0, 'net.test.mem': '' }, 'EINVAL', 'net.test.mem'],
+    [{ 'net.test.int': 0, 'net.test.range': '60999 32768' }, 'EINVAL', 'net.test.range'],
+    [{ 'net.test.int': 0, 'net.test.range': [1, 70000] }, 'EINVAL', 'net.test.range'],
+    [{ 'net.test.int': 0, 'net.test.range_min': 61000 }, 'EINVAL', 'net.test.range_min'],
+    [{ 'net.test.int': 0, 'net.test.range_min': '100' }, 'EINVAL', 'net.test.range_min'],
+    [{ 'net.test.int': 0, 'net.test.int2': 1 }, 'ENOENT', 'net.test.int2'],
+    [{ 'net.test.int': 'yes' }, 'EINVAL', 'net.test.int'],
+  ];
+  for (const [changes, errno, name] of refusals) {
+    let caught: unknown;
+    try {
+      s.set(changes);
+    } catch (err) {
+      caught = err;
+    }
+    assert.ok(caught instanceof SysctlError, `${JSON.stringify(changes)} is refused`);
+    assert.equal(caught.errno, errno, `${JSON.stringify(changes)}: ${caught.message}`);
+    assert.equal(caught.sysctl, name, `${JSON.stringify(changes)} names ${name}`);
+  }
+  assert.deepEqual(s.snapshot(), before);
+  assert.deepEqual(calls, []);
+  assert.throws(() => s.register({ 'net.test.x': { type: 'vector', default: [1], min: 1, max: 2, members: ['net.test.mem_min'] } }), /already registered/);
+  assert.throws(() => s.register({ 'net.test.y': { type: 'string', default: 'bbr', choices: ['reno'] } }), /not one of/);
+  throwsErrno(() => s.get('net.test.cc'), 'EINVAL');
+  throwsErrno(() => s.getVector('net.test.cc'), 'EINVAL');
+  throwsErrno(() => s.getString('net.test.nope'), 'ENOENT');
+  throwsErrno(() => s.value('net.test.mem_min'), 'ENOENT');
+});
+
+test('a read-only sysctl is shown but never written (EACCES), and a writable snapshot leaves it out', () => {
+  const s = typedTable();
+  s.register({
+    'net.test.available': { type: 'string', default: 'reno cubic', choices: ['reno cubic'], readOnly: true },
+    'net.test.fixed': { type: 'vector', default: [1, 2], min: 0, max: 9, members: ['net.test.fixed_lo', 'net.test.fixed_hi'], readOnly: true },
+  });
+  assert.equal(s.value('net.test.available'), 'reno cubic');
+  for (const changes of [{ 'net.test.available': 'reno cubic' }, { 'net.test.int': 0, 'net.test.fixed': [1, 2] }, { 'net.test.fixed_hi': 3 }]) {
+    assert.throws(() => s.set(changes), (err: unknown) => err instanceof SysctlError && err.errno === 'EACCES');
+  }
+  assert.equal(s.get('net.test.int'), 1, 'nothing of a refused set applies');
+  assert.equal(s.snapshot()['net.test.available'], 'reno cubic');
+  const writable = s.snapshot({ writable: true });
+  assert.equal('net.test.available' in writable, false);
+  assert.equal('net.test.fixed' in writable, false);
+  assert.equal(writable['net.test.int'], 1);
 });

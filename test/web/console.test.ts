@@ -156,9 +156,25 @@ describe('the console', { skip: skip ?? false, timeout: 180_000 }, () => {
     await page.getByRole('button', { name: 'Topology' }).click();
     await page.locator('svg[aria-label*="devices"]').waitFor();
     assert.deepEqual(await axeSeriousViolations(page), []);
+    // TCP sockets are entries of the socket table too: the stats snapshots carry them, and their windows are drawn.
+    const api = async (method: string, path: string, body?: unknown): Promise<{ id: number }> => {
+      const r = await fetch(`${service.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      assert.ok(r.ok, `${method} ${path}: ${r.status}`);
+      return (await r.json()) as { id: number };
+    };
+    const l = await api('POST', '/v1/sockets', { type: 'tcp', bind: '127.0.0.1:7272', listen: 4, service: 'discard' });
+    const c = await api('POST', '/v1/sockets', { type: 'tcp', connect: '127.0.0.1:7272' });
     await page.getByRole('button', { name: 'Queues & memory' }).click();
     await page.getByRole('heading', { name: 'Softnet backlog' }).waitFor();
+    await page.getByText('tcp LISTEN 127.0.0.1:7272 0.0.0.0:* (discard)').waitFor();
+    await page.getByRole('heading', { name: `TCP socket ${c.id}`, exact: true }).waitFor();
     assert.deepEqual(await axeSeriousViolations(page), []);
+    await api('DELETE', `/v1/sockets/${c.id}?abort=1`);
+    await api('DELETE', `/v1/sockets/${l.id}`);
   });
 
   it('logs out: the session is gone and the login form is back', async () => {

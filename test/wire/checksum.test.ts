@@ -19,6 +19,12 @@ function reference(bytes: Uint8Array): number {
   return ~sum & 0xffff;
 }
 
+// The byte-wise running sum, unfolded, as checksumAdd's contract states it.
+function referenceAdd(sum: number, bytes: Uint8Array, off: number, len: number): number {
+  for (let i = 0; i < len; i += 2) sum += (bytes[off + i]! << 8) | (i + 1 < len ? bytes[off + i + 1]! : 0);
+  return sum;
+}
+
 test('RFC 1071 §3 example: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2', () => {
   const b = hex('0001f203f4f5f6f7');
   assert.equal(checksumFold(checksumAdd(0, b, 0, b.length)), 0xddf2);
@@ -118,4 +124,59 @@ test('TTL decrement via RFC 1624 keeps the header valid', () => {
   h[11] = check & 0xff;
   assert.equal(check, 0xb961);
   assert.equal(checksumValid(h), true);
+});
+
+test('property: the 32-bit sum equals the byte-wise one on any length, offset, alignment and starting sum', () => {
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ minLength: 0, maxLength: 3000 }),
+      fc.nat(7),
+      fc.nat(3000),
+      fc.nat(3000),
+      fc.nat(2 ** 40),
+      (bytes, shift, a, b, start) => {
+        // A view that starts `shift` bytes into its ArrayBuffer, so every alignment of off is seen.
+        const backing = new Uint8Array(bytes.length + 8);
+        const buf = backing.subarray(shift, shift + bytes.length);
+        buf.set(bytes);
+        const off = Math.min(a, bytes.length);
+        const len = Math.min(b, bytes.length - off);
+        const got = checksumAdd(start, buf, off, len);
+        const want = referenceAdd(start, buf, off, len);
+        assert.equal(checksumFold(got), checksumFold(want));
+        assert.equal(got === 0, want === 0);
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+test('property: long regions of 0xff and 0x00 (the folds\' edge cases) and Buffer pool slices', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 64, max: 2000 }), fc.nat(3), fc.constantFrom(0x00, 0xff, 0x01, 0x80), (len, off, fill) => {
+      const b = Buffer.alloc(len + 4, fill);
+      assert.equal(checksumFold(checksumAdd(0, b, off, len)), checksumFold(referenceAdd(0, b, off, len)));
+      const pooled = Buffer.from(b); // a slice of Node's shared pool, at whatever byteOffset it got
+      assert.equal(checksumValid(pooled, off, len), checksumFold(referenceAdd(0, b, off, len)) === 0xffff);
+    }),
+  );
+});
+
+test('property: a stored checksum verifies over long odd-aligned regions, and one flipped bit fails it', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 64, maxLength: 1600 }), fc.nat(3), fc.nat(), (bytes, shift, flip) => {
+      const backing = new Uint8Array(bytes.length + 4);
+      const b = backing.subarray(shift, shift + bytes.length);
+      b.set(bytes);
+      b[0] = 0;
+      b[1] = 0;
+      const c = internetChecksum(b);
+      b[0] = c >>> 8;
+      b[1] = c & 0xff;
+      assert.equal(checksumValid(b), true);
+      const bit = flip % (b.length * 8);
+      b[bit >>> 3] = b[bit >>> 3]! ^ (1 << (bit & 7));
+      assert.equal(checksumValid(b), false);
+    }),
+  );
 });

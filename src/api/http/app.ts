@@ -211,7 +211,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // stack made without it, as tests and embedders do, still gets IPv4).
   const inet = inetOf(stack) ?? attachInet(stack);
   const socketStreams = new SocketStreams();
-  await app.register(socketRoutes, { stack, inet });
+  await app.register(socketRoutes, { stack });
   await app.register(inetSocketRoutes, { stack, inet, onClose: (id: number) => socketStreams.closeSocket(id) });
   await app.register(socketStreamRoutes, { stack, inet, streams: socketStreams, maxClients: opts.limits?.maxWsClients });
   await app.register(addressRoutes, { inet });

@@ -87,7 +87,10 @@ export const REQUEST_EXAMPLES: Readonly<Record<string, Readonly<Record<string, u
   'POST /v1/sockets': { 'application/json': { type: 'udp', bind: '198.51.100.1:7', service: 'echo' } },
   // "hello" to the echo socket the POST /v1/sockets example opens (any port works: UDP does not wait for an answer).
   'POST /v1/sockets/{id}/send': { 'application/json': { to: '198.51.100.1:7', data: '68656c6c6f' } },
-  'PATCH /v1/stack/sysctl': { 'application/json': { 'net.core.rmem_default': 212992 } },
+  // Linux's syntax: integers, a congestion control by name, a vector as sysctl prints it (or as an array).
+  'PATCH /v1/stack/sysctl': {
+    'application/json': { 'net.core.rmem_default': 212992, 'net.ipv4.tcp_congestion_control': 'cubic', 'net.ipv4.tcp_rmem': '4096 131072 6291456' },
+  },
 };
 
 /** The device an operation's {name} example names: a bridge for the fdb routes, veth0 elsewhere. */

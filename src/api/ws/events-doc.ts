@@ -10,8 +10,14 @@ export { EVENTS_PATH };
 export const EventMessage = z
   .object({
     type: z.enum(['link', 'addr', 'route', 'neigh', 'socket']).describe('What changed: a link (device), an address, a route, a neighbour or a socket.'),
-    action: z.enum(['new', 'del', 'change']).describe('new: it was created; del: it was removed; change: it was modified (object shows it after the change).'),
-    object: z.record(z.string(), z.unknown()).describe('The resource as its REST route shows it (a link as GET /v1/devices/{name}), when the change happened.'),
+    action: z
+      .enum(['new', 'del', 'change'])
+      .describe(
+        'new: it was created; del: it was removed; change: it was modified (object shows it after the change). A TCP socket has a change for each state it enters (SYN-SENT .. TIME-WAIT) and a del when it is unhashed (closed, reset, or TIME-WAIT over).',
+      ),
+    object: z
+      .record(z.string(), z.unknown())
+      .describe('The resource as its REST route shows it (a link as GET /v1/devices/{name}, a socket of any family as GET /v1/sockets/{id}), when the change happened.'),
   })
   .describe('Server to client: one change, in the order the stack made them.');
 
@@ -27,7 +33,7 @@ export const StatsMessage = z
   .describe(`Server to client, every stats_ms (${MIN_STATS_MS}..${MAX_STATS_MS}) when asked.`);
 
 const DESCRIPTION =
-  'WebSocket, like `ip monitor`: every change to links and packet sockets (addresses, routes and neighbours as they land) as ' +
+  'WebSocket, like `ip monitor`: every change to links, addresses, routes, neighbours and sockets (packet, UDP and TCP, with each TCP state change) as ' +
   '`{type, action, object}`, once each and in order, and with `stats_ms` a stats snapshot at that period. Nothing is sent that the ' +
   'client did not ask for. A client that falls more than 4 MiB behind is closed with 1013 and reason `ENOBUFS ...` (events would ' +
   'be lost): reconnect and list again. Stats snapshots are skipped first. Under `--token`, authenticate with the bearer header, the ' +

@@ -29,7 +29,7 @@ import { STACK_EVENT_TYPES, type NetStack, type StackEventObjects, type StackEve
 import { problem, sendProblem } from '../http/problem.ts';
 import { NetError } from '../../errno.ts';
 import { deviceOut } from '../http/routes/devices.ts';
-import { socketOut } from '../http/routes/sockets.ts';
+import { allSockets, socketOut } from '../http/routes/sockets.ts';
 import { stackOut } from '../http/routes/stack.ts';
 
 export const EVENTS_PATH = '/v1/events';
@@ -97,7 +97,7 @@ export function statsSnapshot(stack: NetStack, startedAt: number): string {
       const d = deviceOut(dev);
       return { ifindex: d.ifindex, ifname: d.ifname, operstate: d.operstate, mtu: d.mtu, txqlen: d.txqlen, stats64: d.stats64, queue: d.queue };
     }),
-    sockets: [...stack.sockets.values()].sort((a, b) => a.id - b.id).map(socketOut),
+    sockets: allSockets(stack),
     stack: { skb: st.skb, backlog: st.backlog, drops: st.drops, drops_total: st.drops_total },
   });
 }

@@ -31,7 +31,7 @@ import type { NetStack } from '../../stack/index.ts';
 import { decodePayload, SocketParams, SocketSendJson } from '../http/schemas/inet.ts';
 import { requireUdpSocket } from '../http/routes/inet-sockets.ts';
 import { DEFAULT_HIGH_WATER_MARK, DEFAULT_MAX_CLIENTS } from './stream.ts';
-import { tcpOf } from '../../inet/tcp-glue.ts';
+import { asTcpEntry, tcpOf } from '../../inet/tcp-glue.ts';
 import { TcpStreamSession, tcpStreamBusy } from './tcp-socket-stream.ts';
 
 export const SOCKET_CLOSE = { GOING_AWAY: 1001, SOCKET_GONE: 4004 } as const;
@@ -239,10 +239,10 @@ const socketStreamRoutes: FastifyPluginAsync<SocketStreamOptions> = async functi
     schema: { params: SocketParams, hide: true },
     preHandler: async (request) => {
       const { id } = request.params as { id: number };
-      const tcp = tcpOf(inet)?.get(id);
+      const tcp = asTcpEntry(stack.sockets.get(id));
       if (tcp !== undefined) {
         if (request.ws && tcpStreamBusy(tcp)) throw new NetError('EBUSY', `socket ${id} already has a stream; one reader per byte stream`);
-      } else requireUdpSocket(stack, inet, id);
+      } else requireUdpSocket(stack, id);
       if (!request.ws) return;
       if (streams.sessions.size >= maxClients) {
         throw new NetError('EAGAIN', `${maxClients} socket streams are open, the most this server allows; try again later`);
@@ -256,7 +256,7 @@ const socketStreamRoutes: FastifyPluginAsync<SocketStreamOptions> = async functi
     wsHandler: (ws, request) => {
       const { id } = request.params as { id: number };
       const glue = tcpOf(inet);
-      const tcp = glue?.get(id);
+      const tcp = asTcpEntry(stack.sockets.get(id));
       if (glue !== undefined && tcp !== undefined) {
         const session = new TcpStreamSession(tcp, glue, ws, hwm);
         streams.sessions.add(session);
@@ -265,7 +265,7 @@ const socketStreamRoutes: FastifyPluginAsync<SocketStreamOptions> = async functi
       }
       let sock: UdpSocket;
       try {
-        sock = requireUdpSocket(stack, inet, id);
+        sock = requireUdpSocket(stack, id);
       } catch (err) {
         ws.close(SOCKET_CLOSE.SOCKET_GONE, err instanceof NetError ? err.message.slice(0, 120) : 'no such socket');
         return;

@@ -97,7 +97,7 @@ const streamRoutes: FastifyPluginAsyncZod<StreamPluginOptions> = async function 
         throw new NetError('EAGAIN', `${maxClients} frame streams are open, the most this server allows; try again later`);
       }
       // Refused now, as an HTTP answer, rather than 101 and then close 1013.
-      if (stack.sockets.size >= stack.limits.maxSockets) {
+      if (stack.sockets.full()) {
         throw new NetError('EMFILE', `no more than ${stack.limits.maxSockets} sockets may be open; close a stream, capture or sender first`);
       }
     },

@@ -3,7 +3,10 @@
 // WebSocket, until Ctrl-C or the server closes the stream. A link prints as
 // `ip link show` does, a removed object with "Deleted " before it (as
 // ipmonitor.c does for RTM_DELLINK); `label` puts ip's [LINK] banner first;
-// -j prints each event's JSON as the service sent it.
+// -j prints each event's JSON as the service sent it. A UDP or TCP socket
+// prints ss's columns (Netid State Local Peer), once when it opens, at each
+// TCP state change, and "Deleted " when it is gone, the way `ss -E` reports
+// a socket's end.
 
 import WebSocket from 'ws';
 import type { DeviceJson } from '../api-types.ts';
@@ -23,7 +26,9 @@ export const MONITOR_HELP = `Usage: netstackctl monitor [ all | OBJECT ]... [ la
 OBJECT := link | socket | addr | route | neigh
 
 Prints every change the service makes, as ip monitor does, until Ctrl-C:
-a link as "ip link show" prints it, a removed one after "Deleted ".
+a link as "ip link show" prints it, a removed one after "Deleted ";
+a UDP or TCP socket as ss's Netid, State, Local and Peer columns, again at
+each TCP state change (LISTEN, SYN-SENT, ESTAB, FIN-WAIT-1, TIME-WAIT, ...).
 "label" starts each line with the object, as [LINK]. -j prints the events' JSON.
 `;
 
@@ -35,9 +40,22 @@ interface EventMessage {
 
 interface SocketJson {
   id: number;
-  device: string | null;
-  protocol: string;
+  family?: string;
+  type?: string;
+  /** Packet sockets. */
+  device?: string | null;
+  protocol?: string;
   owner?: string;
+  /** Inet sockets. */
+  state?: string;
+  local?: string;
+  peer?: string;
+  service?: string;
+}
+
+/** ss's Netid for an inet socket row. */
+function netid(s: SocketJson): string {
+  return s.type === 'stream' ? 'tcp' : 'udp';
 }
 
 /** One event as ip monitor would print it; ends with a newline. */
@@ -52,6 +70,10 @@ export function formatEvent(msg: EventMessage, byName: Map<string, DeviceJson>, 
   }
   if (msg.type === 'socket') {
     const s = msg.object as unknown as SocketJson;
+    if (s.family === 'inet') {
+      const service = s.service ? ` service ${s.service}` : '';
+      return `${banner}${deleted}socket ${s.id}: ${netid(s)} ${s.state} ${s.local} ${s.peer}${service}\n`;
+    }
     const owner = s.owner ? ` owner "${s.owner}"` : '';
     return `${banner}${deleted}socket ${s.id}: packet dev ${s.device ?? '*'} protocol ${s.protocol}${owner}\n`;
   }

@@ -3,7 +3,8 @@
 // Send-Q, Local Address:Port, Peer Address:Port), from GET /v1/sockets. As
 // ss: without -a or -l, connections only (no listeners, no unconnected UDP);
 // -l listeners only; -m adds the skmem line (r, rb, t, tb, d); -i adds the
-// TCP info line (rto, rtt, cwnd, bytes, segments, windows, retrans).
+// TCP info line (congestion control, rto, rtt, cwnd, bytes, segments,
+// windows, retrans).
 
 import type { UdpSocketJson } from '../api-types.ts';
 
@@ -24,6 +25,7 @@ export type SsSocketJson = UdpSocketJson & {
     bytes_received: number;
     segs_out: number;
     segs_in: number;
+    congestion_control?: string;
   };
 };
 
@@ -48,7 +50,8 @@ function split(endpoint: string): [string, string] {
 function infoLine(s: SsSocketJson): string | null {
   const i = s.tcp_info;
   if (i === undefined) return null;
-  const parts = [`rto:${i.rto_ms}`, `rtt:${i.rtt_ms}/${i.rttvar_ms}`, `cwnd:${i.snd_cwnd}`];
+  // ss names the congestion control first ("cubic rto:204 rtt:...").
+  const parts = [...(i.congestion_control !== undefined ? [i.congestion_control] : []), `rto:${i.rto_ms}`, `rtt:${i.rtt_ms}/${i.rttvar_ms}`, `cwnd:${i.snd_cwnd}`];
   // ss prints ssthresh only once slow start has ended (below "infinity").
   if (i.snd_ssthresh < 0xffff) parts.push(`ssthresh:${i.snd_ssthresh}`);
   parts.push(`bytes_acked:${i.bytes_acked}`, `bytes_received:${i.bytes_received}`, `segs_out:${i.segs_out}`, `segs_in:${i.segs_in}`);

@@ -1,6 +1,10 @@
 // `netstackctl sysctl [-n] [-a] [NAME...]` and `sysctl [-w] NAME=VALUE...`,
 // as sysctl(8): `net.core.rmem_default = 212992`, names with dots or
-// slashes, a prefix such as `net.core` naming everything under it.
+// slashes, a prefix such as `net.core` naming everything under it. A vector
+// prints as the kernel's file reads, tab-separated
+// (`net.ipv4.tcp_rmem = 4096\t131072\t6291456`), and is written as one
+// word: `net.ipv4.tcp_rmem="4096 131072 6291456"`; a word value such as
+// `net.ipv4.tcp_congestion_control=reno` goes as it is.
 
 import type { StackOut } from '../../api/http/schemas/stack.ts';
 import { Words } from '../args.ts';
@@ -10,7 +14,8 @@ import { SYSCTL_HELP } from '../help.ts';
 
 const TOPIC = 'sysctl';
 
-type SysctlValues = Record<string, number>;
+type SysctlValue = number | string | readonly number[];
+type SysctlValues = Record<string, SysctlValue>;
 
 export async function sysctlCommand(ctx: Context, args: string[]): Promise<void> {
   if (args[0] === 'help') {
@@ -21,7 +26,7 @@ export async function sysctlCommand(ctx: Context, args: string[]): Promise<void>
   let valuesOnly = false;
   let write = false;
   const names: string[] = [];
-  const assignments: [string, number][] = [];
+  const assignments: [string, SysctlValue][] = [];
   while (!words.done) {
     const w = words.next()!;
     if (w === '-n' || w === '--values') valuesOnly = true;
@@ -31,8 +36,9 @@ export async function sysctlCommand(ctx: Context, args: string[]): Promise<void>
     else if (w.includes('=')) {
       const name = normalise(w.slice(0, w.indexOf('=')).trim());
       const text = w.slice(w.indexOf('=') + 1).trim();
-      if (!/^-?[0-9]+$/.test(text)) words.fail(`argument "${w}" is wrong: "${name}" takes an integer`);
-      assignments.push([name, Number(text)]);
+      if (text === '') words.fail(`argument "${w}" is wrong: "${name}" needs a value`);
+      // An integer goes as a number; anything else (a word, "4096 131072 6291456") as text the service parses.
+      assignments.push([name, /^-?[0-9]+$/.test(text) ? Number(text) : text]);
     } else if (write) {
       words.fail(`"${w}" must be of the form name=value`);
     } else {
@@ -43,6 +49,13 @@ export async function sysctlCommand(ctx: Context, args: string[]): Promise<void>
   if (write && assignments.length === 0) words.fail('"-w" needs at least one name=value');
 
   if (assignments.length > 0) {
+    // Text for a sysctl that holds an integer is the user's mistake, told before anything is sent.
+    if (assignments.some(([, v]) => typeof v === 'string')) {
+      const current = (await ctx.client.get<StackOut>('/v1/stack')).sysctl as SysctlValues;
+      for (const [name, v] of assignments) {
+        if (typeof v === 'string' && typeof current[name] === 'number') words.fail(`argument "${name}=${v}" is wrong: "${name}" takes an integer`);
+      }
+    }
     let after: SysctlValues;
     try {
       after = await ctx.client.patch<SysctlValues>('/v1/stack/sysctl', { body: Object.fromEntries(assignments) });
@@ -79,7 +92,7 @@ function normalise(name: string): string {
   return name.replace(/\//g, '.');
 }
 
-function line(name: string, value: number | undefined, valuesOnly: boolean): string {
-  const v = value === undefined ? '?' : String(value);
+function line(name: string, value: SysctlValue | undefined, valuesOnly: boolean): string {
+  const v = value === undefined ? '?' : Array.isArray(value) ? value.join('\t') : String(value);
   return valuesOnly ? `${v}\n` : `${name} = ${v}\n`;
 }

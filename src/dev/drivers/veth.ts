@@ -90,10 +90,18 @@ const vethOps = etherOps({
   fillInfo: (d) => linkInfo((d.priv as VethPrivate).wire),
 });
 
-/** Two unregistered ends, linked to each other. */
-export function createVethPair(core: NetCore): [NetDevice, NetDevice] {
-  const make = (): NetDevice =>
-    new NetDevice(core, {
+/**
+ * Two unregistered ends, linked to each other. `peerCore` puts the second end
+ * in another stack of this process, as `ip link add ... peer netns B` puts it
+ * in another namespace of one kernel: the skb itself crosses (veth_forward_skb
+ * copies nothing), so its memory stays with the pool it came from until the
+ * receiver frees it, and a drop on the far side (a full backlog) is counted
+ * with that pool's drop reasons: sum both stacks' counters to account for
+ * every frame.
+ */
+export function createVethPair(core: NetCore, peerCore: NetCore = core): [NetDevice, NetDevice] {
+  const make = (home: NetCore): NetDevice =>
+    new NetDevice(home, {
       kind: 'veth',
       ops: vethOps,
       devAddr: randomMac(),
@@ -101,8 +109,8 @@ export function createVethPair(core: NetCore): [NetDevice, NetDevice] {
       reportsOperstate: true,
       noQueue: true,
     });
-  const a = make();
-  const b = make();
+  const a = make(core);
+  const b = make(peerCore);
   a.link = b;
   b.link = a;
   a.priv = { unregisterPeer: null, wire: new Wire(a, vethForward) } satisfies VethPrivate;

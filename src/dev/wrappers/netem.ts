@@ -13,7 +13,7 @@
 import { NetError } from '../../errno.ts';
 import { seededRandom } from '../../random.ts';
 import type { TimerHandle } from '../../clock.ts';
-import type { SkBuff } from '../../skb/skbuff.ts';
+import { CHECKSUM_NONE, type SkBuff } from '../../skb/skbuff.ts';
 import type { NetDevice } from '../netdevice.ts';
 import { NETDEV_TX_BUSY, NETDEV_TX_OK, type DeviceOps, type NetdevTx } from '../ops.ts';
 
@@ -151,6 +151,8 @@ export class Netem {
       const i = skb.data + Math.floor(this.random() * skb.len);
       const buf = skb.writable();
       buf[i] = buf[i]! ^ (1 << Math.floor(this.random() * 8));
+      // netem_enqueue's skb_checksum_help: the checksum in the bytes is now the only word on them.
+      skb.ipSummed = CHECKSUM_NONE;
       this.stats.corrupted++;
     }
     // skb_orphan_partial: a frame netem will hold for a while no longer

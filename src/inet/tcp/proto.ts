@@ -8,7 +8,7 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { NetError, type ErrnoName } from '../../errno.ts';
-import { allocSkbFrom, type SkBuff } from '../../skb/skbuff.ts';
+import { CHECKSUM_PARTIAL, allocSkbFrom, skbCsumUnnecessary, type SkBuff } from '../../skb/skbuff.ts';
 import {
   emitTcp,
   parseTcp,
@@ -56,6 +56,20 @@ export interface ConnectOptions extends TcpSockOptions {
   dport: number;
   src?: number;
   sport?: number;
+}
+
+/**
+ * What the stack's socket table hears from TCP (the glue sets it; a bare
+ * engine, as in the engine's own tests, has none). The table is the
+ * catalogue ss reads; the hashes below stay the demultiplexer.
+ */
+export interface TcpSocketRegistry {
+  /** A socket is hashed and has its first state: a listener, a connect in SYN-SENT, a listener's child. */
+  added(sk: TcpSock): void;
+  /** tcp_set_state on a socket (the registry ignores sockets it does not hold). */
+  stateChanged(sk: TcpSock, old: TcpState): void;
+  /** inet_unhash: it is gone (closed, reset, TIME-WAIT over). */
+  removed(sk: TcpSock): void;
 }
 
 export interface ListenOptions extends TcpSockOptions {
@@ -120,6 +134,8 @@ export class TcpProto {
   private challengeCount = 0;
   /** Every socket this protocol made (for listing), connected or listening. */
   readonly sockets = new Set<TcpSock>();
+  /** The stack's socket table, told of every socket from hash to unhash. */
+  registry: TcpSocketRegistry | null = null;
 
   constructor(readonly ops: TcpIpOps) {}
 
@@ -142,6 +158,8 @@ export class TcpProto {
     this.hash(sk);
     const { isn, tsOffset } = this.isn(sk.laddr, sk.lport, sk.raddr, sk.rport);
     sk.startConnect(isn, tsOffset);
+    // Registered once in SYN-SENT, as Linux sets the state before inet_hash_connect.
+    this.registry?.added(sk);
     return sk;
   }
 
@@ -165,6 +183,7 @@ export class TcpProto {
     this.listeners.set(k, sk);
     this.usePort(opts.port, 1);
     this.sockets.add(sk);
+    this.registry?.added(sk);
     return sk;
   }
 
@@ -189,6 +208,7 @@ export class TcpProto {
       this.conns.delete(sk);
     }
     this.usePort(sk.lport, -1);
+    this.registry?.removed(sk);
   }
 
   private hash(sk: TcpSock): void {
@@ -264,7 +284,10 @@ export class TcpProto {
       this.drop(skb, 'PKT_TOO_SMALL');
       return;
     }
-    if (!tcpChecksumValid(skb.buf, skb.data, len, src, dst)) {
+    // tcp_v4_rcv's skb_checksum_init: a segment another stack of this process
+    // built and handed over by reference (veth, lo) is trusted, as Linux trusts
+    // CHECKSUM_PARTIAL; one from a wire is verified.
+    if (!skbCsumUnnecessary(skb) && !tcpChecksumValid(skb.buf, skb.data, len, src, dst)) {
       mib.InErrs++;
       mib.InCsumErrors++;
       this.drop(skb, 'TCP_CSUM');
@@ -416,6 +439,8 @@ export class TcpProto {
     this.mib.tcp.PassiveOpens++;
     child.parent = l;
     l.acceptQueue.push(child);
+    // Listed from now on (ss shows a child waiting in the accept queue), before the ACK's data or FIN moves it on.
+    this.registry?.added(child);
     // The ACK may carry data or a FIN: the child takes it from here (tcp_child_process).
     child.rcv(skb, th);
     const onAccept = l.onAccept;
@@ -547,6 +572,7 @@ export class TcpProto {
     const check = tcpChecksum(skb.buf, at, hlen, req.laddr, req.raddr);
     skb.buf[at + 16] = check >>> 8;
     skb.buf[at + 17] = check & 0xff;
+    skb.ipSummed = CHECKSUM_PARTIAL;
     this.output(skb, req.laddr, req.raddr);
   }
 
@@ -664,6 +690,8 @@ export interface TcpSocketRow {
     bytes_received: number;
     segs_out: number;
     segs_in: number;
+    /** The connection's congestion control, as `ss -ti` names it first. */
+    congestion_control: string;
   };
 }
 
@@ -700,6 +728,7 @@ export function tcpSocketRow(sk: TcpSock): TcpSocketRow {
       bytes_received: i.bytes_received,
       segs_out: i.segs_out,
       segs_in: i.segs_in,
+      congestion_control: i.congestion_control,
     };
   }
   return row;

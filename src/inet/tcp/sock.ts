@@ -17,7 +17,7 @@
 
 import { NetError, type ErrnoName } from '../../errno.ts';
 import { RCV_SHUTDOWN, SEND_SHUTDOWN, Sock, allocSendSkb, setOwnerR, setOwnerW, type SendWaitOptions } from '../../sock/sock.ts';
-import { allocSkbFrom, type SkBuff } from '../../skb/skbuff.ts';
+import { CHECKSUM_PARTIAL, allocSkbFrom, type SkBuff } from '../../skb/skbuff.ts';
 import type { DropReason } from '../../skb/drop-reason.ts';
 import {
   emitTcp,
@@ -639,11 +639,12 @@ export class TcpSock extends Sock {
   }
 
   private abortLocked(): void {
-    this.orphan = true;
+    // A listener aborts as it closes (its children are reset); close() does nothing for an orphan, so before orphan is set.
     if (this.state === TcpState.LISTEN) {
-      this.close();
+      this.closeLocked();
       return;
     }
+    this.orphan = true;
     if (this.state !== TcpState.CLOSE && this.state !== TcpState.SYN_SENT && this.state !== TcpState.TIME_WAIT) this.sendActiveReset();
     this.failConnect('ECONNABORTED');
     this.setError('ECONNABORTED');
@@ -740,6 +741,7 @@ export class TcpSock extends Sock {
       // Counted by tcp_set_state only for resets; the callers count EstabResets.
     }
     this.state = s;
+    this.proto.registry?.stateChanged(this, old);
     const cb = this.onStateChange;
     if (cb !== null) upcall(() => cb(this, old));
   }
@@ -1069,6 +1071,8 @@ export class TcpSock extends Sock {
     const check = tcpChecksum(skb.buf, at, hlen + payload, this.laddr, this.raddr);
     skb.buf[at + 16] = check >>> 8;
     skb.buf[at + 17] = check & 0xff;
+    // Built here: a receiver in this process may trust it (see CHECKSUM_PARTIAL).
+    skb.ipSummed = CHECKSUM_PARTIAL;
     if ((flags & TCP_ACK) !== 0) this.ackSent();
   }
 

@@ -69,6 +69,12 @@ function useTcpHistory(stats) {
   return hist;
 }
 
+/** What ss would print for it: a packet socket's device, protocol and owner; an inet socket's netid, state and addresses. */
+function socketLabel(s) {
+  if (s.family === 'inet') return `${s.type === 'stream' ? 'tcp' : 'udp'} ${s.state} ${s.local} ${s.peer}${s.service ? ` (${s.service})` : ''}`;
+  return `${s.device ?? ''} ${s.protocol ?? s.type ?? ''} ${s.owner ?? ''}`;
+}
+
 export function QueuesView({ stats, history }) {
   const tcp = useTcpHistory(stats);
   if (!stats) return html`<section class="panel"><h2>Queues & memory</h2><p role="status">Waiting for the first stats snapshot…</p></section>`;
@@ -86,7 +92,7 @@ export function QueuesView({ stats, history }) {
       <h2 id="q-sock-title">Socket memory</h2>
       ${stats.sockets.length === 0 && html`<p class="hint">No sockets are open.</p>`}
       ${stats.sockets.map((s) => html`<div class="socket">
-        <h3>socket ${s.id} <span class="hint">${s.device ?? ''} ${s.protocol ?? s.type ?? ''} ${s.owner ?? ''}</span></h3>
+        <h3>socket ${s.id} <span class="hint">${socketLabel(s)}</span></h3>
         <${Gauge} id=${`rmem-${s.id}`} label="rmem vs rcvbuf" value=${s.rmem} max=${s.rcvbuf} fmt=${fmtBytes} />
         <${Gauge} id=${`wmem-${s.id}`} label="wmem vs sndbuf" value=${s.wmem} max=${s.sndbuf} fmt=${fmtBytes} />
         <p class="hint">queued ${s.queue ?? s.recv_q ?? 0}, drops ${s.drops}</p>

@@ -132,7 +132,16 @@ const framesBody = fc.oneof(
   fc.record({ frames: frameText }),
 );
 
-const sysctlBody = fc.dictionary(fc.oneof(fc.constantFrom(...SYSCTL_NAMES), fc.string({ maxLength: 30 })), fc.oneof(weirdNumbers, fc.string(), fc.constant(null)), { maxKeys: 4 });
+/** Typed sysctls too: a word, vectors (as arrays or text) and a member name of a vector. */
+const TYPED_SYSCTLS = ['net.ipv4.tcp_congestion_control', 'net.ipv4.tcp_rmem', 'net.ipv4.tcp_wmem', 'net.ipv4.ip_local_port_range', 'net.ipv4.ip_local_port_range_min'];
+const sysctlValue = fc.oneof(
+  weirdNumbers,
+  fc.string(),
+  fc.constant(null),
+  fc.constantFrom('reno', 'cubic', 'bbr', '4096 131072 6291456', '4096\t8192', '1 2 3 4', '40000 40000', '60999 32768', '-1 0 1', ''),
+  fc.array(weirdNumbers, { maxLength: 4 }),
+);
+const sysctlBody = fc.dictionary(fc.oneof(fc.constantFrom(...SYSCTL_NAMES, ...TYPED_SYSCTLS), fc.string({ maxLength: 30 })), sysctlValue, { maxKeys: 4 });
 
 const brokenJson = fc.oneof(
   fc.jsonValue().map((v) => JSON.stringify(v)),

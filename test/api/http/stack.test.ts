@@ -4,14 +4,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DROP_REASONS } from '../../../src/skb/drop-reason.ts';
-import { SYSCTL_DEFAULTS as CORE_DEFAULTS } from '../../../src/sysctl.ts';
-import { INET_SYSCTLS } from '../../../src/inet/sysctl.ts';
+import { Sysctl, type SysctlValue } from '../../../src/sysctl.ts';
+import { registerTcpSysctls } from '../../../src/inet/tcp/sysctl.ts';
 
-/** net.core, and net.ipv4 which the app's IPv4 registers. */
-const SYSCTL_DEFAULTS: Record<string, number> = {
-  ...CORE_DEFAULTS,
-  ...Object.fromEntries(Object.entries(INET_SYSCTLS).map(([name, spec]) => [name, spec.default])),
-};
+/** net.core, and net.ipv4 and net.ipv4.tcp_* which the app's IPv4 and TCP register. */
+const SYSCTL_DEFAULTS: Record<string, SysctlValue> = (() => {
+  const t = new Sysctl();
+  registerTcpSysctls(t);
+  return t.snapshot();
+})();
 import { assertProblem, assertRejectedWithoutChange, startServer, testFrame, type TestServer } from './server.ts';
 import { defaultProtocols, type NetProtocol } from '../../../src/stack/index.ts';
 
@@ -20,7 +21,7 @@ interface StackJson {
   backlog: { length: number; max: number; processed: number; dropped: number; time_squeeze: number };
   drops: Record<string, number>;
   drops_total: number;
-  sysctl: Record<string, number>;
+  sysctl: Record<string, SysctlValue>;
   devices: number;
   sockets: number;
   uptime_s: number;
@@ -146,6 +147,80 @@ describe('stack, sysctl, sockets, health', () => {
       assertProblem(await server.request('PATCH', '/v1/stack/sysctl', { body: { 'net.core.rmem_default': 1e300 } }), 400, 'EINVAL');
       assertProblem(await server.request('PATCH', '/v1/stack/sysctl', { body: [1] }), 400, 'EINVAL');
     });
+  });
+
+  it('TCP\'s sysctls round-trip with Linux\'s syntax: a vector as an array or as sysctl prints it, a congestion control by name', async () => {
+    const body = {
+      'net.ipv4.tcp_rmem': '4096\t87380\t6291456',
+      'net.ipv4.tcp_wmem': [8192, 32768, 4194304],
+      'net.ipv4.tcp_congestion_control': 'reno',
+      'net.ipv4.ip_local_port_range': '40000 50000',
+      'net.ipv4.tcp_syncookies': 2,
+      'net.ipv4.tcp_fin_timeout': 30,
+      'net.ipv4.tcp_keepalive_time': 600,
+      'net.ipv4.tcp_sack': 0,
+      'net.ipv4.tcp_max_syn_backlog': 256,
+    };
+    const r = await server.request('PATCH', '/v1/stack/sysctl', { body });
+    assert.equal(r.status, 200, r.text);
+    assert.equal((r.json as Record<string, unknown>)['net.ipv4.tcp_available_congestion_control'], 'reno cubic', 'what tcp_congestion_control takes, read-only');
+    const want = {
+      ...body,
+      'net.ipv4.tcp_rmem': [4096, 87380, 6291456],
+      'net.ipv4.ip_local_port_range': [40000, 50000],
+    };
+    const got = r.json as Record<string, unknown>;
+    for (const [name, value] of Object.entries(want)) assert.deepEqual(got[name], value, name);
+    const s = (await server.request('GET', '/v1/stack')).json as StackJson;
+    for (const [name, value] of Object.entries(want)) assert.deepEqual(s.sysctl[name], value, name);
+    // Back to the defaults, in the shape GET answers.
+    const back = Object.fromEntries(Object.keys(body).map((name) => [name, SYSCTL_DEFAULTS[name]]));
+    assert.equal((await server.request('PATCH', '/v1/stack/sysctl', { body: back })).status, 200);
+    const now = ((await server.request('GET', '/v1/stack')).json as StackJson).sysctl;
+    for (const name of Object.keys(body)) assert.deepEqual(now[name], SYSCTL_DEFAULTS[name], name);
+  });
+
+  it('refuses an unknown congestion control (404 ENOENT) and bad vectors (400 EINVAL), setting none of the batch', async () => {
+    await assertRejectedWithoutChange(server, async () => {
+      const patch = async (body: unknown, status: number, errno: string): Promise<string> =>
+        assertProblem(await server.request('PATCH', '/v1/stack/sysctl', { body }), status, errno).detail;
+      assert.match(await patch({ 'net.ipv4.tcp_sack': 0, 'net.ipv4.tcp_congestion_control': 'bbr' }, 404, 'ENOENT'), /bbr.*reno, cubic/);
+      await patch({ 'net.ipv4.tcp_sack': 0, 'net.ipv4.tcp_congestion_control': 1 }, 400, 'EINVAL');
+      assert.match(await patch({ 'net.ipv4.tcp_sack': 0, 'net.ipv4.tcp_rmem': '4096 131072' }, 400, 'EINVAL'), /tcp_rmem takes 3 integers/);
+      assert.match(await patch({ 'net.ipv4.tcp_sack': 0, 'net.ipv4.tcp_rmem': [4096, 8388608, 6291456] }, 400, 'EINVAL'), /decreases/);
+      await patch({ 'net.ipv4.tcp_sack': 0, 'net.ipv4.tcp_wmem': [0, 16384, 4194304] }, 400, 'EINVAL');
+      await patch({ 'net.ipv4.tcp_sack': 0, 'net.ipv4.tcp_wmem': 16384 }, 400, 'EINVAL');
+      await patch({ 'net.ipv4.tcp_sack': 0, 'net.ipv4.tcp_wmem': [4096, 'x', 4194304] }, 400, 'EINVAL');
+      await patch({ 'net.ipv4.tcp_sack': 0, 'net.ipv4.ip_local_port_range': '60999 32768' }, 400, 'EINVAL');
+      await patch({ 'net.ipv4.tcp_sack': 0, 'net.ipv4.ip_local_port_range': [0, 100] }, 400, 'EINVAL');
+      await patch({ 'net.ipv4.tcp_sack': 0, 'net.ipv4.ip_local_port_range_min': 65000 }, 400, 'EINVAL');
+      await patch({ 'net.ipv4.tcp_sack': 0, 'net.ipv4.tcp_syn_retries': 0 }, 400, 'EINVAL');
+      await patch({ 'net.ipv4.tcp_sack': 0, 'net.ipv4.tcp_syncookies': '1' }, 400, 'EINVAL');
+      await patch({ 'net.ipv4.tcp_sack': 0, 'net.ipv4.tcp_window_scaling': 2 }, 400, 'EINVAL');
+      await patch({ 'net.ipv4.tcp_sack': 0, 'net.ipv4.tcp_rmem': null }, 400, 'EINVAL');
+      assert.match(await patch({ 'net.ipv4.tcp_sack': 0, 'net.ipv4.tcp_available_congestion_control': 'reno' }, 403, 'EACCES'), /read-only/);
+    });
+  });
+
+  it('a congestion control change is seen in tcp_info of connections made after it', async () => {
+    const post = async (body: unknown): Promise<{ id: number }> => {
+      const r = await server.request('POST', '/v1/sockets', { body });
+      assert.equal(r.status, 201, r.text);
+      return r.json as { id: number };
+    };
+    const ccOf = async (id: number): Promise<string | undefined> => {
+      const list = (await server.request('GET', '/v1/sockets')).json as { id: number; tcp_info?: { congestion_control: string } }[];
+      return list.find((x) => x.id === id)?.tcp_info?.congestion_control;
+    };
+    const l = await post({ type: 'tcp', bind: '127.0.0.1:9', listen: 8, service: 'discard' });
+    const before = await post({ type: 'tcp', connect: '127.0.0.1:9' });
+    assert.equal(await ccOf(before.id), 'cubic');
+    assert.equal((await server.request('PATCH', '/v1/stack/sysctl', { body: { 'net.ipv4.tcp_congestion_control': 'reno' } })).status, 200);
+    const after = await post({ type: 'tcp', connect: '127.0.0.1:9' });
+    assert.equal(await ccOf(after.id), 'reno');
+    assert.equal(await ccOf(before.id), 'cubic');
+    assert.equal((await server.request('PATCH', '/v1/stack/sysctl', { body: { 'net.ipv4.tcp_congestion_control': 'cubic' } })).status, 200);
+    for (const s of [before, after, l]) assert.ok((await server.request('DELETE', `/v1/sockets/${s.id}?abort=1`)).status < 300);
   });
 });
 

@@ -10,9 +10,9 @@ import { assertProblem, startServer, until, type TestServer } from '../http/serv
 interface Message {
   type: string;
   action?: string;
-  object?: { ifname?: string; ifindex?: number; mtu?: number; flags?: string[]; id?: number };
+  object?: { ifname?: string; ifindex?: number; mtu?: number; flags?: string[]; id?: number; type?: string; state?: string; local?: string; peer?: string; tcp_info?: unknown };
   devices?: { ifname: string }[];
-  sockets?: unknown[];
+  sockets?: { id: number; type: string; state: string }[];
 }
 
 class Listener {
@@ -105,6 +105,38 @@ describe('/v1/events', () => {
     assert.equal(sockets.messages[0]!.object?.id, sockets.messages[1]!.object?.id);
     sockets.close();
     await server.request('DELETE', '/v1/devices/evs0');
+  });
+
+  it('reports UDP and TCP sockets: new, each TCP state change, del; the same rows as GET /v1/sockets; stats list every family', async () => {
+    const sockets = new Listener(`${ws}/v1/events?types=socket&stats_ms=250`);
+    await sockets.opened;
+    const udp = (await server.request('POST', '/v1/sockets', { body: { type: 'udp', bind: '127.0.0.1:0' } })).json as { id: number };
+    const l = (await server.request('POST', '/v1/sockets', { body: { type: 'tcp', bind: '127.0.0.1:7171', listen: 4 } })).json as { id: number };
+    const c = (await server.request('POST', '/v1/sockets', { body: { type: 'tcp', connect: '127.0.0.1:7171' } })).json as { id: number; local: string };
+    const listed = (await server.request('GET', '/v1/sockets')).json as { id: number; state: string; peer: string }[];
+    const child = listed.find((s) => s.peer === c.local)!;
+    assert.equal(child.state, 'ESTAB', 'the child waiting in the accept queue is listed');
+    await until(() => sockets.of('stats').some((m) => m.sockets!.some((s) => s.id === child.id)), 'a stats snapshot with the TCP child');
+    const snap = sockets.of('stats').at(-1)!.sockets!;
+    assert.ok([udp.id, l.id, c.id, child.id].every((id) => snap.some((s) => s.id === id)), 'stats snapshots list every family');
+    const rowOf = (id: number) => listed.find((s) => s.id === id);
+    await server.request('DELETE', `/v1/sockets/${c.id}`);
+    await server.request('DELETE', `/v1/sockets/${child.id}`);
+    await server.request('DELETE', `/v1/sockets/${udp.id}`);
+    await server.request('DELETE', `/v1/sockets/${l.id}`);
+    await until(() => sockets.of('socket').some((m) => m.action === 'del' && m.object?.id === child.id), 'the child gone');
+    const seen = (id: number) => sockets.of('socket').filter((m) => m.object?.id === id).map((m) => `${m.action} ${m.object?.state}`);
+    assert.deepEqual(seen(udp.id), ['new UNCONN', 'del UNCONN']);
+    assert.deepEqual(seen(l.id), ['new LISTEN', 'del UNCONN']);
+    assert.deepEqual(seen(c.id), ['new SYN-SENT', 'change ESTAB', 'change FIN-WAIT-1', 'change FIN-WAIT-2', 'change TIME-WAIT']);
+    assert.deepEqual(seen(child.id), ['new ESTAB', 'change CLOSE-WAIT', 'change LAST-ACK', 'del UNCONN']);
+    // An event's object is the socket's row as the REST listing shows it (tcp_info and all).
+    const newChild = sockets.of('socket').find((m) => m.object?.id === child.id)!.object!;
+    assert.deepEqual(Object.keys(newChild).sort(), Object.keys(rowOf(child.id)!).sort());
+    assert.equal(newChild.type, 'stream');
+    sockets.close();
+    // The client stays in TIME-WAIT (60 s); RST it so the server closes clean.
+    await server.request('DELETE', `/v1/sockets/${c.id}?abort=1`);
   });
 
   it('sends stats only to a client that asked, at its rate', async () => {

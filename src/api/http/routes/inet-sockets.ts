@@ -3,14 +3,16 @@
 // to the stack, like devices made over HTTP: they outlive the request (and a
 // service socket is saved with the state); DELETE closes them. Packet
 // sockets appear under the same ids but belong to the stream or capture that
-// opened them, so DELETE refuses them (EBUSY).
+// opened them, so DELETE refuses them (EOPNOTSUPP). Every route finds its
+// socket with one lookup in the stack's socket table, then asks its family.
 
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyReply } from 'fastify';
 import { NetError } from '../../../errno.ts';
 import type { NetStack } from '../../../stack/index.ts';
-import type { Inet, UdpOpenOptions, UdpSendOptions, UdpSocket } from '../../../inet/control.ts';
+import { asUdpSocket, type Inet, type UdpOpenOptions, type UdpSendOptions, type UdpSocket } from '../../../inet/control.ts';
+import { asTcpEntry } from '../../../inet/tcp-glue.ts';
 import {
   decodePayload,
   problemResponses,
@@ -25,21 +27,17 @@ import {
 } from '../schemas/index.ts';
 import { AnySocket, socketOut } from './sockets.ts';
 import { TcpSocketView } from '../schemas/tcp.ts';
-import { closeTcpSocket, createTcpSocket, findTcpSocket, sendTcp, tcpSocketOut } from './tcp-sockets.ts';
+import { closeTcpSocket, createTcpSocket, sendTcp } from './tcp-sockets.ts';
 
 // TCP sockets are handed to tcp-sockets.ts; TCP-only fields on a UDP socket are bad arguments (400 EINVAL).
 
-export function findUdpSocket(inet: Inet, id: number): UdpSocket | undefined {
-  for (const s of inet.udpSockets()) if (s.id === id) return s;
-  return undefined;
-}
-
 /** A UDP socket by id, or ENOENT (EBADF would be the syscall's word, but 404 is what a client looks for). */
-export function requireUdpSocket(stack: NetStack, inet: Inet, id: number): UdpSocket {
-  const s = findUdpSocket(inet, id);
-  if (s !== undefined) return s;
-  if (findTcpSocket(inet, id) !== undefined) throw new NetError('EOPNOTSUPP', `socket ${id} is a TCP socket; this operation is for UDP`);
-  if (stack.sockets.has(id)) throw new NetError('EOPNOTSUPP', `socket ${id} is a packet socket; only inet sockets take this operation`);
+export function requireUdpSocket(stack: NetStack, id: number): UdpSocket {
+  const sock = stack.sockets.get(id);
+  const udp = asUdpSocket(sock);
+  if (udp !== undefined) return udp;
+  if (asTcpEntry(sock) !== undefined) throw new NetError('EOPNOTSUPP', `socket ${id} is a TCP socket; this operation is for UDP`);
+  if (sock !== undefined) throw new NetError('EOPNOTSUPP', `socket ${id} is a packet socket; only inet sockets take this operation`);
   throw new NetError('ENOENT', `no socket ${id}`);
 }
 
@@ -126,13 +124,9 @@ const inetSocketRoutes: FastifyPluginAsyncZod<{ stack: NetStack; inet: Inet; onC
     },
     async (request) => {
       const { id } = request.params;
-      const packet = stack.sockets.get(id);
-      if (packet !== undefined) return socketOut(packet);
-      const tcp = findTcpSocket(inet, id);
-      if (tcp !== undefined) return tcpSocketOut(inet, tcp);
-      const udp = findUdpSocket(inet, id);
-      if (udp === undefined) throw new NetError('ENOENT', `no socket ${id}`);
-      return udp.describe();
+      const sock = stack.sockets.get(id);
+      if (sock === undefined) throw new NetError('ENOENT', `no socket ${id}`);
+      return socketOut(sock);
     },
   );
 
@@ -151,13 +145,13 @@ const inetSocketRoutes: FastifyPluginAsyncZod<{ stack: NetStack; inet: Inet; onC
       },
     },
     async (request) => {
-      const tcp = findTcpSocket(inet, request.params.id);
+      const tcp = asTcpEntry(stack.sockets.get(request.params.id));
       if (tcp !== undefined) {
         closeTcpSocket(inet, tcp, request.query.abort === true);
         onClose?.(tcp.id);
         return { closed: tcp.id };
       }
-      const sock = requireUdpSocket(stack, inet, request.params.id);
+      const sock = requireUdpSocket(stack, request.params.id);
       sock.close();
       onClose?.(sock.id);
       return { closed: sock.id };
@@ -190,8 +184,8 @@ const inetSocketRoutes: FastifyPluginAsyncZod<{ stack: NetStack; inet: Inet; onC
       },
     },
     async (request, reply) => {
-      const tcp = findTcpSocket(inet, request.params.id);
-      const sock = tcp === undefined ? requireUdpSocket(stack, inet, request.params.id) : undefined;
+      const tcp = asTcpEntry(stack.sockets.get(request.params.id));
+      const sock = tcp === undefined ? requireUdpSocket(stack, request.params.id) : undefined;
       const body = request.body as Buffer | z.output<typeof SocketSendJson> | undefined;
       let data: Buffer;
       let to = request.query.to;

@@ -1,10 +1,10 @@
 // GET /v1/stack and PATCH /v1/stack/sysctl: the whole stack's counters (the
-// seed's show_net_buffers() and more) and its net.core sysctls.
+// seed's show_net_buffers() and more) and its sysctls (net.core, net.ipv4, net.ipv4.tcp_*).
 
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { NetStack } from '../../../stack/index.ts';
 import { DROP_REASONS, dropReasonLabel } from '../../../skb/drop-reason.ts';
-import { problemResponses, StackView, SysctlMap, SysctlPatch, type StackOut } from '../schemas/index.ts';
+import { problemResponses, StackView, SysctlMap, SysctlPatch, type StackOut, type SysctlMapOut } from '../schemas/index.ts';
 
 export function stackOut(stack: NetStack, startedAt: number): StackOut {
   const p = stack.pool.stats;
@@ -31,7 +31,7 @@ export function stackOut(stack: NetStack, startedAt: number): StackOut {
     },
     drops,
     drops_total: stack.totalDrops(),
-    sysctl: stack.sysctl.snapshot(),
+    sysctl: stack.sysctl.snapshot() as StackOut['sysctl'],
     devices: stack.devices.size,
     sockets: stack.sockets.size,
     uptime_s: Math.max(0, (stack.clock.now() - startedAt) / 1000),
@@ -58,15 +58,15 @@ const stackRoutes: FastifyPluginAsyncZod<{ stack: NetStack }> = async function s
     {
       schema: {
         summary: 'Set sysctls (net.core and those the protocols registered)',
-        description: 'All values are checked before any is set. Unknown name: 404 ENOENT; value out of range: 400 EINVAL. Answers the whole map.',
+        description: 'All values are checked before any is set. Unknown name or congestion control: 404 ENOENT; value out of range or of the wrong shape: 400 EINVAL; a read-only sysctl (tcp_available_congestion_control): 403 EACCES. Answers the whole map.',
         tags: ['stack'],
         body: SysctlPatch,
-        response: { 200: SysctlMap, ...problemResponses(400, 404, 413, 415) },
+        response: { 200: SysctlMap, ...problemResponses(400, 403, 404, 413, 415) },
       },
     },
     async (request) => {
       stack.sysctl.set(request.body);
-      return stack.sysctl.snapshot();
+      return stack.sysctl.snapshot() as SysctlMapOut;
     },
   );
 };

@@ -18,14 +18,6 @@ export function tcpGlue(inet: Inet): TcpGlue {
   return g;
 }
 
-export function findTcpSocket(inet: Inet, id: number): TcpEntry | undefined {
-  return tcpOf(inet)?.get(id);
-}
-
-export function tcpSocketOut(inet: Inet, e: TcpEntry): TcpSocketOut {
-  return tcpGlue(inet).describe(e) as TcpSocketOut;
-}
-
 /** socket + bind + connect/listen: resolves with the socket once established (a listener: at once). */
 export async function createTcpSocket(inet: Inet, body: SocketCreateBody, signal: AbortSignal): Promise<TcpSocketOut> {
   const g = tcpGlue(inet);

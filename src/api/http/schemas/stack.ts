@@ -1,5 +1,5 @@
 // The stack as a whole: packet sockets (`ss -0`), buffer and backlog
-// counters, drops by reason, and the net.core sysctls.
+// counters, drops by reason, and the sysctls.
 
 import { z } from 'zod';
 import { DROP_REASONS } from '../../../skb/drop-reason.ts';
@@ -40,12 +40,23 @@ const sysctlShape = Object.fromEntries(
   Object.keys(SYSCTL_DEFAULTS).map((name) => [name, z.number().int()]),
 ) as Record<SysctlName, z.ZodNumber>;
 
+/** A value as the table holds it: most are integers; a few are a word or a vector of integers, as Linux's are. */
+const SysctlValueOut = z
+  .union([z.number().int(), z.string(), z.array(z.number().int())])
+  .describe('An integer; a word (net.ipv4.tcp_congestion_control: "cubic"); or a vector of integers (net.ipv4.tcp_rmem: [4096, 131072, 6291456]).');
+
 export const SysctlMap = z
   .object(sysctlShape)
-  .catchall(z.number().int())
-  .describe('Every sysctl the stack reads: net.core, then those its protocols registered.');
+  .catchall(SysctlValueOut)
+  .describe('Every sysctl the stack reads: net.core, then those its protocols registered (net.ipv4, net.ipv4.tcp_*).');
 
 export type SysctlMapOut = z.output<typeof SysctlMap>;
+
+const SysctlValueIn = z
+  .union([z.number(), z.string(), z.array(z.number())])
+  .describe(
+    'An integer; a word for net.ipv4.tcp_congestion_control ("reno", "cubic"); a vector (tcp_rmem, tcp_wmem, ip_local_port_range) as an array of integers or as the text sysctl prints ("4096 131072 6291456").',
+  );
 
 export const SysctlPatch = z
   .object(
@@ -54,8 +65,10 @@ export const SysctlPatch = z
       z.ZodOptional<z.ZodNumber>
     >,
   )
-  .catchall(z.number())
-  .describe('Sysctls to set, by full name. All are checked before any is set; an unknown name is 404 ENOENT, a value out of range 400 EINVAL.');
+  .catchall(SysctlValueIn)
+  .describe(
+    'Sysctls to set, by full name. All are checked before any is set; an unknown name is 404 ENOENT, and so is an unknown congestion control ("No such file or directory", as sysctl -w answers); a value out of range, of the wrong shape, or a vector that decreases is 400 EINVAL; a read-only one 403 EACCES.',
+  );
 
 export type SysctlPatchBody = z.input<typeof SysctlPatch>;
 

@@ -21,6 +21,7 @@ export const TcpInfoView = z
     bytes_received: Count.describe('Bytes of data received in order.'),
     segs_out: Count.describe('Segments sent, retransmissions included.'),
     segs_in: Count.describe('Segments received.'),
+    congestion_control: z.string().describe('Congestion control of this connection ("cubic", "reno"): net.ipv4.tcp_congestion_control when it was made.'),
   })
   .meta({ id: 'TcpInfo' });
 
