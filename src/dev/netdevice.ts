@@ -120,8 +120,15 @@ export class NetDevice {
   broadcast: Buffer;
   txQueueLen: number;
   readonly mc = new Map<string, MulticastEntry>();
-  /** Secondary unicast addresses upper devices asked for (dev->uc), see dev/uc.ts. */
-  readonly uc = new Map<string, MulticastEntry>();
+  /**
+   * Secondary unicast addresses upper devices asked for (dev->uc), see
+   * dev/uc.ts. Made on first use: few devices ever have one, and an empty
+   * Map is ~200 bytes on each of 10,000 devices.
+   */
+  get uc(): Map<string, MulticastEntry> {
+    return (this.ucList ??= new Map());
+  }
+  private ucList: Map<string, MulticastEntry> | undefined = undefined;
   /** Promiscuous on behalf of the unicast list (dev->uc_promisc). */
   ucPromisc = false;
   promiscuity = 0;

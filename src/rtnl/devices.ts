@@ -168,10 +168,19 @@ export async function createDevice(stack: NetStack, spec: DeviceSpec): Promise<N
 export function deleteDevice(stack: NetStack, name: string): NetDevice[] {
   const dev = stack.devices.require(name);
   if (dev.permanent) throw new NetError('EOPNOTSUPP', `${dev.name} cannot be deleted`);
-  const before = stack.devices.list();
-  unregisterNetdevice(stack.devices, dev);
-  // Whatever went with it (peer, channels) is what is no longer registered.
-  const gone = [dev, ...before.filter((d) => d !== dev && !d.registered)];
+  // Whatever goes with it (peer, channels) is heard on the notifier chain as
+  // it goes, so a delete costs what it removes, not a pass over every device
+  // (10,000 deletes were 10,000 such passes).
+  const went: NetDevice[] = [];
+  const unsubscribe = stack.notifier.subscribe((event, d) => {
+    if (event === 'UNREGISTER' && d !== dev) went.push(d);
+  });
+  try {
+    unregisterNetdevice(stack.devices, dev);
+  } finally {
+    unsubscribe();
+  }
+  const gone = [dev, ...went.sort((a, b) => a.ifindex - b.ifindex)];
   stack.log.info({ devices: gone.map((d) => d.name) }, 'device deleted');
   return gone;
 }

@@ -79,6 +79,17 @@ function vethUninit(dev: NetDevice): void {
   }
 }
 
+/** One method table for every veth end (state is in dev.priv), not a copy per device. */
+const vethOps = etherOps({
+  hardStartXmit: vethXmit,
+  open: vethOpen,
+  stop: vethStop,
+  uninit: vethUninit,
+  getLinkSettings: (d) => (d.priv as VethPrivate).wire.settings(),
+  setLinkSettings: (d, ls) => (d.priv as VethPrivate).wire.set(ls),
+  fillInfo: (d) => linkInfo((d.priv as VethPrivate).wire),
+});
+
 /**
  * Two unregistered ends, linked to each other. `peerCore` puts the second end
  * in another stack of this process, as `ip link add ... peer netns B` puts it
@@ -92,15 +103,7 @@ export function createVethPair(core: NetCore, peerCore: NetCore = core): [NetDev
   const make = (home: NetCore): NetDevice =>
     new NetDevice(home, {
       kind: 'veth',
-      ops: etherOps({
-        hardStartXmit: vethXmit,
-        open: vethOpen,
-        stop: vethStop,
-        uninit: vethUninit,
-        getLinkSettings: (d) => (d.priv as VethPrivate).wire.settings(),
-        setLinkSettings: (d, ls) => (d.priv as VethPrivate).wire.set(ls),
-        fillInfo: (d) => linkInfo((d.priv as VethPrivate).wire),
-      }),
+      ops: vethOps,
       devAddr: randomMac(),
       carrierFollowsUp: false,
       reportsOperstate: true,
