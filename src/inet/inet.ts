@@ -119,9 +119,9 @@ export class InetStack implements Inet {
     }
   }
 
-  /** Remove main-table routes `pred` picks, telling listeners. */
-  private removeRoutes(pred: (r: FibRoute) => boolean): void {
-    for (const r of this.main.removeWhere(pred)) this.emit({ type: 'route', action: 'del', object: routeView(r) });
+  /** Tell listeners of main-table routes that went. */
+  private routesGone(gone: readonly FibRoute[]): void {
+    for (const r of gone) this.emit({ type: 'route', action: 'del', object: routeView(r) });
   }
 
   sysctl(name: InetSysctlName): number {
@@ -319,19 +319,21 @@ export class InetStack implements Inet {
   private fibDelIfaddr(ifa: InIfaddr): void {
     const dev = ifa.dev;
     const others = (this.addrs.get(dev) ?? []).filter((a) => a !== ifa);
+    // Each search is among the device's routes or the address's (the FIB's
+    // indexes), never the whole table.
     if (!others.some((a) => a.local === ifa.local)) {
-      this.local.removeWhere((r) => r.type === 'local' && r.plen === 32 && r.dst === ifa.local && r.dev === dev);
+      this.local.removeDev(dev, (r) => r.type === 'local' && r.plen === 32 && r.dst === ifa.local);
     }
     if (!ifa.secondary) {
       const prefix = (ifa.local & ifa.mask) >>> 0;
-      this.removeRoutes((r) => r.protocol === 'kernel' && r.dev === dev && r.dst === prefix && r.plen === ifa.prefixlen);
-      this.local.removeWhere((r) => r.type === 'local' && r.dev === dev && r.dst === prefix && r.plen === ifa.prefixlen && r.plen < 32);
+      this.routesGone(this.main.removeDev(dev, (r) => r.protocol === 'kernel' && r.dst === prefix && r.plen === ifa.prefixlen));
+      this.local.removeDev(dev, (r) => r.type === 'local' && r.dst === prefix && r.plen === ifa.prefixlen && r.plen < 32);
     }
     if (ifa.broadcast !== 0 && !others.some((a) => a.broadcast === ifa.broadcast)) {
-      this.local.removeWhere((r) => r.type === 'broadcast' && r.dev === dev && r.dst === ifa.broadcast);
+      this.local.removeDev(dev, (r) => r.type === 'broadcast' && r.dst === ifa.broadcast);
     }
     if (!others.some((a) => a.local === ifa.local)) {
-      this.removeRoutes((r) => r.prefsrc === ifa.local);
+      this.routesGone(this.main.removePrefsrc(ifa.local));
     }
   }
 
@@ -507,8 +509,9 @@ export class InetStack implements Inet {
   neighFlush(devName: string): number {
     const dev = this.requireDev(devName);
     let count = 0;
-    for (const n of this.neigh.all()) {
-      if (n.dev !== dev || (n.state & (NUD.PERMANENT | NUD.NOARP)) !== 0) continue;
+    // The device's own entries (neigh_flush_dev), not the whole table.
+    for (const n of this.neigh.ofDev(dev)) {
+      if ((n.state & (NUD.PERMANENT | NUD.NOARP)) !== 0) continue;
       this.neigh.destroy(n);
       count++;
     }
@@ -633,8 +636,10 @@ export class InetStack implements Inet {
 
   /** fib_disable_ip: every route through the device goes, and its neighbours (arp_ifdown). */
   private linkDown(dev: NetDevice): void {
-    this.local.removeWhere((r) => r.dev === dev);
-    this.removeRoutes((r) => r.dev === dev);
+    // By the device's own index (fib_sync_down_dev walks the device's nexthops): a
+    // delete costs the routes it has, not a pass over every route of every device.
+    this.local.removeDev(dev);
+    this.routesGone(this.main.removeDev(dev));
     this.neigh.flushDev(dev);
   }
 

@@ -182,6 +182,12 @@ export class NeighTable {
     return this.lookup(dev, key) ?? this.create(dev, key);
   }
 
+  /** The entries of one device, a copy the caller may destroy from. */
+  ofDev(dev: NetDevice): Neighbour[] {
+    const m = this.byDev.get(dev);
+    return m === undefined ? [] : [...m.values()];
+  }
+
   all(): Neighbour[] {
     const out: Neighbour[] = [];
     for (const m of this.byDev.values()) for (const n of m.values()) out.push(n);
@@ -424,10 +430,8 @@ export class NeighTable {
 
   /** neigh_ifdown / neigh_flush_dev: every entry of `dev` (permanent too unless skipPerm). */
   flushDev(dev: NetDevice, skipPerm = false): number {
-    const m = this.byDev.get(dev);
-    if (m === undefined) return 0;
     let n = 0;
-    for (const e of [...m.values()]) {
+    for (const e of this.ofDev(dev)) {
       if (skipPerm && (e.state & NUD.PERMANENT) !== 0) continue;
       this.destroy(e);
       n++;
