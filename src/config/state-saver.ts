@@ -1,5 +1,8 @@
 // Following every configuration change into `--state FILE`: device events
-// (netdevice notifier) and sysctl changes mark the state dirty.
+// (netdevice notifier), address, route and permanent neighbour events of the
+// internet layer, and sysctl changes mark the state dirty. The text is kept
+// one device at a time (state-text.ts): a change serializes again only the
+// device it concerns; the write itself is of the whole file.
 //
 // Two ways a change reaches the disk:
 // - commit(): the HTTP routes call it before answering 2xx, so that an
@@ -15,8 +18,9 @@
 
 import type { Logger } from '../logger.ts';
 import type { NetStack } from '../stack/index.ts';
+import { inetInternals } from '../inet/control.ts';
 import { writeFileAtomic } from './atomic-write.ts';
-import { snapshotStack } from './snapshot.ts';
+import { StateText } from './state-text.ts';
 
 export interface StateSaverOptions {
   /** Quiet time before a write nobody waits for; 50 ms by default. */
@@ -40,6 +44,8 @@ export class StateSaver {
   writes = 0;
   /** The last write's error, cleared by the next success. */
   lastError: Error | null = null;
+  /** The file's text, kept per device. */
+  readonly text: StateText;
   private readonly debounceMs: number;
   private readonly retryMs: number;
   private readonly log: Logger | undefined;
@@ -65,6 +71,7 @@ export class StateSaver {
     this.retryMs = opts.retryMs ?? 1000;
     this.log = opts.logger;
     this.write = opts.write ?? writeFileAtomic;
+    this.text = new StateText(stack);
   }
 
   /** Changes not yet on disk. */
@@ -74,13 +81,32 @@ export class StateSaver {
 
   /** Write the current state now (so the file exists and is writable), then follow changes. Throws if that first write fails. */
   async start(): Promise<void> {
+    // Following first: a change made while the first write is on its way must
+    // reach the kept text (a device's share is only made again when told).
+    this.unsubscribe = [
+      this.stack.notifier.subscribe((event, dev) => {
+        this.text.deviceEvent(event, dev);
+        this.changed();
+      }),
+      this.stack.sysctl.subscribe(() => {
+        this.text.sysctlChanged();
+        this.changed();
+      }),
+    ];
+    const inet = inetInternals(this.stack);
+    if (inet !== undefined) {
+      // Addresses, routes and permanent neighbours, whoever changed them (HTTP also calls changed()).
+      this.unsubscribe.push(inet.subscribe((e) => {
+        if (this.text.inetEvent(e)) this.changed();
+      }));
+    }
     this.changeSeq++;
     await this.writeIfDirty();
-    if (this.lastError !== null) throw this.lastError;
-    this.unsubscribe = [
-      this.stack.notifier.subscribe(() => this.changed()),
-      this.stack.sysctl.subscribe(() => this.changed()),
-    ];
+    if (this.lastError !== null) {
+      for (const off of this.unsubscribe) off();
+      this.unsubscribe = [];
+      throw this.lastError;
+    }
   }
 
   /** Mark the state dirty and schedule a write. */
@@ -141,7 +167,7 @@ export class StateSaver {
     // Read before the snapshot: every change numbered up to seq is in it.
     const seq = this.changeSeq;
     let failed = false;
-    const { state, skipped, skippedSockets } = snapshotStack(this.stack);
+    const { text, devices, skipped, skippedSockets } = this.text.build();
     if (skipped.length > 0) this.log?.warn({ devices: skipped }, 'devices of these kinds are not saved in the state file');
     // Said once per new set, not on every save: the socket stays open and says nothing until its address returns.
     const unsaved = skippedSockets.join(', ');
@@ -149,14 +175,13 @@ export class StateSaver {
       this.lastSkippedSockets = unsaved;
       if (unsaved !== '') this.log?.warn({ sockets: skippedSockets }, 'service sockets bound to an address this host no longer has are not saved in the state file');
     }
-    const text = `${JSON.stringify(state, null, 2)}\n`;
     this.writing = this.write(this.file, text).then(
       () => {
         this.writes++;
         this.lastError = null;
         this.savedSeq = Math.max(this.savedSeq, seq);
         this.settle(seq, null);
-        this.log?.debug({ file: this.file, devices: state.devices.length }, 'state saved');
+        this.log?.debug({ file: this.file, devices }, 'state saved');
       },
       (err: unknown) => {
         failed = true;

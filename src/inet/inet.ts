@@ -541,38 +541,58 @@ export class InetStack implements Inet {
     return this.mib.snapshot(this.sysctl('net.ipv4.ip_forward') === 1, this.sysctl('net.ipv4.ip_default_ttl'));
   }
 
-  snapshot(): InetState {
+  /**
+   * What a user configured on one device: its addresses, its static routes and
+   * its permanent neighbours, from the device's own lists (the FIB's index by
+   * device), so a state file can be rebuilt one device at a time.
+   * Routes without a gateway come first: a gateway route's next hop is on a
+   * connected route of the same device, which must be restored before it.
+   */
+  snapshotDev(dev: NetDevice): Omit<InetState, 'sockets'> {
     const addresses: InetState['addresses'] = [];
-    for (const [dev, list] of this.addrs) {
-      for (const a of list) {
-        if ((dev.flags & IFF.LOOPBACK) !== 0 && a.local === 0x7f000001 && a.prefixlen === 8) continue;
-        const entry: InetState['addresses'][number] = { ifname: dev.name, cidr: `${formatIpv4(a.local)}/${a.prefixlen}` };
-        const dflt = a.prefixlen < 31 ? (a.local | ~a.mask) >>> 0 : 0;
-        if (a.broadcast !== dflt) entry.broadcast = formatIpv4(a.broadcast);
-        if (a.label !== dev.name) entry.label = a.label;
-        addresses.push(entry);
-      }
+    for (const a of this.addrs.get(dev) ?? []) {
+      if ((dev.flags & IFF.LOOPBACK) !== 0 && a.local === 0x7f000001 && a.prefixlen === 8) continue;
+      const entry: InetState['addresses'][number] = { ifname: dev.name, cidr: `${formatIpv4(a.local)}/${a.prefixlen}` };
+      const dflt = a.prefixlen < 31 ? (a.local | ~a.mask) >>> 0 : 0;
+      if (a.broadcast !== dflt) entry.broadcast = formatIpv4(a.broadcast);
+      if (a.label !== dev.name) entry.label = a.label;
+      addresses.push(entry);
     }
-    const routes = this.main
-      .all()
-      .filter((r) => r.protocol === 'static')
-      .map((r) => {
-        const e: InetState['routes'][number] = { dst: formatDst(r.dst, r.plen), dev: r.dev.name };
-        if (r.gateway !== 0) e.gateway = formatIpv4(r.gateway);
-        if (r.metric !== 0) e.metric = r.metric;
-        if (r.prefsrc !== 0) e.src = formatIpv4(r.prefsrc);
-        return e;
-      });
+    const statics = this.main.ofDev(dev).filter((r) => r.protocol === 'static');
+    const routes = [...statics.filter((r) => r.gateway === 0), ...statics.filter((r) => r.gateway !== 0)].map((r) => {
+      const e: InetState['routes'][number] = { dst: formatDst(r.dst, r.plen), dev: r.dev.name };
+      if (r.gateway !== 0) e.gateway = formatIpv4(r.gateway);
+      if (r.metric !== 0) e.metric = r.metric;
+      if (r.prefsrc !== 0) e.src = formatIpv4(r.prefsrc);
+      return e;
+    });
     const neighbours = this.neigh
-      .all()
+      .ofDev(dev)
       .filter((n) => (n.state & NUD.PERMANENT) !== 0)
       .map((n) => ({ dst: formatIpv4(n.key), dev: n.dev.name, lladdr: formatMac(n.ha) }));
+    return { addresses, routes, neighbours };
+  }
+
+  /** Service sockets, with what they were opened with. */
+  snapshotSockets(): InetState['sockets'] {
     const sockets: InetState['sockets'] = [];
     for (const s of this.udp.sockets.values()) {
       if (s.service === null) continue;
       sockets.push({ bind: formatEndpoint(s.laddr, s.lport), service: s.service });
     }
-    return { addresses, routes, neighbours, sockets };
+    return sockets;
+  }
+
+  /** Every device's configuration in ifindex order (snapshotDev), then the service sockets. */
+  snapshot(): InetState {
+    const out: InetState = { addresses: [], routes: [], neighbours: [], sockets: this.snapshotSockets() };
+    for (const dev of this.stack.devices.list()) {
+      const d = this.snapshotDev(dev);
+      out.addresses.push(...d.addresses);
+      out.routes.push(...d.routes);
+      out.neighbours.push(...d.neighbours);
+    }
+    return out;
   }
 
   /** Apply a snapshot over the current state; what already exists is kept. */

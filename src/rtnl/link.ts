@@ -127,7 +127,12 @@ export function applyLinkChanges(dev: NetDevice, checked: CheckedChanges, stack:
   if (c.txqlen !== undefined) devSetTxQueueLen(dev, c.txqlen);
   for (const m of checked.mcAdd) devMcAdd(dev, m);
   for (const m of checked.mcDel) devMcDel(dev, m);
-  if (c.speed_mbps !== undefined || c.tx_ring !== undefined) dev.ops.setLinkSettings?.(dev, linkSettingsOf(c));
+  if (c.speed_mbps !== undefined || c.tx_ring !== undefined) {
+    dev.ops.setLinkSettings?.(dev, linkSettingsOf(c));
+    // ethtool's changes are announced (ethtool_notify); here on the notifier
+    // chain, so that the state file hears of them like any other setting.
+    if (dev.registered) dev.core.notifier.emit('CHANGE', dev);
+  }
   if (checked.master !== undefined) {
     if (dev.master !== null && dev.master !== checked.master) brDelIf(dev.master, dev);
     if (checked.master !== null) brAddIf(checked.master, dev);
