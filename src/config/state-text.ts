@@ -54,7 +54,12 @@ function member(value: unknown): string {
 }
 
 function array(elements: readonly string[]): string {
-  return elements.length === 0 ? '[]' : `[\n${elements.join(',\n')}\n  ]`;
+  if (elements.length === 0) return '[]';
+  // Concatenated, not joined: V8 makes a rope of the kept pieces, and the one
+  // copy is made when the file is written (join copies here, and slowly).
+  let out = `[\n${elements[0]!}`;
+  for (let i = 1; i < elements.length; i++) out += `,\n${elements[i]!}`;
+  return `${out}\n  ]`;
 }
 
 export class StateText {
