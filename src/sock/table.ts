@@ -89,6 +89,13 @@ export interface StackSocket {
 
 export class SocketTable {
   private readonly byId = new Map<number, StackSocket>();
+  /**
+   * Sockets bound to a device, by device (the device a socket had when it
+   * joined: none rebinds): a device event reaches its own sockets without a
+   * pass over every socket, which with a capture or stream per device made
+   * deleting n devices cost n passes.
+   */
+  private readonly byDev = new Map<NetDevice, Set<StackSocket>>();
   private nextId = 1;
 
   constructor(
@@ -135,6 +142,12 @@ export class SocketTable {
 
   add(sock: StackSocket): void {
     this.byId.set(sock.id, sock);
+    const dev = sock.boundDev;
+    if (dev !== null) {
+      const set = this.byDev.get(dev);
+      if (set === undefined) this.byDev.set(dev, new Set([sock]));
+      else set.add(sock);
+    }
     this.onChange('new', sock);
   }
 
@@ -146,6 +159,12 @@ export class SocketTable {
   remove(sock: StackSocket): void {
     if (this.byId.get(sock.id) !== sock) return;
     this.byId.delete(sock.id);
+    const dev = sock.boundDev;
+    const set = dev === null ? undefined : this.byDev.get(dev);
+    if (set !== undefined) {
+      set.delete(sock);
+      if (set.size === 0) this.byDev.delete(dev!);
+    }
     this.onChange('del', sock);
   }
 
@@ -174,10 +193,10 @@ export class SocketTable {
 
   private deviceEvent(event: NetdevEvent, dev: NetDevice): void {
     if (event !== 'UNREGISTER' && event !== 'DOWN' && event !== 'UP') return;
-    // Collect first (a socket may close from its handler); only the bound ones, as the
-    // table also holds every TCP connection, which no device event concerns.
-    const bound: StackSocket[] = [];
-    for (const sock of this.byId.values()) if (sock.boundDev === dev) bound.push(sock);
-    for (const sock of bound) sock.netdevEvent?.(event, dev);
+    // A copy first (a socket may close from its handler); only the device's own
+    // sockets (packet_notifier walks the sockets of the family, we the device's).
+    const set = this.byDev.get(dev);
+    if (set === undefined) return;
+    for (const sock of [...set]) sock.netdevEvent?.(event, dev);
   }
 }

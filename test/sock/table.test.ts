@@ -307,3 +307,41 @@ test('fuzz: random sockets of all three families opened and closed; the table ma
     { numRuns: 40 },
   );
 });
+
+test('a device event reaches the sockets bound to that device only, without a pass over every socket', async () => {
+  const { Notifier } = await import('../../src/dev/notifier.ts');
+  const { SocketTable } = await import('../../src/sock/table.ts');
+  type Dev = import('../../src/dev/netdevice.ts').NetDevice;
+  /** boundDev reads per device to tell `count` devices, each with one bound socket (and one unbound), that they go. */
+  const readsPerDevice = (count: number): number => {
+    const notifier = new Notifier();
+    const table = new SocketTable(notifier, () => count * 2 + 1);
+    let reads = 0;
+    const heard: string[] = [];
+    const devs: Dev[] = [];
+    for (let i = 0; i < count; i++) {
+      const dev = { name: `d${i}` } as Dev;
+      devs.push(dev);
+      for (const bound of [dev, null]) {
+        const id = table.reserveId();
+        table.add({
+          id, family: 'packet', type: 'raw', protocol: 0, received: 0, sent: 0,
+          get boundDev() {
+            reads++;
+            return bound;
+          },
+          netdevEvent: (event: string, d: Dev) => heard.push(`${id} ${event} ${d.name}`),
+        } as unknown as StackSocket);
+      }
+    }
+    for (const dev of devs) notifier.emit('UNREGISTER', dev);
+    assert.equal(heard.length, count, 'each bound socket heard once');
+    assert.equal(heard[0], '1 UNREGISTER d0');
+    return reads / count;
+  };
+  const small = readsPerDevice(300);
+  const large = readsPerDevice(2400);
+  // A pass over every socket per event reads ~count boundDevs per device.
+  assert.equal(large, small, `boundDev reads per device: ${small} at 300 devices, ${large} at 2,400`);
+  assert.ok(small > 0 && small < 4);
+});
