@@ -211,7 +211,7 @@ export type UdpSocketOut = z.output<typeof UdpSocketView>;
 const Bufsize = z.number().int().min(0).max(2147483647);
 
 export const SocketCreate = z.strictObject({
-  type: z.enum(['udp', 'tcp']).describe('tcp answers 501 EOPNOTSUPP until TCP lands.'),
+  type: z.enum(['udp', 'tcp']).describe('The protocol: udp (a datagram socket) or tcp (a stream socket that connects or listens).'),
   bind: SocketAddress.optional().describe('Default 0.0.0.0:0 (any address, an ephemeral port).'),
   connect: SocketAddress.optional().describe('Default peer (UDP connect()).'),
   listen: z.number().int().min(0).max(65535).optional().describe('TCP only: listen with this backlog.'),
