@@ -154,6 +154,10 @@ export class TcpProto {
     sk.raddr = opts.dst >>> 0;
     sk.rport = opts.dport;
     if (opts.sport !== undefined) {
+      // inet_csk_bind_conflict: a port a listener holds (on this address or any) cannot be bound again, SO_REUSEADDR or not.
+      if (this.listeners.has(`${src >>> 0}:${opts.sport}`) || this.listeners.has(`0:${opts.sport}`)) {
+        throw new NetError('EADDRINUSE', `${ipString(src)}:${opts.sport} is listened on`);
+      }
       if (this.conns.get(src, opts.sport, sk.raddr, sk.rport) !== undefined) throw new NetError('EADDRINUSE', `${ipString(src)}:${opts.sport} is already connected to that peer`);
       sk.lport = opts.sport;
     } else sk.lport = this.ephemeralPort(src, sk.raddr, sk.rport);
