@@ -203,6 +203,7 @@ export const UdpSocketView = z
     wmem: Count.describe('Send memory charged to the socket, bytes (sk_wmem_alloc).'),
     sndbuf: Count.describe('Send buffer size, bytes (SO_SNDBUF, as stored: doubled).'),
     drops: Count.describe('Datagrams dropped at the socket (receive buffer full: Udp RcvbufErrors).'),
+    service: z.enum(['echo', 'discard', 'chargen']).optional().describe('The RFC 862/863/864 service netstackd runs on the socket, if any.'),
   })
   .meta({ id: 'UdpSocket', description: 'A UDP socket, like a line of `ss -u -a -m`.' });
 
