@@ -26,6 +26,7 @@ import { createVethPair } from '../src/dev/drivers/veth.ts';
 import { attachInet, type Inet } from '../src/inet/control.ts';
 import { benchResult, emitResults, envNumber, fmt, log, median, type BenchResult } from './lib.ts';
 import { isKernelUnavailable, kernelPingRtt, kernelUdpBaseline } from './kernel-udp.ts';
+import { removeStale } from '../test/helpers/netns.ts';
 
 const SECONDS = envNumber('INET_BENCH_SECONDS', 2);
 const RUNS = envNumber('INET_BENCH_RUNS', 3);
@@ -110,6 +111,7 @@ const NS2 = `inetb-${process.pid}-2`;
 const RECV = `const d=require('node:dgram').createSocket('udp4');let n=0;d.on('message',()=>n++);d.bind(9000,'192.0.2.2',()=>{console.log('ready');setTimeout(()=>{const n0=n,t0=process.hrtime.bigint();setTimeout(()=>{console.log(JSON.stringify({rate:(n-n0)/(Number(process.hrtime.bigint()-t0)/1e9)}));process.exit(0)},${SECONDS * 1000})},300)});`;
 const SEND = `const d=require('node:dgram').createSocket('udp4');const b=Buffer.alloc(${PAYLOAD},0x61);let inflight=0;function go(){while(inflight<256){inflight++;d.send(b,9000,'192.0.2.2',()=>{inflight--;if(inflight===0)setImmediate(go)})}}go();setTimeout(()=>process.exit(0),${SECONDS * 1000 + 1500});`;
 async function nodeDgram(): Promise<number> {
+  removeStale('inetb-', () => []);
   const sh = (args: string[]): boolean => spawnSync(args[0]!, args.slice(1), { stdio: 'ignore' }).status === 0;
   const ok = [
     ['ip', 'netns', 'add', NS1], ['ip', 'netns', 'add', NS2],
