@@ -39,9 +39,14 @@ async function initialSetup(opts: ServiceOptions, log: PinoLogger): Promise<{ se
   if (opts.stateFile !== undefined) {
     const removed = await removeStaleTempFiles(opts.stateFile);
     if (removed.length > 0) log.warn({ files: removed }, 'removed temporary files an interrupted save left behind');
-    const state = await loadStateFile(opts.stateFile, (renamed) => {
-      // JSON.stringify escapes the lone surrogates, so the log line shows what the name was.
-      for (const r of renamed) log.warn({ from: r.from, to: r.to }, 'the state file holds a device name that is not valid UTF-8: restored under a new name');
+    const state = await loadStateFile(opts.stateFile, {
+      renamed: (renamed) => {
+        // JSON.stringify escapes the lone surrogates, so the log line shows what the name was.
+        for (const r of renamed) log.warn({ from: r.from, to: r.to }, 'the state file holds a device name that is not valid UTF-8: restored under a new name');
+      },
+      sysctls: (dropped) => {
+        for (const d of dropped) log.warn(d);
+      },
     });
     if (state !== null) {
       if (opts.configFile !== undefined) {

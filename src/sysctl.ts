@@ -64,6 +64,8 @@ export interface SysctlVectorSpec {
   min: number;
   max: number;
   ordered?: boolean;
+  /** The first element's smallest value, when above min (ipv4_local_port_range: ip_unprivileged_port_start, 1024). */
+  startMin?: number;
   members?: readonly string[];
   /** Mode 0444: shown, never written (EACCES), not saved in the state file. */
   readOnly?: boolean;
@@ -143,6 +145,9 @@ function parseValue(name: string, spec: AnySysctlSpec, input: unknown): SysctlVa
     const ints = v as number[];
     for (const x of ints) {
       if (x < spec.min || x > spec.max) throw new SysctlError('EINVAL', name, `${name}: every value must be within ${spec.min}..${spec.max}`);
+    }
+    if (spec.startMin !== undefined && ints[0]! < spec.startMin) {
+      throw new SysctlError('EINVAL', name, `${name}: the first value must be at least ${spec.startMin}`);
     }
     if (spec.ordered === true) {
       for (let i = 1; i < n; i++) {
@@ -299,8 +304,13 @@ export class Sysctl {
       }
       const spec = this.specs.get(name);
       if (spec === undefined) throw new SysctlError('ENOENT', name, `unknown sysctl "${name}"`);
-      // A 0444 file: sysctl -w answers "permission denied".
-      if (spec.readOnly === true) throw new SysctlError('EACCES', name, `${name} is read-only`);
+      // A 0444 file: sysctl -w answers "permission denied". Writing back the
+      // value it holds changes nothing and is let through, so a map copied
+      // from GET /v1/stack into a config file or a PATCH still applies.
+      if (spec.readOnly === true) {
+        if (this.holds(name, spec, input)) continue;
+        throw new SysctlError('EACCES', name, `${name} is read-only`);
+      }
       next.set(name, parseValue(name, spec, input));
       viaMembers.delete(name);
     }
@@ -314,6 +324,18 @@ export class Sysctl {
     }
     for (const [name, value] of next) this.store(name, this.specs.get(name)!, value);
     if (next.size > 0) for (const fn of this.listeners) fn([...next.keys()]);
+  }
+
+  /** Whether `input` parses to the value `name` holds now. */
+  private holds(name: string, spec: AnySysctlSpec, input: unknown): boolean {
+    let v: SysctlValue;
+    try {
+      v = parseValue(name, { ...spec, readOnly: false } as AnySysctlSpec, input);
+    } catch {
+      return false;
+    }
+    const now = this.typed.get(name) ?? this.values[name]!;
+    return Array.isArray(v) ? Array.isArray(now) && v.length === now.length && v.every((x, i) => x === now[i]) : v === now;
   }
 
   /**

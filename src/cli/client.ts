@@ -147,7 +147,9 @@ export async function problemError(res: Response, style: 'rtnetlink' | 'plain'):
 }
 
 export function serviceError(problem: Problem, style: 'rtnetlink' | 'plain'): ServiceError {
-  if (problem.status === 401 || problem.status === 403) {
+  // The service refuses a missing or wrong token with 401 only; a 403 is the
+  // operation's own refusal (EACCES on a read-only sysctl), not a token matter.
+  if (problem.status === 401) {
     const detail = problem.detail ?? problem.title ?? 'not authorized';
     return new ServiceError(`netstackctl: ${detail} (HTTP ${problem.status}; give the token with --token or NETSTACK_TOKEN)`, problem, EXIT_LOOKUP);
   }

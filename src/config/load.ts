@@ -100,19 +100,51 @@ function repairLegacyNames(data: unknown): RenamedDevice[] {
   return [...renamed].map(([from, to]) => ({ from, to }));
 }
 
-/** Parse and validate state text; `onRenamed` hears of names repaired on the way (repairLegacyNames). */
-export function parseState(text: string, file: string, onRenamed?: (renamed: RenamedDevice[]) => void): StateFile {
+const LEGACY_PORT_RANGE = ['net.ipv4.ip_local_port_range_min', 'net.ipv4.ip_local_port_range_max'] as const;
+
+/**
+ * Older versions saved the local port range as two sysctls and took any
+ * pair (a decreasing one, or a privileged start, failed only when a port was
+ * chosen). This version refuses such a pair as Linux's
+ * ipv4_local_port_range does, which would stop the service at start from its
+ * own state file: the pair is dropped instead (the default range applies)
+ * and said. Returns what was dropped, for the log.
+ */
+function repairLegacySysctls(data: unknown): string[] {
+  if (typeof data !== 'object' || data === null) return [];
+  const sysctl = (data as { sysctl?: unknown }).sysctl;
+  if (typeof sysctl !== 'object' || sysctl === null) return [];
+  const map = sysctl as Record<string, unknown>;
+  const [lo, hi] = LEGACY_PORT_RANGE.map((k) => map[k]);
+  const start = typeof lo === 'number' ? lo : 32768;
+  const end = typeof hi === 'number' ? hi : 60999;
+  if ((lo === undefined && hi === undefined) || (start >= 1024 && start <= end)) return [];
+  for (const k of LEGACY_PORT_RANGE) delete map[k];
+  return [`net.ipv4.ip_local_port_range ${start} ${end}, which an older version saved, is not a valid range: the default applies`];
+}
+
+/** What was repaired while loading an older state file, for the log. */
+export interface StateRepairs {
+  renamed?: (renamed: RenamedDevice[]) => void;
+  sysctls?: (dropped: string[]) => void;
+}
+
+/** Parse and validate state text; `repairs` hears of what was repaired on the way (repairLegacyNames, repairLegacySysctls). */
+export function parseState(text: string, file: string, repairs: StateRepairs | ((renamed: RenamedDevice[]) => void) = {}): StateFile {
+  const hear: StateRepairs = typeof repairs === 'function' ? { renamed: repairs } : repairs;
   const what = `state ${file}`;
   if (text.trim() === '') throw new ConfigError(`${what}: the file is empty`);
   const data = parseText(text, 'json', what);
   const renamed = repairLegacyNames(data);
+  const dropped = repairLegacySysctls(data);
   const state = validate(stateFileSchema, data, what);
-  if (renamed.length > 0) onRenamed?.(renamed);
+  if (renamed.length > 0) hear.renamed?.(renamed);
+  if (dropped.length > 0) hear.sysctls?.(dropped);
   return state;
 }
 
 /** The saved state, or null when the file does not exist yet (first start). */
-export async function loadStateFile(file: string, onRenamed?: (renamed: RenamedDevice[]) => void): Promise<StateFile | null> {
+export async function loadStateFile(file: string, repairs: StateRepairs | ((renamed: RenamedDevice[]) => void) = {}): Promise<StateFile | null> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -121,5 +153,5 @@ export async function loadStateFile(file: string, onRenamed?: (renamed: RenamedD
     const e = err as NodeJS.ErrnoException;
     throw new ConfigError(`state ${file}: cannot read: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' '));
   }
-  return parseState(text, file, onRenamed);
+  return parseState(text, file, repairs);
 }

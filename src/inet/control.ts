@@ -101,6 +101,8 @@ export interface UdpSocketView extends SocketDescription {
   family: 'inet';
   type: 'dgram';
   state: 'UNCONN' | 'ESTAB';
+  /** The service netstackd runs on it, if any (as TCP rows say). */
+  service?: UdpService;
 }
 
 export interface UdpSendOptions {

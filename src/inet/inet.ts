@@ -59,6 +59,11 @@ export interface InetHooks {
   checkSocketLimit(): void;
 }
 
+/** fib_lookup's nexthop check: a route whose device is down is skipped (one function, not a closure per lookup). */
+function devIsUp(r: FibRoute): boolean {
+  return r.dev.isUp();
+}
+
 export class InetStack implements Inet {
   readonly mib = new InetMib();
   /** RT_TABLE_LOCAL: our addresses and broadcast addresses; consulted first. */
@@ -232,7 +237,7 @@ export class InetStack implements Inet {
     if (l !== null && l.type === 'broadcast' && l.dev.isUp()) {
       return { type: 'broadcast', dev: l.dev, nexthop: dst, src: src || l.prefsrc || this.selectAddr(l.dev, dst, 'link'), route: l, mtu: l.dev.mtu };
     }
-    const r = this.main.lookup(dst, (x) => x.dev.isUp());
+    const r = this.main.lookup(dst, devIsUp);
     if (r === null) return 'ENETUNREACH';
     const nexthop = r.gateway !== 0 ? r.gateway : dst;
     return {
@@ -247,7 +252,7 @@ export class InetStack implements Inet {
 
   /** The route a forwarded datagram takes (main table only: ours were delivered). */
   routeForward(dst: number): RouteResult | null {
-    const r = this.main.lookup(dst, (x) => x.dev.isUp());
+    const r = this.main.lookup(dst, devIsUp);
     if (r === null) return null;
     return { type: 'unicast', dev: r.dev, nexthop: r.gateway !== 0 ? r.gateway : dst, src: r.prefsrc, route: r, mtu: r.dev.mtu };
   }

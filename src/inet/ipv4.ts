@@ -80,6 +80,11 @@ export interface IpOutputOptions {
 /** Headroom a locally built frame reserves in front of its IP header (LL_RESERVED_SPACE). */
 export const MAX_HEADER = 64;
 
+/** LL_RESERVED_SPACE: the device's link header in whole 16-byte units, plus one (HH_DATA_MOD). */
+export function llReservedSpace(dev: NetDevice): number {
+  return (dev.hardHeaderLen & ~15) + 16;
+}
+
 export class Ipv4 {
   readonly protocols = new Map<number, IpProtocolHandler>();
   private ident = Math.floor(Math.random() * 0x10000);
@@ -231,8 +236,12 @@ export class Ipv4 {
       inet.drop(skb, 'PKT_TOO_BIG');
       return;
     }
-    // The header is about to change: make the data ours (taps may hold clones).
-    if (!skb.cow(MAX_HEADER)) {
+    // The header is about to change: make the data ours (taps may hold clones),
+    // with room for the next link's header in front (ip_forward's
+    // skb_cow(skb, LL_RESERVED_SPACE(dev))). Asking for MAX_HEADER here
+    // copied every forwarded frame: one that came in off a wire has only the
+    // headroom its sender left, less the headers in front of IP.
+    if (!skb.cow(llReservedSpace(rt.dev))) {
       inet.mib.ip.OutDiscards++;
       inet.drop(skb, 'NOMEM');
       return;

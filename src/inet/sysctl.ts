@@ -18,6 +18,8 @@ export const INET_SYSCTLS = {
     min: 1,
     max: 65535,
     ordered: true,
+    // ipv4_local_port_range: the start may not be a privileged port (below ip_unprivileged_port_start).
+    startMin: 1024,
     members: ['net.ipv4.ip_local_port_range_min', 'net.ipv4.ip_local_port_range_max'],
   },
   'net.ipv4.ipfrag_high_thresh': { default: 4194304, min: 0, max: INT_MAX },

@@ -88,9 +88,17 @@ class TcpTableEntry implements TcpEntry {
     private readonly opened: boolean,
   ) {}
 
-  /** Counted against --max-sockets while its user holds it: not a child, not closed (an orphan finishing FIN-WAIT, TIME-WAIT). */
+  /** Taken from the accept queue by a service or a client: an fd of its user from then on. */
+  accepted = false;
+
+  /**
+   * Counted against --max-sockets while its user holds it, as an fd counts
+   * against RLIMIT_NOFILE: made by listen()/connect() or accepted, and not
+   * closed (an orphan finishing FIN-WAIT or TIME-WAIT is held by no one).
+   * A child waiting in the accept queue is not yet anyone's.
+   */
   get userHeld(): boolean {
-    return this.opened && !this.sk.orphan;
+    return (this.opened || this.accepted) && !this.sk.orphan;
   }
 
   get state(): SockState {
@@ -125,6 +133,8 @@ export class TcpGlue implements IpProtocolHandler {
   /** Every TCP socket in the stack's socket table, in the order they joined it (id order). */
   private readonly entries = new Map<TcpSock, TcpTableEntry>();
   private readonly services = new Set<AbortController>();
+  /** Listeners whose accepting waits for room under --max-sockets. */
+  private readonly awaitingRoom = new Set<TcpEntry>();
   /** The service of the listener being opened, for its table entry (and its first event). */
   private openingService: TcpServiceName | undefined = undefined;
 
@@ -346,11 +356,29 @@ export class TcpGlue implements IpProtocolHandler {
 
   /** The listener's accept queue: to the client that asked for connections, else to its service. */
   private drainAccept(l: TcpEntry): void {
+    const table = this.inet.stack.sockets;
     for (;;) {
       if (l.acceptHook === null && l.service === undefined) return; // stays queued for a later accept
-      const child = l.sk.acceptQueue.shift();
-      if (child === undefined) return;
+      if (l.sk.acceptQueue.length === 0 || l.sk.state !== TcpState.LISTEN) return;
+      // accept() meets EMFILE: the connection stays queued, the queue fills to
+      // the backlog and further SYNs are dropped (ListenOverflows), as for a
+      // process at RLIMIT_NOFILE; accepting resumes when a socket is closed.
+      if (table.full()) {
+        if (!this.awaitingRoom.has(l)) {
+          this.awaitingRoom.add(l);
+          table.whenRoom(() => {
+            this.awaitingRoom.delete(l);
+            this.drainAccept(l);
+          });
+        }
+        return;
+      }
+      const child = l.sk.acceptQueue.shift()!;
       const e = this.entryOf(child);
+      if (e instanceof TcpTableEntry) {
+        e.accepted = true;
+        table.hold(e);
+      }
       if (l.acceptHook !== null) l.acceptHook(e);
       else this.serve(e, l.service!);
     }

@@ -291,6 +291,7 @@ export class UdpSock implements UdpSocket, StackSocket {
       local: this.bound ? formatEndpoint(this.laddr, this.lport) : '0.0.0.0:0',
       peer: this.connected ? formatEndpoint(this.raddr, this.rport) : '0.0.0.0:*',
       ...sockMemInfo(sk),
+      ...(this.service !== null ? { service: this.service } : {}),
     };
   }
 

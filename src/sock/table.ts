@@ -96,6 +96,16 @@ export class SocketTable {
    * deleting n devices cost n passes.
    */
   private readonly byDev = new Map<NetDevice, Set<StackSocket>>();
+  /**
+   * The sockets counted against the limit, a superset kept lazily: a socket
+   * stops being held (its user closed it) without always telling, so full()
+   * prunes those whose userHeld went false. A socket becomes held only
+   * through add() or hold(). Keeps full() from walking every TIME-WAIT
+   * socket of a busy service.
+   */
+  private readonly held = new Set<StackSocket>();
+  /** Waiting for room under the limit (a listener whose accept() met EMFILE). */
+  private roomWaiters: (() => void)[] = [];
   private nextId = 1;
 
   constructor(
@@ -114,10 +124,26 @@ export class SocketTable {
   /** Users hold as many sockets as the limit allows (RLIMIT_NOFILE's role): another would be EMFILE. */
   full(): boolean {
     const max = this.limit();
-    if (this.byId.size < max) return false;
-    let held = 0;
-    for (const sock of this.byId.values()) if (sock.userHeld !== false) held++;
-    return held >= max;
+    if (this.held.size < max) return false;
+    for (const sock of this.held) if (sock.userHeld === false) this.held.delete(sock);
+    return this.held.size >= max;
+  }
+
+  /** A socket its user now holds (a TCP child taken by accept()): it counts against the limit from now on. */
+  hold(sock: StackSocket): void {
+    if (this.byId.get(sock.id) === sock && sock.userHeld !== false) this.held.add(sock);
+  }
+
+  /** Call `fn` once, the next time a socket leaves the table or changes state while there is room. */
+  whenRoom(fn: () => void): void {
+    this.roomWaiters.push(fn);
+  }
+
+  private wakeRoomWaiters(): void {
+    if (this.roomWaiters.length === 0 || this.full()) return;
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const fn of waiters) fn();
   }
 
   /** EMFILE when the table is full(). */
@@ -148,12 +174,15 @@ export class SocketTable {
       if (set === undefined) this.byDev.set(dev, new Set([sock]));
       else set.add(sock);
     }
+    if (sock.userHeld !== false) this.held.add(sock);
     this.onChange('new', sock);
   }
 
   /** The socket's state changed (tcp_set_state): told once, as a 'change' event. */
   changed(sock: StackSocket): void {
-    if (this.byId.get(sock.id) === sock) this.onChange('change', sock);
+    if (this.byId.get(sock.id) !== sock) return;
+    this.onChange('change', sock);
+    this.wakeRoomWaiters();
   }
 
   remove(sock: StackSocket): void {
@@ -165,7 +194,9 @@ export class SocketTable {
       set.delete(sock);
       if (set.size === 0) this.byDev.delete(dev!);
     }
+    this.held.delete(sock);
     this.onChange('del', sock);
+    this.wakeRoomWaiters();
   }
 
   has(id: number): boolean {
@@ -188,6 +219,7 @@ export class SocketTable {
 
   /** Close every socket (stack shutdown). */
   closeAll(): void {
+    this.roomWaiters = [];
     for (const sock of [...this.byId.values()]) sock.close();
   }
 

@@ -27,6 +27,19 @@ export interface SoftnetStats {
   runs: number;
 }
 
+/**
+ * __do_softirq's bound (MAX_SOFTIRQ_RESTART): bottom halves run back to back
+ * at most this many times before the event loop gets a turn.
+ */
+const MAX_SOFTIRQ_RESTART = 10;
+/** Bottom-half runs since the event loop last turned, over every stack of the process (one CPU). */
+let restarts = 0;
+let resetArmed = false;
+const resetRestarts = (): void => {
+  resetArmed = false;
+  restarts = 0;
+};
+
 export class Softnet {
   readonly backlog = new SkbQueue();
   readonly stats: SoftnetStats = { processed: 0, dropped: 0, timeSqueeze: 0, runs: 0 };
@@ -61,6 +74,8 @@ export class Softnet {
   /** Process everything now (tests, shutdown); respects nothing but emptiness. */
   drain(): void {
     while (this.backlog.length > 0 || this.txList.length > 0) this.run(true);
+    // A run already raised finds nothing to do: it is not run (nor counted).
+    this.scheduled = false;
   }
 
   close(dispose: (skb: SkBuff) => void): void {
@@ -70,14 +85,34 @@ export class Softnet {
     this.txList = [];
   }
 
-  /** raise_softirq: schedule one bottom-half run. */
-  private raise(): void {
+  /**
+   * raise_softirq: schedule one bottom-half run. Linux runs a raised softirq
+   * when the context that raised it ends (local_bh_enable, irq_exit), so a
+   * frame sent over veth is received before the sender's system call
+   * returns; here that is a microtask, run as soon as the task that raised
+   * it (a timer, a socket call, another stack's bottom half) is done, not a
+   * turn of the event loop later. After MAX_SOFTIRQ_RESTART runs without the
+   * loop turning, or when a run stopped on its budget (`squeezed`), the next
+   * run waits for the loop (setImmediate), as Linux hands over to
+   * ksoftirqd, so timers, sockets and HTTP are never starved.
+   */
+  private raise(squeezed = false): void {
     if (this.scheduled || this.closed) return;
     this.scheduled = true;
-    setImmediate(this.bottomHalf);
+    if (!squeezed && restarts < MAX_SOFTIRQ_RESTART) {
+      restarts++;
+      if (!resetArmed) {
+        resetArmed = true;
+        setImmediate(resetRestarts);
+      }
+      queueMicrotask(this.bottomHalf);
+    } else {
+      setImmediate(this.bottomHalf);
+    }
   }
 
   private readonly bottomHalf = (): void => {
+    if (!this.scheduled) return;
     this.scheduled = false;
     this.run(false);
   };
@@ -105,8 +140,9 @@ export class Softnet {
       if (n >= budget || ((n & 31) === 0 && !unbounded && performance.now() > deadline)) break;
     }
     if (backlog.length > 0 || this.txList.length > 0) {
-      if (backlog.length > 0 && !unbounded) this.stats.timeSqueeze++;
-      this.raise();
+      const squeezed = backlog.length > 0 && !unbounded;
+      if (squeezed) this.stats.timeSqueeze++;
+      this.raise(squeezed);
     }
   }
 }

@@ -121,6 +121,11 @@ describe('sysctl', () => {
     assert.match(r.stderr, /tcp_wmem takes 3 integers.*\(Invalid argument, EINVAL\)\n$/);
     assert.equal(srv.stack.sysctl.get('net.ipv4.tcp_syn_retries'), 6, 'the valid one was not applied either');
     assert.equal(srv.stack.sysctl.getString('net.ipv4.tcp_congestion_control'), 'cubic');
+    // A read-only sysctl is the operation's refusal, not a token matter: no hint about --token.
+    r = await run('sysctl', '-w', 'net.ipv4.tcp_available_congestion_control=reno');
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /read-only.*EACCES/);
+    assert.doesNotMatch(r.stderr, /--token/);
   });
 
   it('unknown names are exit 1; values that are not integers exit 255', async () => {

@@ -68,6 +68,33 @@ describe('config: TCP sysctls', () => {
     s.close();
   });
 
+  it('an older state file whose port range Linux would refuse still loads, with the default range, and says so', async () => {
+    for (const [min, max] of [[50000, 40000], [7, 60999]] as const) {
+      const old = { version: 1, saved_at: 'x', devices: [], sysctl: { 'net.ipv4.ip_local_port_range_min': min, 'net.ipv4.ip_local_port_range_max': max, 'net.ipv4.tcp_sack': 0 } };
+      let said: string[] = [];
+      const state = parseState(JSON.stringify(old), 'state.json', { sysctls: (d) => (said = d) });
+      assert.match(said.join(), new RegExp(`ip_local_port_range ${min} ${max}.*default applies`));
+      const s = new NetStack({ clock: new VirtualClock() });
+      await applySetup(s, state, 'state state.json');
+      assert.deepEqual(s.sysctl.getVector('net.ipv4.ip_local_port_range'), [32768, 60999]);
+      assert.equal(s.sysctl.get('net.ipv4.tcp_sack'), 0, 'the rest of the file applies');
+      s.close();
+    }
+  });
+
+  it('a config holding GET /v1/stack\'s whole map, read-only entries included, applies', async () => {
+    const a = new NetStack({ clock: new VirtualClock() });
+    attachInet(a);
+    const copied = { ...a.sysctl.snapshot(), 'net.ipv4.tcp_congestion_control': 'reno' };
+    const c = parseConfig(JSON.stringify({ sysctl: copied }), 'lab.json');
+    const b = new NetStack({ clock: new VirtualClock() });
+    await applySetup(b, c, 'config lab.json');
+    assert.equal(b.sysctl.getString('net.ipv4.tcp_congestion_control'), 'reno');
+    assert.throws(() => b.sysctl.set({ 'net.ipv4.tcp_available_congestion_control': 'reno' }), /read-only/, 'a different value is still refused');
+    a.close();
+    b.close();
+  });
+
   it('refuses a bad value, naming the sysctl', () => {
     const bad: [string, RegExp][] = [
       ['net.ipv4.tcp_congestion_control: bbr', /sysctl\["net\.ipv4\.tcp_congestion_control"\].*"bbr" is not available \(reno, cubic\)/],
@@ -76,10 +103,11 @@ describe('config: TCP sysctls', () => {
       ['net.ipv4.tcp_rmem: [4096, 8388608, 6291456]', /sysctl\["net\.ipv4\.tcp_rmem"\].*decreases/],
       ['net.ipv4.tcp_wmem: 16384', /sysctl\["net\.ipv4\.tcp_wmem"\]/],
       ['net.ipv4.ip_local_port_range: 60999 32768', /sysctl\["net\.ipv4\.ip_local_port_range"\].*decreases/],
+      ['net.ipv4.ip_local_port_range: 7 7', /sysctl\["net\.ipv4\.ip_local_port_range"\].*at least 1024/],
       ['net.ipv4.tcp_syn_retries: 200', /sysctl\["net\.ipv4\.tcp_syn_retries"\].*within 1\.\.127/],
       ['net.ipv4.tcp_sack: "1"', /sysctl\["net\.ipv4\.tcp_sack"\].*takes an integer/],
       ['net.ipv4.tcp_nope: 1', /sysctl\["net\.ipv4\.tcp_nope"\].*unknown sysctl/],
-      ['net.ipv4.tcp_available_congestion_control: reno cubic', /sysctl\["net\.ipv4\.tcp_available_congestion_control"\].*read-only/],
+      ['net.ipv4.tcp_available_congestion_control: cubic', /sysctl\["net\.ipv4\.tcp_available_congestion_control"\].*read-only/],
     ];
     for (const [line, re] of bad) assert.match(refusal(`sysctl:\n  net.ipv4.tcp_timestamps: 0\n  ${line}\n`), re, line);
   });

@@ -124,6 +124,35 @@ test('forwarding: TTL decremented; TTL 1 -> time exceeded; nothing forwarded whe
   for (const h of [a, r, c]) assert.equal(h.stack.pool.stats.inUse, 0);
 });
 
+test('forwarding copies no frame that has room for the next link header (skb_cow to LL_RESERVED_SPACE); a shared one is copied', async () => {
+  const { clock, a, r, c } = routed({ forward: true });
+  await runFor(clock, a.inet.ping({ dst: '198.51.100.1', count: 1 }));
+  // Frames off the cable have NET_SKB_PAD (16) + 14 bytes in front of IP:
+  // enough for an Ethernet header, not for a locally built frame's 64.
+  const copies0 = r.stack.pool.stats.copies;
+  const p = await runFor(clock, a.inet.ping({ dst: '198.51.100.1', count: 5, intervalMs: 10 }));
+  assert.equal(p.received, 5);
+  assert.equal(p.replies[0]!.ttl, 63);
+  assert.equal(r.inet.netstat().Ip!.ForwDatagrams, 12);
+  assert.equal(r.stack.pool.stats.copies, copies0, 'forwarded in place');
+  // A tap holding a clone makes the data shared: forwarding then writes a
+  // copy, and the tap still sees the frame as it arrived (TTL 64).
+  const tap = r.stack.openPacketSocket({ dev: r.stack.getDevice('eth0'), direction: 'in' });
+  const q = await runFor(clock, a.inet.ping({ dst: '198.51.100.1', count: 1 }));
+  assert.equal(q.received, 1);
+  assert.ok(r.stack.pool.stats.copies > copies0, 'a shared frame is copied before its TTL changes');
+  let sawTtl64 = false;
+  for (let m = tap.recv(); m !== null; m = tap.recv()) {
+    const f = m.bytes;
+    if (f[12] === 0x08 && f[13] === 0x00 && f[14 + 9] === 1 && f[14 + 8] === 64) sawTtl64 = true;
+    m.free();
+  }
+  assert.ok(sawTtl64, 'the clone the tap holds was not written');
+  tap.close();
+  for (const h of [a, r, c]) h.stack.close();
+  for (const h of [a, r, c]) assert.equal(h.stack.pool.stats.inUse, 0);
+});
+
 test('MTU: DF too big -> fragmentation needed with the MTU, learnt as the path MTU; fragments cross a smaller link', async () => {
   const { clock, a, r, c } = routed({ forward: true, mtu2: 1000 });
   const first = await runFor(clock, a.inet.ping({ dst: '198.51.100.1', count: 1, size: 1200 }));

@@ -73,6 +73,11 @@ test('a closed port answers RST: ECONNREFUSED; a bad bind, listen twice and no r
   await assert.rejects(ta.open({ bind: '198.51.100.1:80', listen: true }), errno('EADDRNOTAVAIL'));
   await tb.open({ bind: '0.0.0.0:80', listen: true });
   await assert.rejects(tb.open({ bind: '192.0.2.2:80', listen: true }), errno('EADDRINUSE'));
+  // Connecting from a port a listener holds is a bind conflict (inet_csk_bind_conflict), not a connection to itself.
+  const before = tb.list().length;
+  await assert.rejects(tb.open({ bind: '192.0.2.2:80', connect: '192.0.2.1:9' }), errno('EADDRINUSE'));
+  await assert.rejects(tb.open({ bind: '127.0.0.1:80', connect: '127.0.0.1:80' }), errno('EADDRINUSE'));
+  assert.equal(tb.list().length, before);
   assert.equal(ta.list().length, 0, 'a refused connection leaves nothing behind');
   a.stack.close();
   b.stack.close();

@@ -68,6 +68,28 @@ test('NUD timers: REACHABLE -> STALE; use -> DELAY -> PROBE (unicast) -> REACHAB
   rx.close();
 });
 
+test('a REACHABLE entry in steady use goes STALE when its time is up, and the next frame starts DELAY (neigh_output reads no clock)', async () => {
+  const { clock, a, b } = pair();
+  const tx = a.inet.udpOpen({});
+  const rx = b.inet.udpOpen({ bind: '0.0.0.0:5000' });
+  tx.sendTo(Buffer.from('x'), '192.0.2.2:5000');
+  await clock.advance(1);
+  assert.equal(state(a, '192.0.2.2'), 'REACHABLE');
+  let left = '';
+  for (let t = 0; t < 60 && left === ''; t++) {
+    await clock.advance(1000);
+    if (state(a, '192.0.2.2') !== 'REACHABLE') left = state(a, '192.0.2.2') ?? 'gone';
+    else tx.sendTo(Buffer.from('y'), '192.0.2.2:5000');
+  }
+  assert.equal(left, 'STALE', 'use while connected does not keep the entry from going stale');
+  tx.sendTo(Buffer.from('z'), '192.0.2.2:5000');
+  assert.equal(state(a, '192.0.2.2'), 'DELAY');
+  await clock.advance(6_000);
+  assert.equal(state(a, '192.0.2.2'), 'REACHABLE', 'confirmed by the unicast probe');
+  tx.close();
+  rx.close();
+});
+
 test('a neighbour that never answers: 3 probes, FAILED, queued datagrams dropped as NEIGH_FAILED, EHOSTUNREACH to the senders', async () => {
   const { clock, a, sent } = pair();
   const connected = a.inet.udpOpen({ connect: '192.0.2.99:9' });

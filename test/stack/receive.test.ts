@@ -5,6 +5,10 @@ import { allocSkbFrom, PacketType } from '../../src/skb/index.ts';
 import { devIoctl, NetStack, setLink } from '../../src/stack/index.ts';
 import { ETH_P_802_2, ETH_P_802_3 } from '../../src/wire/eth.ts';
 import { buildFrame, seqOf } from '../helpers/frames.ts';
+import { createVethPair } from '../../src/dev/drivers/veth.ts';
+import { registerNetdevice } from '../../src/dev/register.ts';
+import { devOpen } from '../../src/dev/control.ts';
+import type { NetDevice } from '../../src/dev/netdevice.ts';
 import { closeAndAssertQuiet, Ledger } from '../helpers/conservation.ts';
 import { drainSocket, sendNow, TestDriver, vethWithSockets } from '../helpers/stack.ts';
 
@@ -30,6 +34,52 @@ test('the bottom half runs later, not in the sender\'s stack', async () => {
   assert.ok(stack.softnet.stats.processed >= 1);
   drainSocket(rx);
   closeAndAssertQuiet(stack, [tx, rx]);
+});
+
+test('the bottom half runs when the sender\'s task ends (a microtask, as local_bh_enable runs a raised softirq), before the event loop turns', async () => {
+  const stack = new NetStack();
+  const { a, b, tx, rx } = await vethWithSockets(stack);
+  let turned = false;
+  setImmediate(() => (turned = true));
+  sendNow(tx, buildFrame({ dst: b, src: a }));
+  assert.equal(rx.queued, 0, 'not inside the send');
+  await Promise.resolve();
+  assert.equal(rx.queued, 1, 'received once the sending task is done');
+  assert.equal(turned, false, 'without waiting for a turn of the event loop');
+  drainSocket(rx);
+  closeAndAssertQuiet(stack, [tx, rx]);
+});
+
+test('bottom halves that keep raising each other run ten times in a row (MAX_SOFTIRQ_RESTART), then wait for the event loop', async () => {
+  // Two stacks joined by a veth pair: what one bottom half sends, the other
+  // stack's bottom half receives, and it answers, and so on.
+  const sa = new NetStack();
+  const sb = new NetStack();
+  const [va, vb] = createVethPair(sa, sb);
+  registerNetdevice(sa.devices, va, 'veth0');
+  registerNetdevice(sb.devices, vb, 'veth0');
+  devOpen(va);
+  devOpen(vb);
+  const pa = sa.openPacketSocket({ dev: va, direction: 'in' });
+  const pb = sb.openPacketSocket({ dev: vb, direction: 'in' });
+  await settle();
+  let received = 0;
+  let beforeTurn = -1;
+  setImmediate(() => (beforeTurn = received));
+  const answer = (sock: typeof pa, to: NetDevice, from: NetDevice) => () => {
+    received++;
+    if (received < 30) sendNow(sock, buildFrame({ dst: to.devAddr, src: from.devAddr, seq: received }));
+  };
+  pa.sk.onDataReady = answer(pa, vb, va);
+  pb.sk.onDataReady = answer(pb, va, vb);
+  sendNow(pa, buildFrame({ dst: vb.devAddr, src: va.devAddr, seq: 0 }));
+  await settle();
+  assert.equal(beforeTurn, 10, 'the event loop had its turn after ten runs');
+  assert.equal(received, 30, 'and the rest ran after it');
+  drainSocket(pa);
+  drainSocket(pb);
+  closeAndAssertQuiet(sa, [pa]);
+  closeAndAssertQuiet(sb, [pb]);
 });
 
 test('the backlog accepts while qlen <= netdev_max_backlog (enqueue_to_backlog): max + 1 frames; beyond that CPU_BACKLOG', async () => {

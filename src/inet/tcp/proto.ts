@@ -6,7 +6,7 @@
 // Entry points for the IP layer: tcpV4Rcv(skb, src, dst) with skb.data at
 // the TCP header, and tcpV4Err(...) for ICMP errors. Both never throw.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { NetError, type ErrnoName } from '../../errno.ts';
 import { CHECKSUM_PARTIAL, allocSkbFrom, skbCsumUnnecessary, type SkBuff } from '../../skb/skbuff.ts';
 import {
@@ -27,6 +27,7 @@ import {
 import { MAX_TCP_HEADER, type TcpIpOps } from './ip-ops.ts';
 import { TcpMib } from './mib.ts';
 import { TCP_MSS_DEFAULT, TCP_TIMEOUT_INIT, TcpSock, TcpState, upcall, type TcpSockOptions } from './sock.ts';
+import { INT_MAX } from './sysctl.ts';
 
 /** A connection half-open on a listener (struct tcp_request_sock): a few numbers, no buffers. */
 interface RequestSock {
@@ -131,7 +132,8 @@ export class TcpProto {
   private readonly ports = new Map<number, number>();
   private readonly secret = randomBytes(16);
   private challengeSecond = -1;
-  private challengeCount = 0;
+  /** Challenge ACKs still allowed this second. */
+  private challengeBudget = 0;
   /** Every socket this protocol made (for listing), connected or listening. */
   readonly sockets = new Set<TcpSock>();
   /** The stack's socket table, told of every socket from hash to unhash. */
@@ -152,6 +154,10 @@ export class TcpProto {
     sk.raddr = opts.dst >>> 0;
     sk.rport = opts.dport;
     if (opts.sport !== undefined) {
+      // inet_csk_bind_conflict: a port a listener holds (on this address or any) cannot be bound again, SO_REUSEADDR or not.
+      if (this.listeners.has(`${src >>> 0}:${opts.sport}`) || this.listeners.has(`0:${opts.sport}`)) {
+        throw new NetError('EADDRINUSE', `${ipString(src)}:${opts.sport} is listened on`);
+      }
       if (this.conns.get(src, opts.sport, sk.raddr, sk.rport) !== undefined) throw new NetError('EADDRINUSE', `${ipString(src)}:${opts.sport} is already connected to that peer`);
       sk.lport = opts.sport;
     } else sk.lport = this.ephemeralPort(src, sk.raddr, sk.rport);
@@ -254,14 +260,24 @@ export class TcpProto {
     return { isn: (d.readUInt32BE(0) + m) >>> 0, tsOffset: d.readUInt32BE(4) };
   }
 
-  /** tcp_challenge_ack_limit: at most this many challenge ACKs a second, host-wide. */
+  /**
+   * tcp_send_challenge_ack's host-wide limit. Off by default (INT_MAX, as
+   * since Linux 6.0): a fixed, shared budget is the off-path side channel of
+   * CVE-2016-5696, so a set limit is randomised each second to a budget in
+   * [limit/2, limit*3/2) as Linux does, and an attacker cannot count it.
+   */
   challengeAllowed(): boolean {
+    const limit = this.ops.tcpSysctl.get('net.ipv4.tcp_challenge_ack_limit');
+    if (limit >= INT_MAX) return true;
     const sec = Math.floor(this.ops.clock.now() / 1000);
     if (sec !== this.challengeSecond) {
       this.challengeSecond = sec;
-      this.challengeCount = 0;
+      const half = (limit + 1) >>> 1;
+      this.challengeBudget = limit === 0 ? 0 : randomInt(half, limit + half);
     }
-    return ++this.challengeCount <= this.ops.tcpSysctl.get('net.ipv4.tcp_challenge_ack_limit');
+    if (this.challengeBudget <= 0) return false;
+    this.challengeBudget--;
+    return true;
   }
 
   /** Every segment leaves through here (OutSegs; RSTs counted by their senders). */

@@ -15,7 +15,7 @@
 import { Sysctl, type AnySysctlSpec } from '../../sysctl.ts';
 import { INET_SYSCTLS } from '../sysctl.ts';
 
-const INT_MAX = 2147483647;
+export const INT_MAX = 2147483647;
 /** proc_dointvec_jiffies: seconds * HZ must fit in an int (HZ = 1000). */
 const JIFFIES_SECONDS_MAX = Math.floor(INT_MAX / 1000);
 
@@ -60,7 +60,7 @@ export const TCP_SYSCTLS = {
   'net.ipv4.tcp_sack': { default: 1, min: 0, max: 1 },
   'net.ipv4.tcp_timestamps': { default: 1, min: 0, max: 1 },
   'net.ipv4.tcp_window_scaling': { default: 1, min: 0, max: 1 },
-  'net.ipv4.tcp_challenge_ack_limit': { default: 1000, min: 0, max: INT_MAX },
+  'net.ipv4.tcp_challenge_ack_limit': { default: INT_MAX, min: 0, max: INT_MAX },
   /** D-SACK (RFC 2883): report duplicates received. */
   'net.ipv4.tcp_dsack': { default: 1, min: 0, max: 1 },
   /** Tail loss probes (RFC 8985 §7) when 3 or 4, Linux's values that enable TLP. */

@@ -154,14 +154,16 @@ describe('UDP sockets', () => {
   it('an echo service, a client socket sending over HTTP and the stream, replies on the stream', async () => {
     let r = await server.request('POST', '/v1/sockets', { body: { type: 'udp', bind: '127.0.0.1:7', service: 'echo' } });
     assert.equal(r.status, 201, r.text);
-    const echo = r.json as { id: number; local: string };
+    const echo = r.json as { id: number; local: string; service?: string };
     assert.equal(echo.local, '127.0.0.1:7');
+    assert.equal(echo.service, 'echo', 'a service socket says which, as TCP rows do');
     assertProblem(await server.request('POST', '/v1/sockets', { body: { type: 'udp', bind: '127.0.0.1:7' } }), 409, 'EADDRINUSE');
     assertProblem(await server.request('POST', '/v1/sockets', { body: { type: 'tcp', bind: '127.0.0.1:80' } }), 400, 'EINVAL');
 
     r = await server.request('POST', '/v1/sockets', { body: { type: 'udp', bind: '127.0.0.1:0' } });
     assert.equal(r.status, 201, r.text);
-    const client = r.json as { id: number; local: string };
+    const client = r.json as { id: number; local: string; service?: string };
+    assert.equal(client.service, undefined);
     assert.equal(r.headers.get('location'), `/v1/sockets/${client.id}`);
     const all = await json<{ id: number; family: string; type: string; state: string }[]>('/v1/sockets');
     assert.deepEqual(all.filter((s) => s.family === 'inet').map((s) => [s.id, s.type, s.state]), [[echo.id, 'dgram', 'UNCONN'], [client.id, 'dgram', 'UNCONN']]);

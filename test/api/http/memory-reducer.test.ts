@@ -33,6 +33,16 @@ test('collects once after the threshold, when deletions stop; not below it', asy
   assert.equal(reducer.runs, 1, 'closed: the pending collection is dropped');
 });
 
+test('no collection when the live heap is above the bound (its pause would grow with it)', async () => {
+  let calls = 0;
+  const reducer = new MemoryReducer({ threshold: 1, quietMs: 5, collect: () => calls++, maxLiveHeap: 1024 });
+  reducer.freed(2);
+  await sleep(40);
+  assert.equal(calls, 0);
+  assert.equal(reducer.runs, 0);
+  reducer.close();
+});
+
 test('this Node gives a full collection without --expose-gc on its command line', () => {
   const collect = fullCollection();
   assert.equal(typeof collect, 'function');

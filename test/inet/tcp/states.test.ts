@@ -220,6 +220,31 @@ test('RFC 5961: a RST or SYN in the window but not at rcv_nxt gets a challenge A
   assertQuiet(p.a, p.b);
 });
 
+test('tcp_challenge_ack_limit: off by default (as since Linux 6.0); a set limit gives a budget drawn each second from [limit/2, 3*limit/2)', async () => {
+  const p = makePair();
+  const { c, s, l } = await connectPair(p);
+  const base = { srcPort: c.lport, dstPort: s.lport, ack: s.sndNxt, window: 1000 };
+  const challenge = () => inject(p.b, A_ADDR, B_ADDR, { ...base, seq: (s.rcvNxt + 100) >>> 0, flags: TCP_RST });
+  for (let i = 0; i < 200; i++) challenge();
+  assert.equal(p.b.proto.mib.ext.TCPChallengeACK, 200, 'no host-wide limit by default');
+  p.b.tcpSysctl.set({ 'net.ipv4.tcp_challenge_ack_limit': 10 });
+  const budgets = new Set<number>();
+  for (let second = 0; second < 12; second++) {
+    await p.clock.advance(1000);
+    const before = p.b.proto.mib.ext.TCPChallengeACK;
+    for (let i = 0; i < 40; i++) challenge();
+    const sent = p.b.proto.mib.ext.TCPChallengeACK - before;
+    assert.ok(sent >= 5 && sent <= 14, `a budget of ${sent} in one second`);
+    budgets.add(sent);
+  }
+  assert.ok(budgets.size > 1, 'the budget changes from one second to the next');
+  assert.equal(s.stateName, 'ESTAB');
+  c.abort();
+  l.close();
+  await drain(p.clock);
+  assertQuiet(p.a, p.b);
+});
+
 test('a corrupted segment is dropped as TCP_CSUM and counted InCsumErrors', async () => {
   const p = makePair();
   const seg = encodeTcp({ srcPort: 1, dstPort: 80, seq: 1, ack: 0, flags: TCP_SYN, window: 100 }, null, Buffer.alloc(0), { srcAddr: A_ADDR, dstAddr: B_ADDR });

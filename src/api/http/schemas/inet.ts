@@ -203,6 +203,7 @@ export const UdpSocketView = z
     wmem: Count.describe('Send memory charged to the socket, bytes (sk_wmem_alloc).'),
     sndbuf: Count.describe('Send buffer size, bytes (SO_SNDBUF, as stored: doubled).'),
     drops: Count.describe('Datagrams dropped at the socket (receive buffer full: Udp RcvbufErrors).'),
+    service: z.enum(['echo', 'discard', 'chargen']).optional().describe('The RFC 862/863/864 service netstackd runs on the socket, if any.'),
   })
   .meta({ id: 'UdpSocket', description: 'A UDP socket, like a line of `ss -u -a -m`.' });
 
@@ -211,7 +212,7 @@ export type UdpSocketOut = z.output<typeof UdpSocketView>;
 const Bufsize = z.number().int().min(0).max(2147483647);
 
 export const SocketCreate = z.strictObject({
-  type: z.enum(['udp', 'tcp']).describe('tcp answers 501 EOPNOTSUPP until TCP lands.'),
+  type: z.enum(['udp', 'tcp']).describe('The protocol: udp (a datagram socket) or tcp (a stream socket that connects or listens).'),
   bind: SocketAddress.optional().describe('Default 0.0.0.0:0 (any address, an ephemeral port).'),
   connect: SocketAddress.optional().describe('Default peer (UDP connect()).'),
   listen: z.number().int().min(0).max(65535).optional().describe('TCP only: listen with this backlog.'),
