@@ -18,10 +18,10 @@
 // run left behind). Without root, gcc or `ip netns` the result says why and
 // carries no number.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, renameSync, statSync } from 'node:fs';
+import { type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { cannotRun, removeStale, run, runAsync, tryRun } from '../test/helpers/netns.ts';
+import { ensureBinary, lastJson, startReady, vethPair } from './kernel/netns.ts';
 import { median, repoRoot } from './lib.ts';
 
 export type KernelUdpRun = { datagrams: number; seconds: number; drops: number; rate: number };
@@ -34,33 +34,7 @@ export type KernelUnavailable = { unavailable: string };
 
 const source = path.join(repoRoot, 'bench', 'kernel', 'udpbench.c');
 const binary = path.join(repoRoot, 'bench', 'bin', 'udpbench');
-
-function mtime(p: string): number | null {
-  try {
-    return statSync(p).mtimeMs;
-  } catch {
-    return null;
-  }
-}
-
-/** bench/bin/udpbench, built when missing or older than its source; or why not. */
-function ensureBinary(): string | null {
-  const bin = mtime(binary);
-  if (bin !== null && bin >= (mtime(source) ?? 0)) return null;
-  mkdirSync(path.dirname(binary), { recursive: true });
-  // A private name, then rename: a concurrent run never executes a half-written binary.
-  const tmp = `${binary}.${process.pid}.tmp`;
-  const c = spawnSync('gcc', ['-O2', '-Wall', '-Wextra', '-o', tmp, source], { encoding: 'utf8' });
-  if (c.error !== undefined) return bin === null ? `gcc: ${c.error.message}` : null;
-  if (c.status !== 0) return `gcc failed: ${(c.stderr ?? '').trim().split('\n')[0]}`;
-  renameSync(tmp, binary);
-  return null;
-}
-
-function lastJson(text: string): Record<string, number> {
-  const line = text.trim().split('\n').pop() ?? '';
-  return JSON.parse(line) as Record<string, number>;
-}
+const header = path.join(repoRoot, 'bench', 'kernel', 'bench.h');
 
 /** The namespaces of one topology; `dst` is the receiver's address, in `rx`. */
 interface Topology {
@@ -77,12 +51,7 @@ function build(hops: 1 | 2): Topology {
     const [a, b] = [`${base}-a`, `${base}-b`];
     run('ip', ['netns', 'add', a]);
     run('ip', ['netns', 'add', b]);
-    run('ip', ['-n', a, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v0', 'netns', b]);
-    for (const [ns, addr] of [[a, '192.0.2.1'], [b, '192.0.2.2']] as const) {
-      run('ip', ['-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'v0']);
-      run('ip', ['-n', ns, 'link', 'set', 'v0', 'up']);
-      run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    }
+    vethPair(a, b);
     return { names: [a, b], tx: a, rx: b, dst: '192.0.2.2' };
   }
   const [c, r, f] = [`${base}-c`, `${base}-r`, `${base}-f`];
@@ -100,32 +69,12 @@ function build(hops: 1 | 2): Topology {
   return { names: [c, r, f], tx: c, rx: f, dst: '203.0.113.1' };
 }
 
-/** A receiver in `ns`; resolves once it printed "ready". */
-async function receiver(ns: string, args: string[]): Promise<{ child: ChildProcess; done: Promise<string> }> {
-  const child = spawn('ip', ['netns', 'exec', ns, binary, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const done = new Promise<string>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`udpbench recv: exit ${code}: ${err.trim()}`))));
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('ready\n')) resolve();
-    });
-    done.catch(reject);
-  });
-  return { child, done };
-}
-
 /**
  * `runs` runs of `seconds` each over one fresh topology of `hops` links;
  * `size`-byte UDP payloads. Throws when the setup worked but a run failed.
  */
 export async function kernelUdpBaseline(hops: 1 | 2, size: number, seconds: number, runs: number): Promise<KernelUdpResult | KernelUnavailable> {
-  const why = cannotRun(['sysctl']) ?? ensureBinary();
+  const why = cannotRun(['sysctl']) ?? ensureBinary(source, binary, [header]);
   if (why !== null) return { unavailable: why };
   removeStale('udpkb-', () => []);
   const children: ChildProcess[] = [];
@@ -148,7 +97,7 @@ export async function kernelUdpBaseline(hops: 1 | 2, size: number, seconds: numb
     const out: KernelUdpRun[] = [];
     for (let i = 0; i < runs; i++) {
       const port = 7001 + i;
-      const rx = await receiver(topo.rx, ['recv', String(port), String(seconds)]);
+      const rx = await startReady(topo.rx, binary, ['recv', String(port), String(seconds)]);
       children.push(rx.child);
       const s = await runAsync('ip', ['netns', 'exec', topo.tx, binary, 'send', topo.dst, String(port), String(size), String(seconds + 1)], { timeoutMs: seconds * 1000 + 30_000 });
       if (s.status !== 0) throw new Error(`udpbench send: ${s.stderr.trim()}`);

@@ -5,9 +5,9 @@
 // to compare against a number measured at another time.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, renameSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureBinary, mtime } from './kernel/netns.ts';
 import { median } from './lib.ts';
 
 export type KernelVethSize = 64 | 1500;
@@ -71,29 +71,14 @@ function describe(c: Cmd): string {
   return (c.stderr.trim() || c.stdout.trim() || `exit ${c.code}`).split('\n')[0] ?? '';
 }
 
-function mtime(p: string): number | null {
-  try {
-    return statSync(p).mtimeMs;
-  } catch {
-    return null;
-  }
-}
-
 /** Builds bench/bin/pktbench when missing or older than its source. */
-function ensureBinary(): string | null {
+function ensurePktbench(): string | null {
   const bin = mtime(binary);
   const src = mtime(source);
   if (src === null) return `source missing: ${source}`;
   if (bin !== null && bin >= src) return null;
   if (sh('gcc', ['--version']).code !== 0) return bin === null ? 'gcc not found' : null;
-  mkdirSync(binDir, { recursive: true });
-  // Build to a private name, then rename: a concurrent run never executes a
-  // half-written binary.
-  const tmp = `${binary}.${process.pid}.tmp`;
-  const c = sh('gcc', ['-O2', '-Wall', '-Wextra', '-o', tmp, source]);
-  if (c.code !== 0) return `gcc failed: ${describe(c)}`;
-  renameSync(tmp, binary);
-  return null;
+  return ensureBinary(source, binary);
 }
 
 function pidAlive(pid: number): boolean {
@@ -196,7 +181,7 @@ export async function kernelVethBaseline(
   if (!(seconds > 0)) throw new RangeError(`seconds must be > 0, got ${seconds}`);
   const ipv = sh('ip', ['-V']);
   if (ipv.code !== 0) return { unavailable: `iproute2 'ip' not usable: ${describe(ipv)}` };
-  const buildErr = ensureBinary();
+  const buildErr = ensurePktbench();
   if (buildErr !== null) return { unavailable: buildErr };
 
   removeStaleNamespaces();

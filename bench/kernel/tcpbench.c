@@ -27,16 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what) {
-  perror(what);
-  exit(1);
-}
+#include "bench.h"
 
 static int listen_one(int port, int nodelay) {
   int l = socket(AF_INET, SOCK_STREAM, 0);

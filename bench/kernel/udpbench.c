@@ -29,18 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
+
 #define BATCH 64
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what) {
-  perror(what);
-  exit(1);
-}
 
 static int do_recv(int port, double seconds) {
   int s = socket(AF_INET, SOCK_DGRAM, 0);
