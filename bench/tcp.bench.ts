@@ -26,12 +26,7 @@
 import { benchResult, emitResults, envNumber, fmt, forceGc, log, median } from './lib.ts';
 import { isKernelTcpUnavailable, kernelTcpBaseline } from './kernel-tcp.ts';
 import { RealClock } from '../src/clock.ts';
-import { NetStack } from '../src/stack/netstack.ts';
-import { createVethPair } from '../src/dev/drivers/veth.ts';
-import { registerNetdevice } from '../src/dev/register.ts';
-import { devOpen } from '../src/dev/control.ts';
-import { attachInet, inetInternals } from '../src/inet/control.ts';
-import { tcpOf } from '../src/inet/tcp-glue.ts';
+import { vethStacks } from '../test/helpers/veth-stacks.ts';
 import { SkbPool } from '../src/skb/pool.ts';
 import type { SkBuff } from '../src/skb/skbuff.ts';
 import { Sysctl } from '../src/sysctl.ts';
@@ -65,25 +60,14 @@ interface Pair {
 
 /**
  * Two NetStacks with IPv4 and TCP, joined by a veth pair whose ends live one
- * in each (veth0 192.0.2.1/24 in A, veth0 192.0.2.2/24 in B), both up.
+ * in each (veth0 192.0.2.1/24 in A, veth0 192.0.2.2/24 in B), both up: the
+ * tests' vethStacks() on the real clock, with the counters this bench reads.
  */
 function vethPair(): Pair {
-  const sa = new NetStack();
-  const sb = new NetStack();
-  attachInet(sa);
-  attachInet(sb);
-  const [va, vb] = createVethPair(sa, sb);
-  registerNetdevice(sa.devices, va, 'veth0');
-  registerNetdevice(sb.devices, vb, 'veth0');
-  devOpen(va);
-  devOpen(vb);
-  const ia = inetInternals(sa)!;
-  const ib = inetInternals(sb)!;
-  ia.addrAdd('veth0', '192.0.2.1/24');
-  ib.addrAdd('veth0', '192.0.2.2/24');
+  const { sa, sb, va, vb, ta, tb } = vethStacks();
   return {
-    a: tcpOf(ia)!.proto,
-    b: tcpOf(ib)!.proto,
+    a: ta.proto,
+    b: tb.proto,
     frames: () => vb.stats.rxPackets + va.stats.rxPackets,
     drops: () => sa.totalDrops() + sb.totalDrops(),
     inUse: () => sa.pool.stats.inUse + sb.pool.stats.inUse,

@@ -9,34 +9,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VirtualClock } from '../../src/clock.ts';
-import { NetStack } from '../../src/stack/index.ts';
-import { createVethPair } from '../../src/dev/drivers/veth.ts';
-import { registerNetdevice } from '../../src/dev/register.ts';
-import { devOpen } from '../../src/dev/control.ts';
-import { attachInet, inetInternals } from '../../src/inet/control.ts';
-import { tcpOf, type TcpEntry } from '../../src/inet/tcp-glue.ts';
+import { type TcpEntry } from '../../src/inet/tcp-glue.ts';
 import { runFor } from '../helpers/inet.ts';
+import { vethStacks } from '../helpers/veth-stacks.ts';
 
 const LIMIT = 4;
 const CLIENTS = 12;
 
 test('a service accepts no more connections than --max-sockets leaves room for; the rest wait in the queue or retry, and all get through as sockets close', async () => {
   const clock = new VirtualClock();
-  const sa = new NetStack({ clock, limits: { maxSockets: LIMIT } });
-  const sb = new NetStack({ clock });
-  attachInet(sa);
-  attachInet(sb);
-  const [va, vb] = createVethPair(sa, sb);
-  registerNetdevice(sa.devices, va, 'veth0');
-  registerNetdevice(sb.devices, vb, 'veth0');
-  devOpen(va);
-  devOpen(vb);
-  const ia = inetInternals(sa)!;
-  const ib = inetInternals(sb)!;
-  ia.addrAdd('veth0', '192.0.2.1/24');
-  ib.addrAdd('veth0', '192.0.2.2/24');
-  const ta = tcpOf(ia)!;
-  const tb = tcpOf(ib)!;
+  const { sa, sb, ia, ta, tb } = vethStacks({ a: { clock, limits: { maxSockets: LIMIT } }, b: { clock } });
 
   await ta.open({ bind: '0.0.0.0:9', listen: 2, service: 'discard' });
   const held = () => sa.sockets.list().filter((s) => s.userHeld !== false).length;

@@ -8,32 +8,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VirtualClock } from '../../src/clock.ts';
-import { NetStack, setLink } from '../../src/stack/index.ts';
-import { createVethPair } from '../../src/dev/drivers/veth.ts';
+import { setLink } from '../../src/stack/index.ts';
 import { getNetem } from '../../src/dev/wrappers/netem.ts';
-import { registerNetdevice } from '../../src/dev/register.ts';
-import { devOpen } from '../../src/dev/control.ts';
-import { attachInet, inetInternals } from '../../src/inet/control.ts';
-import { tcpOf } from '../../src/inet/tcp-glue.ts';
 import { CHECKSUM_NONE, CHECKSUM_PARTIAL, allocSkbFrom, skbCsumUnnecessary } from '../../src/skb/skbuff.ts';
 import { runFor } from '../helpers/inet.ts';
+import { vethStacks } from '../helpers/veth-stacks.ts';
 
 function pair() {
   const clock = new VirtualClock();
-  const sa = new NetStack({ clock });
-  const sb = new NetStack({ clock });
-  attachInet(sa);
-  attachInet(sb);
-  const [va, vb] = createVethPair(sa, sb);
-  registerNetdevice(sa.devices, va, 'veth0');
-  registerNetdevice(sb.devices, vb, 'veth0');
-  devOpen(va);
-  devOpen(vb);
-  const ia = inetInternals(sa)!;
-  const ib = inetInternals(sb)!;
-  ia.addrAdd('veth0', '192.0.2.1/24');
-  ib.addrAdd('veth0', '192.0.2.2/24');
-  return { clock, sa, sb, va, vb, ia, ib, ta: tcpOf(ia)!, tb: tcpOf(ib)! };
+  return { clock, ...vethStacks({ a: { clock }, b: { clock } }) };
 }
 
 const netstat = (inet: { netstat(): unknown }) => inet.netstat() as Record<string, Record<string, number>>;
