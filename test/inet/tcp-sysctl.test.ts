@@ -5,24 +5,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { VirtualClock } from '../../src/clock.ts';
 import { NetError } from '../../src/errno.ts';
-import { tcpOf } from '../../src/inet/tcp-glue.ts';
 import { TCP_SYSCTLS } from '../../src/inet/tcp/sysctl.ts';
-import { cable, host, runFor } from '../helpers/inet.ts';
-
-function twoHosts() {
-  const clock = new VirtualClock();
-  const a = host(clock);
-  const b = host(clock);
-  cable(a, b);
-  a.inet.addrAdd('eth0', '192.0.2.1/24');
-  b.inet.addrAdd('eth0', '192.0.2.2/24');
-  return { clock, a, b, ta: tcpOf(a.inet)!, tb: tcpOf(b.inet)! };
-}
+import { runFor } from '../helpers/inet.ts';
+import { tcpHosts } from '../helpers/tcp-hosts.ts';
 
 test('every net.ipv4.tcp_* sysctl is in the stack\'s table with Linux\'s default, and TCP reads that table', () => {
-  const { a, b, ta } = twoHosts();
+  const { a, b, ta } = tcpHosts();
   const snap = a.stack.sysctl.snapshot();
   for (const [name, spec] of Object.entries(TCP_SYSCTLS)) assert.deepEqual(snap[name], spec.default, name);
   assert.deepEqual(snap['net.ipv4.tcp_rmem'], [4096, 131072, 6291456]);
@@ -38,7 +27,7 @@ test('every net.ipv4.tcp_* sysctl is in the stack\'s table with Linux\'s default
 });
 
 test('tcp_congestion_control and tcp_rmem apply to connections made after the change; older ones keep theirs', async () => {
-  const { clock, a, b, ta, tb } = twoHosts();
+  const { clock, a, b, ta, tb } = tcpHosts();
   await tb.open({ bind: '0.0.0.0:7', listen: 16, service: 'echo' });
   const first = await runFor(clock, ta.open({ connect: '192.0.2.2:7' }));
   assert.equal(ta.describe(first).tcp_info?.congestion_control, 'cubic');
@@ -65,7 +54,7 @@ test('tcp_congestion_control and tcp_rmem apply to connections made after the ch
 });
 
 test('ip_local_port_range is the stack\'s, shared by UDP and TCP: a range of one port gives that port, then EADDRNOTAVAIL', async () => {
-  const { clock, a, b, ta, tb } = twoHosts();
+  const { clock, a, b, ta, tb } = tcpHosts();
   await tb.open({ bind: '0.0.0.0:9', listen: 16, service: 'discard' });
   a.stack.sysctl.set({ 'net.ipv4.ip_local_port_range': '40000 40000' });
   const c = await runFor(clock, ta.open({ connect: '192.0.2.2:9' }));

@@ -14,17 +14,8 @@ import { tcpOf, type TcpEntry } from '../../src/inet/tcp-glue.ts';
 import { TCP_TIMEWAIT_LEN } from '../../src/inet/tcp/sock.ts';
 import type { NetStack } from '../../src/stack/index.ts';
 import type { StackSocket } from '../../src/sock/table.ts';
-import { cable, host, runFor, type Host } from '../helpers/inet.ts';
-
-function twoHosts() {
-  const clock = new VirtualClock();
-  const a = host(clock);
-  const b = host(clock);
-  cable(a, b);
-  a.inet.addrAdd('eth0', '192.0.2.1/24');
-  b.inet.addrAdd('eth0', '192.0.2.2/24');
-  return { clock, a, b, ta: tcpOf(a.inet)!, tb: tcpOf(b.inet)! };
-}
+import { host, runFor, type Host } from '../helpers/inet.ts';
+import { tcpHosts } from '../helpers/tcp-hosts.ts';
 
 /** Socket events as "action id family/type STATE", read when they happen. */
 function recordSockets(stack: NetStack): { events: string[]; off: () => void } {
@@ -44,7 +35,7 @@ function inUse(h: Host): number {
 }
 
 test('TCP: listener, connection, accepted child and TIME-WAIT are entries; each state change is one event, in order; nothing is left after TIME-WAIT', async () => {
-  const { clock, a, b, ta, tb } = twoHosts();
+  const { clock, a, b, ta, tb } = tcpHosts();
   const ra = recordSockets(a.stack);
   const rb = recordSockets(b.stack);
   const l = await tb.open({ bind: '0.0.0.0:5000', listen: 4 });
@@ -106,7 +97,7 @@ test('TCP: listener, connection, accepted child and TIME-WAIT are entries; each 
 });
 
 test('TCP: a refused connect is listed while it tries and leaves the table; a reset child leaves it; services label children', async () => {
-  const { clock, a, b, ta, tb } = twoHosts();
+  const { clock, a, b, ta, tb } = tcpHosts();
   const ra = recordSockets(a.stack);
   await assert.rejects(runFor(clock, ta.open({ connect: '192.0.2.2:9' })), (e: unknown) => e instanceof NetError && e.errno === 'ECONNREFUSED');
   assert.equal(ra.events.length, 2);
@@ -235,7 +226,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 test('fuzz: random sockets of all three families opened and closed; the table matches the protocol tables and the events, and empties', async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 30 }), async (ops) => {
-      const { clock, a, b, ta, tb } = twoHosts();
+      const { clock, a, b, ta, tb } = tcpHosts();
       // Replay of b's events: what a client of /v1/events would believe is open.
       const believed = new Map<number, string>();
       const problems: string[] = [];
