@@ -11,6 +11,7 @@ import { parseState } from '../../src/config/load.ts';
 import { StateSaver } from '../../src/config/state-saver.ts';
 import { removeStaleTempFiles, writeFileAtomic } from '../../src/config/atomic-write.ts';
 import { until } from '../helpers/wait.ts';
+import { memorySaver } from '../helpers/memory-saver.ts';
 
 function tempDir(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'netstackd-state-'));
@@ -124,21 +125,16 @@ test('start() fails when the state file cannot be written', async (t) => {
 test('a link speed or TX ring changed alone is a change to save: commit waits for a write that holds it', async () => {
   const stack = new NetStack({ clock: new VirtualClock() });
   await createDevice(stack, { kind: 'dummy', name: 'd0' });
-  let written = '';
-  const saver = new StateSaver(stack, '/nonexistent/state.json', {
-    write: async (_file, text) => {
-      written = text;
-    },
-  });
+  const { saver, written } = memorySaver(stack);
   try {
     await saver.start();
     setLink(stack, 'd0', { speed_mbps: 100 });
     assert.equal(saver.dirty, true, 'ethtool -s speed marks the state');
     await saver.commit();
-    assert.equal(parseState(written, 'state.json').devices.find((d) => d.name === 'd0')?.speed_mbps, 100);
+    assert.equal(parseState(written(), 'state.json').devices.find((d) => d.name === 'd0')?.speed_mbps, 100);
     setLink(stack, 'd0', { tx_ring: 64 });
     await saver.commit();
-    assert.equal(parseState(written, 'state.json').devices.find((d) => d.name === 'd0')?.tx_ring, 64);
+    assert.equal(parseState(written(), 'state.json').devices.find((d) => d.name === 'd0')?.tx_ring, 64);
   } finally {
     await saver.stop();
     stack.close();

@@ -12,8 +12,8 @@ import { NetStack, createDevice, deleteDevice, setLink, type DeviceSpec, type Li
 import { attachInet, inetInternals } from '../../src/inet/control.ts';
 import type { InetStack } from '../../src/inet/inet.ts';
 import { snapshotStack } from '../../src/config/snapshot.ts';
-import { StateSaver } from '../../src/config/state-saver.ts';
 import { parseState } from '../../src/config/load.ts';
+import { memorySaver } from '../helpers/memory-saver.ts';
 
 const NAMES = ['n0', 'n1', 'n2', 'n3', 'br0'] as const;
 const ADDRS = ['192.0.2.1', '192.0.2.2', '198.51.100.1', '198.51.100.9', '203.0.113.5'] as const;
@@ -162,12 +162,7 @@ test('after any sequence of changes, the text kept per device is the full snapsh
       const stack = new NetStack({ clock: new VirtualClock() });
       attachInet(stack);
       const inet = inetInternals(stack)!;
-      let written = '';
-      const saver = new StateSaver(stack, '/nonexistent/state.json', {
-        write: async (_file, text) => {
-          written = text;
-        },
-      });
+      const { saver, written } = memorySaver(stack);
       try {
         await saver.start();
         for (const o of ops) {
@@ -180,10 +175,10 @@ test('after any sequence of changes, the text kept per device is the full snapsh
           // Everything else must be heard by the saver on its own.
           if (o.op === 'udp' || o.op === 'udpClose') saver.changed();
           await saver.flush();
-          sameButTime(written, `${JSON.stringify(snapshotStack(stack).state, null, 2)}\n`);
+          sameButTime(written(), `${JSON.stringify(snapshotStack(stack).state, null, 2)}\n`);
         }
         // And what was written loads back.
-        parseState(written, 'state.json');
+        parseState(written(), 'state.json');
       } finally {
         await saver.stop();
         stack.close();
@@ -204,12 +199,7 @@ async function piecesPerChange(count: number): Promise<number> {
   attachInet(stack);
   const inet = inetInternals(stack)!;
   stack.sysctl.set({ 'net.ipv4.neigh.default.gc_thresh2': count + 100, 'net.ipv4.neigh.default.gc_thresh3': count + 100 });
-  let bytes = 0;
-  const saver = new StateSaver(stack, '/nonexistent/state.json', {
-    write: async (_file, text) => {
-      bytes = text.length;
-    },
-  });
+  const { saver, written } = memorySaver(stack);
   const add = async (i: number): Promise<void> => {
     await createDevice(stack, { kind: 'dummy', name: `d${i}`, up: true });
     inet.addrAdd(`d${i}`, `${['192.0.2', '198.51.100', '203.0.113'][(i >> 8) % 3]}.${i & 255}/32`);
@@ -232,7 +222,7 @@ async function piecesPerChange(count: number): Promise<number> {
     }
     const writes = saver.writes - writesBefore;
     assert.equal(writes, rounds * 3, 'one write per change, each waited for');
-    assert.ok(bytes > count * 300, 'the file holds every device');
+    assert.ok(written().length > count * 300, 'the file holds every device');
     return (saver.text.piecesSerialized - before) / writes;
   } finally {
     await saver.stop();
