@@ -5,6 +5,7 @@
 // or counted in `link.dropped`; the copy the receiver gets comes from the
 // receiver's own pool, as a frame on a wire would.
 
+import { seededRandom } from '../../../src/random.ts';
 import { VirtualClock } from '../../../src/clock.ts';
 import { DROP_REASONS, type DropReason } from '../../../src/skb/drop-reason.ts';
 import { SkbPool } from '../../../src/skb/pool.ts';
@@ -18,17 +19,8 @@ import { parseTcp } from '../../../src/wire/tcp.ts';
 export const A_ADDR = 0xc0000201; // 192.0.2.1
 export const B_ADDR = 0xc0000202; // 192.0.2.2
 
-/** mulberry32: a small seeded PRNG so a fast-check seed replays the same impairments. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The stack's seeded PRNG (mulberry32), so a fast-check seed replays the same impairments. */
+export const rng = seededRandom;
 
 export interface Impairments {
   delayMs?: number;

@@ -56,17 +56,23 @@ async function transfer(p: Pair, size: number, both: boolean): Promise<void> {
   assert.equal(p.a.drops.TCP_CSUM + p.b.drops.TCP_CSUM, p.link.corrupted);
 }
 
+/** Random netem-style impairments, each between none and the given most. */
+function impairments(most: { loss: number; duplicate: number; reorder: number; corrupt: number; delayMs: number }) {
+  const rate = (max: number) => fc.double({ min: 0, max, noNaN: true });
+  return fc.record({
+    loss: rate(most.loss),
+    duplicate: rate(most.duplicate),
+    reorder: rate(most.reorder),
+    corrupt: rate(most.corrupt),
+    delayMs: fc.integer({ min: 1, max: most.delayMs }),
+  });
+}
+
 test('property: bulk transfers survive loss, duplication, reordering and corruption', async () => {
   await fc.assert(
     fc.asyncProperty(
       fc.integer({ min: 1, max: 2 ** 31 - 1 }),
-      fc.record({
-        loss: fc.double({ min: 0, max: 0.1, noNaN: true }),
-        duplicate: fc.double({ min: 0, max: 0.05, noNaN: true }),
-        reorder: fc.double({ min: 0, max: 0.1, noNaN: true }),
-        corrupt: fc.double({ min: 0, max: 0.03, noNaN: true }),
-        delayMs: fc.integer({ min: 1, max: 30 }),
-      }),
+      impairments({ loss: 0.1, duplicate: 0.05, reorder: 0.1, corrupt: 0.03, delayMs: 30 }),
       fc.integer({ min: 1, max: 120_000 }),
       fc.boolean(),
       fc.constantFrom('cubic', 'reno'),
@@ -149,13 +155,7 @@ test('property: a small receive buffer, a reader that stalls and reads a few byt
   await fc.assert(
     fc.asyncProperty(
       fc.integer({ min: 1, max: 2 ** 31 - 1 }),
-      fc.record({
-        loss: fc.double({ min: 0, max: 0.15, noNaN: true }),
-        duplicate: fc.double({ min: 0, max: 0.05, noNaN: true }),
-        reorder: fc.double({ min: 0, max: 0.2, noNaN: true }),
-        corrupt: fc.double({ min: 0, max: 0.03, noNaN: true }),
-        delayMs: fc.integer({ min: 1, max: 50 }),
-      }),
+      impairments({ loss: 0.15, duplicate: 0.05, reorder: 0.2, corrupt: 0.03, delayMs: 50 }),
       fc.integer({ min: 2304, max: 60_000 }),
       fc.integer({ min: 1, max: 3000 }),
       fc.integer({ min: 1, max: 100_000 }),
