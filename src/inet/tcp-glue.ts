@@ -9,13 +9,16 @@
 // service on every accepted connection).
 //
 // A socket its user holds outlives its connection, as a file descriptor
-// does: reset, timed out or killed by an ICMP error, it is unhashed (its
+// does: reset or timed out (an ICMP error ends only a connection still in
+// its handshake, which open() reports itself), it is unhashed (its
 // port and 4-tuple are free, its send queue is gone) but stays in the table
 // in state CLOSE (ss's UNCONN) with the error that ended it, until its user
 // closes it (DELETE). tcp_done leaves a socket that is not SOCK_DEAD to its
 // owner (sk_state_change); only the close() that makes it dead frees it
-// (inet_csk_destroy_sock). The next read or write reports the error once
-// (sock_error), then reads see EOF and writes EPIPE.
+// (inet_csk_destroy_sock). Data that arrived before the reset stays
+// readable (tcp_recvmsg takes the receive queue before sk_err) and charged
+// until read or closed; then the next read or write reports the error once
+// (sock_error), and after it reads see EOF and writes EPIPE.
 
 import { NetError, type ErrnoName } from '../errno.ts';
 import type { SkBuff } from '../skb/skbuff.ts';

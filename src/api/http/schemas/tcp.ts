@@ -34,7 +34,7 @@ export const TcpSocketView = z
       .string()
       .describe(
         'ss names: LISTEN, SYN-SENT, SYN-RECV, ESTAB, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT, UNCONN. ' +
-          'UNCONN (TCP_CLOSE): the connection ended under its user (reset, timed out, an ICMP error, or both FINs done after shutdown); ' +
+          'UNCONN (TCP_CLOSE): the connection ended under its user (reset, timed out, or both FINs done after a shutdown); ' +
           'the socket keeps its id, holds no port and no send queue, and stays until DELETE.',
       ),
     local: z.string().describe('ADDR:PORT (0.0.0.0:7 for a listener on any address).'),
@@ -51,8 +51,8 @@ export const TcpSocketView = z
       .string()
       .optional()
       .describe(
-        'State UNCONN: the error that ended the connection (ECONNRESET: reset by the peer; ETIMEDOUT: retransmissions or keepalives ran out; ' +
-          'EHOSTUNREACH, ENETUNREACH, ...: an ICMP error; EPIPE: reset after the peer had closed). Absent after an orderly end. ' +
+        'State UNCONN: the error that ended the connection (ECONNRESET: reset by the peer; EPIPE: reset after the peer had sent its FIN; ' +
+          'ETIMEDOUT: retransmissions or keepalive probes ran out). Absent after an orderly end. ' +
           'The next send or stream read reports it once; then sends answer EPIPE and reads end of stream.',
       ),
     tcp_info: TcpInfoView.optional(),
