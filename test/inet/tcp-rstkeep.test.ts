@@ -123,11 +123,32 @@ test('data received before the reset is read first (tcp_recvmsg takes the queue 
   assert.equal(c1.sk.readNow()?.length, 3000, 'the data first');
   assert.throws(() => c1.sk.readNow(), errno('ECONNRESET'));
   assert.equal(c1.sk.readNow(), null);
-  assert.ok(a.stack.pool.stats.inUse > 0, 'c2 still holds its unread data');
-  ta.close(c2);
+  assert.ok(c2.sk.rmemAlloc > 0 && a.stack.pool.stats.inUse > 0, 'c2 still holds its unread data');
   ta.close(c1);
-  assert.equal(a.stack.pool.stats.inUse, 0, 'closing frees what was never read');
-  assert.equal(ta.list().length, 0);
+  assert.deepEqual(ta.list(), [c2]);
+  a.stack.close();
+  b.stack.close();
+  assert.equal(ta.list().length, 0, 'the stack’s close takes the closed sockets too');
+  assert.equal(c2.sk.rmemAlloc, 0);
+  assert.equal(a.stack.pool.stats.inUse, 0, 'and frees what was never read');
+});
+
+test('closing a socket that still holds unread data after the reset frees it at once', async () => {
+  const { clock, a, b, ta, tb } = twoHosts();
+  const { children } = await acceptingListener(tb, 80);
+  const c = await runFor(clock, ta.open({ connect: '192.0.2.2:80' }));
+  await clock.advance(10);
+  await runFor(clock, children[0]!.sk.write(Buffer.alloc(2000, 3)));
+  await clock.advance(100);
+  children[0]!.sk.abort();
+  await clock.advance(10);
+  assert.equal(ta.describe(c).recv_q, 2000);
+  const inUse = a.stack.pool.stats.inUse;
+  assert.ok(inUse > 0);
+  ta.close(c, true); // DELETE ?abort=1 on a closed socket: nothing to send, the same as a close
+  assert.equal(a.stack.sockets.get(c.id), undefined);
+  assert.equal(a.stack.pool.stats.inUse, 0);
+  assert.equal(a.inet.netstat().Tcp!.OutRsts ?? 0, 0, 'no RST for a connection that is already gone');
   a.stack.close();
   b.stack.close();
 });
