@@ -65,9 +65,9 @@ export interface TcpEntry extends StackSocket {
   describe(): TcpSocketView;
   /**
    * Closed under its user (CLOSE, unhashed, still in the table): the error
-   * that ended the connection (sk_err when it closed: ECONNRESET,
-   * ETIMEDOUT, EHOSTUNREACH, ...), null for an orderly end; undefined while
-   * the socket is hashed.
+   * that ended the connection (sk_err when it closed: ECONNRESET, EPIPE,
+   * ETIMEDOUT), null for an orderly end; undefined while the socket is
+   * hashed.
    */
   readonly endError: ErrnoName | null | undefined;
   /** A listener: what listen() was asked for, as the state file keeps it. */
