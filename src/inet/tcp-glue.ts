@@ -7,8 +7,20 @@
 // TIME-WAIT), with ids from the table's one counter and an event for each
 // state change, and runs the control plane's sockets (connect, listen, a
 // service on every accepted connection).
+//
+// A socket its user holds outlives its connection, as a file descriptor
+// does: reset or timed out (an ICMP error ends only a connection still in
+// its handshake, which open() reports itself), it is unhashed (its
+// port and 4-tuple are free, its send queue is gone) but stays in the table
+// in state CLOSE (ss's UNCONN) with the error that ended it, until its user
+// closes it (DELETE). tcp_done leaves a socket that is not SOCK_DEAD to its
+// owner (sk_state_change); only the close() that makes it dead frees it
+// (inet_csk_destroy_sock). Data that arrived before the reset stays
+// readable (tcp_recvmsg takes the receive queue before sk_err) and charged
+// until read or closed; then the next read or write reports the error once
+// (sock_error), and after it reads see EOF and writes EPIPE.
 
-import { NetError } from '../errno.ts';
+import { NetError, type ErrnoName } from '../errno.ts';
 import type { SkBuff } from '../skb/skbuff.ts';
 import { formatIpv4 } from '../wire/ipv4.ts';
 import { ICMP_DEST_UNREACH } from '../wire/icmp.ts';
@@ -51,6 +63,13 @@ export interface TcpEntry extends StackSocket {
   /** A client (the API or a WebSocket stream) takes accepted connections itself instead of a service. */
   acceptHook: ((child: TcpEntry) => void) | null;
   describe(): TcpSocketView;
+  /**
+   * Closed under its user (CLOSE, unhashed, still in the table): the error
+   * that ended the connection (sk_err when it closed: ECONNRESET, EPIPE,
+   * ETIMEDOUT), null for an orderly end; undefined while the socket is
+   * hashed.
+   */
+  readonly endError: ErrnoName | null | undefined;
   /** A listener: what listen() was asked for, as the state file keeps it. */
   listenConfig?: TcpListenConfig;
 }
@@ -85,11 +104,16 @@ class TcpTableEntry implements TcpEntry {
     readonly service: TcpServiceName | undefined,
     private readonly glue: TcpGlue,
     /** Made by listen() or connect(), not by the network (a listener's child). */
-    private readonly opened: boolean,
+    readonly opened: boolean,
   ) {}
 
   /** Taken from the accept queue by a service or a client: an fd of its user from then on. */
   accepted = false;
+  /** Taken by a service: the service closes it, as an application would, so it never lingers closed. */
+  served = false;
+  /** The state it left for CLOSE (tcp_set_state's old state): a connect that failed in SYN-SENT was never handed out. */
+  closedFrom: TcpState | null = null;
+  endError: ErrnoName | null | undefined = undefined;
 
   /**
    * Counted against --max-sockets while its user holds it, as an fd counts
@@ -116,7 +140,13 @@ class TcpTableEntry implements TcpEntry {
   }
 
   describe(): TcpSocketView {
-    return { id: this.id, ...tcpSocketRow(this.sk), state: this.state, ...(this.service !== undefined ? { service: this.service } : {}) };
+    return {
+      id: this.id,
+      ...tcpSocketRow(this.sk),
+      state: this.state,
+      ...(this.service !== undefined ? { service: this.service } : {}),
+      ...(this.endError != null ? { error: this.endError } : {}),
+    };
   }
 
   /** The table's close (stack shutdown): gone without a word, see TcpGlue.release. */
@@ -226,26 +256,61 @@ export class TcpGlue implements IpProtocolHandler {
   /**
    * tcp_set_state: a 'change' for every state it passes through, except
    * CLOSE, which Linux's tcp_set_state answers by unhashing the socket: its
-   * event is the 'del' that follows.
+   * event comes from the unhash that follows ('del', or a 'change' to
+   * UNCONN for a socket its user still holds).
    */
-  private stateChanged(sk: TcpSock, _old: TcpState): void {
-    if (sk.state === TcpState.CLOSE) return;
+  private stateChanged(sk: TcpSock, old: TcpState): void {
     const e = this.entries.get(sk);
-    if (e !== undefined) this.inet.stack.sockets.changed(e);
+    if (e === undefined) return;
+    if (sk.state === TcpState.CLOSE) {
+      e.closedFrom = old;
+      return;
+    }
+    this.inet.stack.sockets.changed(e);
   }
 
-  /** inet_unhash: the socket leaves the table (closed, reset, or its TIME-WAIT is over). */
+  /**
+   * inet_unhash: the socket leaves the table (closed, reset, or its
+   * TIME-WAIT is over), unless its user still holds it (tcp_done on a socket
+   * that is not SOCK_DEAD): then it stays, closed, with the error that ended
+   * it, until the user closes it.
+   */
   private removed(sk: TcpSock): void {
     const e = this.entries.get(sk);
     if (e === undefined) return;
+    if (this.keptForUser(e)) {
+      // The error fail() set before CLOSE (tcp_done_with_error), kept for GET after a read takes it.
+      e.endError = sk.err;
+      this.inet.stack.sockets.changed(e);
+      return;
+    }
     this.entries.delete(sk);
     this.inet.stack.sockets.remove(e);
   }
 
   /**
+   * A socket that stays in the table once closed under its user: one made
+   * by listen()/connect() or accepted by a client, and not closed by its
+   * user. Not a service's connection (the service closes it), nor a connect
+   * that failed before it was established (open() throws: no one has its
+   * id), nor anything while the stack shuts down.
+   */
+  private keptForUser(e: TcpTableEntry): boolean {
+    if (e.sk.state !== TcpState.CLOSE || !e.userHeld || e.served || this.inet.closed) return false;
+    return !(e.opened && (e.closedFrom === TcpState.SYN_SENT || e.closedFrom === TcpState.SYN_RECV));
+  }
+
+  /** A socket closed under its user leaves the table once its user closes it (or the stack does). */
+  private forget(e: TcpEntry): void {
+    if (this.entries.get(e.sk) !== e || this.proto.sockets.has(e.sk)) return;
+    this.entries.delete(e.sk);
+    this.inet.stack.sockets.remove(e);
+  }
+
+  /**
    * The socket's table entry. One that is already gone (a child reset while
-   * it waited in the accept queue, then taken from it) gets an id of its own
-   * and no place in the table, so a lookup by that id answers ENOENT.
+   * it waited in the accept queue, then taken from it) gets an id of its own;
+   * drainAccept puts it back in the table if a client takes it.
    */
   entryOf(sk: TcpSock): TcpEntry {
     return this.entries.get(sk) ?? new TcpTableEntry(this.inet.stack.sockets.allocId(), sk, undefined, this, false);
@@ -374,10 +439,19 @@ export class TcpGlue implements IpProtocolHandler {
         return;
       }
       const child = l.sk.acceptQueue.shift()!;
+      const queued = this.entries.has(child);
       const e = this.entryOf(child);
       if (e instanceof TcpTableEntry) {
         e.accepted = true;
-        table.hold(e);
+        if (l.acceptHook === null) e.served = true;
+        if (!queued && l.acceptHook !== null && child.state === TcpState.CLOSE) {
+          // Reset while it waited in the accept queue: accept() still hands it
+          // out (Linux keeps it queued in CLOSE), and its user learns why.
+          e.closedFrom = TcpState.ESTABLISHED;
+          e.endError = child.err;
+          this.entries.set(child, e);
+          table.add(e);
+        } else table.hold(e);
       }
       if (l.acceptHook !== null) l.acceptHook(e);
       else this.serve(e, l.service!);
@@ -404,6 +478,8 @@ export class TcpGlue implements IpProtocolHandler {
   close(e: TcpEntry, abort = false): void {
     if (abort) e.sk.abort();
     else e.sk.close();
+    // Closed already (reset, timed out): close() frees what it still held (unread data) and its entry goes.
+    this.forget(e);
   }
 
   /** Gone without a word, as at shutdown (no FIN, no RST): what the table's close means for TCP. */
@@ -413,6 +489,7 @@ export class TcpGlue implements IpProtocolHandler {
     // CLOSE first, so a service that wakes up afterwards and calls close() sends nothing.
     sk.setState(TcpState.CLOSE);
     sk.destroy();
+    this.forget(e);
   }
 
   /**
@@ -424,11 +501,13 @@ export class TcpGlue implements IpProtocolHandler {
     for (const ac of this.services) ac.abort();
     this.services.clear();
     for (const sk of [...this.proto.sockets]) this.release(this.entryOf(sk));
+    // Those closed under their users (no longer hashed), and what they had left unread.
+    for (const e of [...this.entries.values()]) this.release(e);
   }
 }
 
 /** One TCP socket as GET /v1/sockets lists it (DESIGN §3.1). */
-export type TcpSocketView = Omit<TcpSocketRow, 'state'> & { id: number; state: SockState; service?: TcpServiceName };
+export type TcpSocketView = Omit<TcpSocketRow, 'state'> & { id: number; state: SockState; service?: TcpServiceName; error?: ErrnoName };
 
 const glues = new WeakMap<InetStack, TcpGlue>();
 

@@ -10,7 +10,9 @@
 // socket()+bind() to close, a TCP socket from the moment it is hashed
 // (listen, connect, a child of a listener) until it is unhashed, TIME-WAIT
 // included (ss -t lists TIME-WAIT sockets, and children waiting in the accept
-// queue). Each add, state change and removal is told to the stack's event bus.
+// queue), or, when its connection ends under a user who holds it (a reset),
+// until that user closes it, as an fd outlives tcp_done. Each add, state
+// change and removal is told to the stack's event bus.
 
 import { NetError } from '../errno.ts';
 import type { NetDevice } from '../dev/netdevice.ts';

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ctlInProcess, startServer, type TestServer } from './harness.ts';
 import { inetOf } from '../../src/inet/control.ts';
-import { tcpOf, type TcpGlue } from '../../src/inet/tcp-glue.ts';
+import { tcpOf, type TcpEntry, type TcpGlue } from '../../src/inet/tcp-glue.ts';
 import { until } from '../helpers/wait.ts';
 
 let srv: TestServer;
@@ -49,6 +49,29 @@ describe('ss -t', () => {
     assert.match(r.stdout, /^Netid State +Recv-Q/);
     assert.match(r.stdout, /^tcp +LISTEN/m);
     tcp.close(c, true);
+    tcp.close(l);
+  });
+
+  it('a connection reset under its user is UNCONN, listed by -a (and -l, as ss lists SS_CLOSE) and not by default, until it is closed', async () => {
+    const l = await tcp.open({ bind: '127.0.0.1:8093', listen: 2 });
+    const children: TcpEntry[] = [];
+    tcp.setAcceptHook(l, (child) => children.push(child));
+    const c = await tcp.open({ connect: '127.0.0.1:8093' });
+    await until(() => children.length === 1, 'the accepted connection');
+    children[0]!.sk.abort();
+    await until(() => c.sk.stateName === 'UNCONN', 'the reset');
+    const [, port] = tcp.describe(c).local.split(':');
+    const line = new RegExp(`^UNCONN 0 +0 +127\\.0\\.0\\.1:${port} +127\\.0\\.0\\.1:8093 `, 'm');
+    let r = await run('ss', '-tn');
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /UNCONN/, 'ss without -a lists connections only');
+    r = await run('ss', '-tan');
+    assert.match(r.stdout, line);
+    r = await run('ss', '-tln');
+    assert.match(r.stdout, line);
+    tcp.close(c);
+    r = await run('ss', '-tan');
+    assert.doesNotMatch(r.stdout, /UNCONN/, 'gone once closed');
     tcp.close(l);
   });
 });

@@ -13,7 +13,7 @@ export const EventMessage = z
     action: z
       .enum(['new', 'del', 'change'])
       .describe(
-        'new: it was created; del: it was removed; change: it was modified (object shows it after the change). A TCP socket has a change for each state it enters (SYN-SENT .. TIME-WAIT) and a del when it is unhashed (closed, reset, or TIME-WAIT over).',
+        'new: it was created; del: it was removed; change: it was modified (object shows it after the change). A TCP socket has a change for each state it enters (SYN-SENT .. TIME-WAIT) and a del when it is unhashed (closed, reset, or TIME-WAIT over); one its user still holds has, at a reset or timeout, a change to UNCONN (with error) and its del at the DELETE.',
       ),
     object: z
       .record(z.string(), z.unknown())

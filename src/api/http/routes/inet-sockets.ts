@@ -117,6 +117,9 @@ const inetSocketRoutes: FastifyPluginAsyncZod<{ stack: NetStack; inet: Inet; onC
     {
       schema: {
         summary: 'One socket (its ss line)',
+        description:
+          'A TCP connection that ended under its user (reset by the peer, timed out) stays here, as an fd stays until close(): ' +
+          'state UNCONN with `error` (ECONNRESET, ETIMEDOUT, ...) until DELETE. It holds no port and counts against --max-sockets.',
         tags: ['sockets'],
         params: SocketParams,
         response: { 200: z.union([TcpSocketView, AnySocket]), ...problemResponses(400, 404) },
@@ -137,7 +140,9 @@ const inetSocketRoutes: FastifyPluginAsyncZod<{ stack: NetStack; inet: Inet; onC
       schema: {
         summary: 'Close a socket',
         description:
-          'Closes an inet socket (what it had queued is freed). No such socket: 404 ENOENT; a packet socket (it belongs to a stream or capture): 409 EOPNOTSUPP.',
+          'Closes an inet socket (what it had queued is freed). A TCP socket in UNCONN (its connection reset or timed out) leaves the table here; ' +
+          'one still connected leaves once its FIN exchange and TIME-WAIT are over (?abort=1: RST, at once). ' +
+          'No such socket: 404 ENOENT; a packet socket (it belongs to a stream or capture): 409 EOPNOTSUPP.',
         tags: ['sockets'],
         params: SocketParams,
         querystring: SocketDeleteQuery,
@@ -170,7 +175,8 @@ const inetSocketRoutes: FastifyPluginAsyncZod<{ stack: NetStack; inet: Inet; onC
           'Waits for send-buffer space like sendto(); nonblock=1: 503 EAGAIN. ' +
           'Larger than 65507 bytes: 413 EMSGSIZE; no route: 422 ENETUNREACH; a connected peer that answered port unreachable: 502 ECONNREFUSED. ' +
           'TCP: the body (octet-stream, or JSON data) is appended to the byte stream like write(), waiting for send-buffer space; nonblock=1 (or timeout_ms) ' +
-          'takes what fits and, if not all, answers 503 EAGAIN with `sent`; a listener: 409 ENOTCONN; a reset connection: 502 ECONNRESET; after our FIN or the peer gone: 409 EPIPE.',
+          'takes what fits and, if not all, answers 503 EAGAIN with `sent`; a listener: 409 ENOTCONN; a connection that ended under it answers its error once ' +
+          '(reset: 502 ECONNRESET; retransmissions or keepalive probes ran out: 504 ETIMEDOUT), then 409 EPIPE; after our FIN: 409 EPIPE.',
         tags: ['sockets'],
         params: SocketParams,
         querystring: SocketSendQuery,
@@ -180,7 +186,7 @@ const inetSocketRoutes: FastifyPluginAsyncZod<{ stack: NetStack; inet: Inet; onC
             'application/json': { schema: SocketSendJson },
           },
         },
-        response: { 200: SocketSent, ...problemResponses(400, 404, 409, 413, 415, 422, 502, 503) },
+        response: { 200: SocketSent, ...problemResponses(400, 404, 409, 413, 415, 422, 502, 503, 504) },
       },
     },
     async (request, reply) => {

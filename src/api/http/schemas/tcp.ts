@@ -30,7 +30,13 @@ export const TcpSocketView = z
     id: z.number().int().min(1).describe('The socket id, unique among every family\'s sockets.'),
     family: z.literal('inet').describe('Address family: inet (IPv4).'),
     type: z.literal('stream').describe('Socket type: stream (SOCK_STREAM, TCP).'),
-    state: z.string().describe('ss names: LISTEN, SYN-SENT, SYN-RECV, ESTAB, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT, UNCONN.'),
+    state: z
+      .string()
+      .describe(
+        'ss names: LISTEN, SYN-SENT, SYN-RECV, ESTAB, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT, UNCONN. ' +
+          'UNCONN (TCP_CLOSE): the connection ended under its user (reset, timed out, or both FINs done after a shutdown); ' +
+          'the socket keeps its id, holds no port and no send queue, and stays until DELETE.',
+      ),
     local: z.string().describe('ADDR:PORT (0.0.0.0:7 for a listener on any address).'),
     peer: z.string().describe('ADDR:PORT; a listener: 0.0.0.0:*.'),
     recv_q: Count.describe('Bytes received and not read; a listener: connections waiting in its accept queue.'),
@@ -41,6 +47,14 @@ export const TcpSocketView = z
     sndbuf: Count.describe('SO_SNDBUF: what send memory may reach.'),
     drops: Count.describe('Segments this socket dropped (no room, out of window).'),
     service: z.enum(['echo', 'discard', 'chargen']).optional().describe('The service netstackd runs on it (a listener and its connections).'),
+    error: z
+      .string()
+      .optional()
+      .describe(
+        'State UNCONN: the error that ended the connection (ECONNRESET: reset by the peer; EPIPE: reset after the peer had sent its FIN; ' +
+          'ETIMEDOUT: retransmissions or keepalive probes ran out). Absent after an orderly end. ' +
+          'The next send or stream read reports it once; then sends answer EPIPE and reads end of stream.',
+      ),
     tcp_info: TcpInfoView.optional(),
   })
   .meta({ id: 'TcpSocket', description: 'A TCP socket, like a line of `ss -t -a -m -i`.' });
