@@ -1,7 +1,9 @@
 // The per-stack backlog and its bottom half (softnet_data, net_rx_action,
-// net_tx_action). netif_rx only queues; the frames are processed soon after,
-// outside the caller's stack, with a budget per run as NAPI has, so a flood
-// cannot starve timers, sockets and the HTTP server that share the thread.
+// net_tx_action). netif_rx only queues; the frames are processed when the
+// raising context ends (local_bh_enable at the end of a veth transmit from
+// process context, else when the task ends), with a budget per run as NAPI
+// has, so a flood cannot starve timers, sockets and the HTTP server that
+// share the thread.
 
 import { SkbQueue } from '../skb/queue.ts';
 import type { SkBuff } from '../skb/skbuff.ts';
@@ -35,15 +37,38 @@ const MAX_SOFTIRQ_RESTART = 10;
 /** Bottom-half runs since the event loop last turned, over every stack of the process (one CPU). */
 let restarts = 0;
 let resetArmed = false;
+/**
+ * Bottom halves are off (any stack's: one CPU), as in_softirq() says: one is
+ * running, or a caller holds local_bh_disable (bhDisabled). A frame raised
+ * meanwhile waits for its bottom half instead of being received at once.
+ */
+let bhDepth = 0;
 const resetRestarts = (): void => {
   resetArmed = false;
   restarts = 0;
 };
 
+/**
+ * local_bh_disable() ... local_bh_enable() around `fn`: what `fn` sends over a
+ * veth waits in the receiver's backlog for its bottom half (run when the task
+ * ends) instead of being received within each send. This is how frames
+ * arrive from a NIC, a burst per interrupt; tests use it to build a backlog.
+ */
+export function bhDisabled<T>(fn: () => T): T {
+  bhDepth++;
+  try {
+    return fn();
+  } finally {
+    bhDepth--;
+  }
+}
+
 export class Softnet {
   readonly backlog = new SkbQueue();
   readonly stats: SoftnetStats = { processed: 0, dropped: 0, timeSqueeze: 0, runs: 0 };
   private scheduled = false;
+  /** The raised run waits for the event loop (ksoftirqd took over): local_bh_enable leaves it there. */
+  private deferred = false;
   private txList: NetDevice[] = [];
   private closed = false;
 
@@ -76,6 +101,7 @@ export class Softnet {
     while (this.backlog.length > 0 || this.txList.length > 0) this.run(true);
     // A run already raised finds nothing to do: it is not run (nor counted).
     this.scheduled = false;
+    this.deferred = false;
   }
 
   close(dispose: (skb: SkBuff) => void): void {
@@ -89,9 +115,10 @@ export class Softnet {
    * raise_softirq: schedule one bottom-half run. Linux runs a raised softirq
    * when the context that raised it ends (local_bh_enable, irq_exit), so a
    * frame sent over veth is received before the sender's system call
-   * returns; here that is a microtask, run as soon as the task that raised
-   * it (a timer, a socket call, another stack's bottom half) is done, not a
-   * turn of the event loop later. After MAX_SOFTIRQ_RESTART runs without the
+   * returns. A veth transmit outside a bottom half does that at once
+   * (localBhEnable); otherwise it is a microtask, run as soon as the task
+   * that raised it (a timer, a socket call, another stack's bottom half) is
+   * done, not a turn of the event loop later. After MAX_SOFTIRQ_RESTART runs without the
    * loop turning, or when a run stopped on its budget (`squeezed`), the next
    * run waits for the loop (setImmediate), as Linux hands over to
    * ksoftirqd, so timers, sockets and HTTP are never starved.
@@ -107,17 +134,42 @@ export class Softnet {
       }
       queueMicrotask(this.bottomHalf);
     } else {
+      this.deferred = true;
       setImmediate(this.bottomHalf);
     }
+  }
+
+  /**
+   * local_bh_enable after a transmit from process context: the frame a veth
+   * just queued is received now, before the sender's call returns, as
+   * Linux's dev_queue_xmit ends in do_softirq. Inside a bottom half (a
+   * reply sent while receiving) it waits for the raised run instead, and a
+   * run handed to the event loop after a squeeze stays there, as
+   * invoke_softirq leaves pending work to a running ksoftirqd.
+   */
+  localBhEnable(): void {
+    if (bhDepth > 0 || !this.scheduled || this.deferred || this.closed) return;
+    this.scheduled = false;
+    this.run(false);
   }
 
   private readonly bottomHalf = (): void => {
     if (!this.scheduled) return;
     this.scheduled = false;
+    this.deferred = false;
     this.run(false);
   };
 
   private run(unbounded: boolean): void {
+    bhDepth++;
+    try {
+      this.runLocked(unbounded);
+    } finally {
+      bhDepth--;
+    }
+  }
+
+  private runLocked(unbounded: boolean): void {
     this.stats.runs++;
     // net_tx_action first: freeing transmitted frames makes room for senders.
     if (this.txList.length > 0) {

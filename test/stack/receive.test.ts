@@ -6,6 +6,7 @@ import { devIoctl, NetStack, setLink } from '../../src/stack/index.ts';
 import { ETH_P_802_2, ETH_P_802_3 } from '../../src/wire/eth.ts';
 import { buildFrame, seqOf } from '../helpers/frames.ts';
 import { createVethPair } from '../../src/dev/drivers/veth.ts';
+import { bhDisabled } from '../../src/stack/softnet.ts';
 import { registerNetdevice } from '../../src/dev/register.ts';
 import { devOpen } from '../../src/dev/control.ts';
 import type { NetDevice } from '../../src/dev/netdevice.ts';
@@ -14,7 +15,29 @@ import { drainSocket, sendNow, TestDriver, vethWithSockets } from '../helpers/st
 
 const nextTick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-test('the bottom half runs later, not in the sender\'s stack', async () => {
+test('a veth transmit from process context is received before the send returns (local_bh_enable at the end of dev_queue_xmit)', async () => {
+  const stack = new NetStack();
+  const { a, b, tx, rx } = await vethWithSockets(stack);
+  let inSend = false;
+  let receivedDuringSend = false;
+  rx.sk.onDataReady = () => {
+    if (inSend) receivedDuringSend = true;
+  };
+  const runs = stack.softnet.stats.runs;
+  inSend = true;
+  sendNow(tx, buildFrame({ dst: b, src: a }));
+  inSend = false;
+  assert.equal(receivedDuringSend, true, 'received within the send');
+  assert.equal(rx.queued, 1);
+  assert.equal(stack.softnet.backlog.length, 0, 'nothing left in the backlog');
+  assert.equal(stack.softnet.stats.runs, runs + 1, 'by one bottom-half run');
+  await settle();
+  assert.equal(stack.softnet.stats.runs, runs + 1, 'the raised run found nothing left and did not run');
+  drainSocket(rx);
+  closeAndAssertQuiet(stack, [tx, rx]);
+});
+
+test('with bottom halves disabled (as in a NIC\'s interrupt or another bottom half) the frame waits in the backlog, not in the sender\'s stack', async () => {
   const stack = new NetStack();
   const { a, b, tx, rx } = await vethWithSockets(stack);
   let inSend = false;
@@ -23,7 +46,7 @@ test('the bottom half runs later, not in the sender\'s stack', async () => {
     if (inSend) receivedDuringSend = true;
   };
   inSend = true;
-  sendNow(tx, buildFrame({ dst: b, src: a }));
+  bhDisabled(() => sendNow(tx, buildFrame({ dst: b, src: a })));
   inSend = false;
   assert.equal(receivedDuringSend, false);
   assert.equal(rx.queued, 0, 'not received synchronously');
@@ -36,17 +59,33 @@ test('the bottom half runs later, not in the sender\'s stack', async () => {
   closeAndAssertQuiet(stack, [tx, rx]);
 });
 
-test('the bottom half runs when the sender\'s task ends (a microtask, as local_bh_enable runs a raised softirq), before the event loop turns', async () => {
+test('a bottom half raised with bottom halves disabled runs when the task ends (a microtask, as irq_exit runs a raised softirq), before the event loop turns', async () => {
   const stack = new NetStack();
   const { a, b, tx, rx } = await vethWithSockets(stack);
   let turned = false;
   setImmediate(() => (turned = true));
-  sendNow(tx, buildFrame({ dst: b, src: a }));
+  bhDisabled(() => sendNow(tx, buildFrame({ dst: b, src: a })));
   assert.equal(rx.queued, 0, 'not inside the send');
   await Promise.resolve();
   assert.equal(rx.queued, 1, 'received once the sending task is done');
   assert.equal(turned, false, 'without waiting for a turn of the event loop');
   drainSocket(rx);
+  closeAndAssertQuiet(stack, [tx, rx]);
+});
+
+test('a run handed to the event loop after a budget squeeze stays there: a later transmit does not run it early (ksoftirqd has it)', async () => {
+  const stack = new NetStack({ sysctl: { 'net.core.netdev_budget': 4 } });
+  const { a, b, tx, rx } = await vethWithSockets(stack);
+  bhDisabled(() => {
+    for (let i = 0; i < 6; i++) sendNow(tx, buildFrame({ dst: b, src: a, seq: i }));
+  });
+  await Promise.resolve();
+  assert.equal(rx.queued, 4, 'one budget, then squeezed');
+  sendNow(tx, buildFrame({ dst: b, src: a, seq: 6 }));
+  assert.equal(rx.queued, 4, 'the transmit left the rest to the deferred run');
+  assert.equal(stack.softnet.backlog.length, 3);
+  await settle();
+  assert.deepEqual(drainSocket(rx).map(seqOf), [...Array(7).keys()], 'all of them, in order');
   closeAndAssertQuiet(stack, [tx, rx]);
 });
 
@@ -86,7 +125,10 @@ test('the backlog accepts while qlen <= netdev_max_backlog (enqueue_to_backlog):
   const stack = new NetStack({ sysctl: { 'net.core.netdev_max_backlog': 10 } });
   const { a, b, tx, rx } = await vethWithSockets(stack);
   const ledger = new Ledger(stack);
-  for (let i = 0; i < 25; i++) sendNow(tx, buildFrame({ dst: b, src: a, seq: i }));
+  // A burst as from one interrupt: nothing is received until it is over.
+  bhDisabled(() => {
+    for (let i = 0; i < 25; i++) sendNow(tx, buildFrame({ dst: b, src: a, seq: i }));
+  });
   assert.equal(stack.softnet.backlog.length, 11);
   assert.deepEqual(ledger.drops(), { CPU_BACKLOG: 14 });
   assert.equal(stack.softnet.stats.dropped, 14);
@@ -102,7 +144,9 @@ test('the backlog accepts while qlen <= netdev_max_backlog (enqueue_to_backlog):
 test('a budget per run, like NAPI: work left over counts a time squeeze and runs again', async () => {
   const stack = new NetStack({ sysctl: { 'net.core.netdev_budget': 8 } });
   const { a, b, tx, rx } = await vethWithSockets(stack);
-  for (let i = 0; i < 20; i++) sendNow(tx, buildFrame({ dst: b, src: a, seq: i }));
+  bhDisabled(() => {
+    for (let i = 0; i < 20; i++) sendNow(tx, buildFrame({ dst: b, src: a, seq: i }));
+  });
   const base = { ...stack.softnet.stats };
   await nextTick();
   assert.equal(stack.softnet.stats.processed - base.processed, 8, 'one run, one budget');
@@ -121,7 +165,10 @@ test('a budget per run, like NAPI: work left over counts a time squeeze and runs
 test('drain() runs the bottom half to completion now', async () => {
   const stack = new NetStack({ sysctl: { 'net.core.netdev_budget': 2 } });
   const { a, b, tx, rx } = await vethWithSockets(stack);
-  for (let i = 0; i < 9; i++) sendNow(tx, buildFrame({ dst: b, src: a, seq: i }));
+  bhDisabled(() => {
+    for (let i = 0; i < 9; i++) sendNow(tx, buildFrame({ dst: b, src: a, seq: i }));
+  });
+  assert.equal(rx.queued, 0);
   stack.drain();
   assert.equal(rx.queued, 9);
   assert.equal(stack.softnet.backlog.length, 0);
@@ -215,7 +262,7 @@ test('frames nobody takes are UNHANDLED_PROTO; runts are PKT_TOO_SMALL; a device
   orphan.put(60);
   stack.netifRx(orphan);
   // In the backlog when the device goes down.
-  sendNow(tx, buildFrame({ dst: b, src: a }));
+  bhDisabled(() => sendNow(tx, buildFrame({ dst: b, src: a })));
   assert.equal(stack.softnet.backlog.length, 1);
   setLink(stack, b.name, { up: false });
   await settle();
