@@ -38,9 +38,8 @@ const MAX_SOFTIRQ_RESTART = 10;
 let restarts = 0;
 let resetArmed = false;
 /**
- * Bottom halves are off (any stack's: one CPU), as in_softirq() says: one is
- * running, or a caller holds local_bh_disable (bhDisabled). A frame raised
- * meanwhile waits for its bottom half instead of being received at once.
+ * Callers holding local_bh_disable (bhDisabled), over every stack: a frame
+ * raised meanwhile waits for its bottom half instead of being received at once.
  */
 let bhDepth = 0;
 const resetRestarts = (): void => {
@@ -67,8 +66,8 @@ export class Softnet {
   readonly backlog = new SkbQueue();
   readonly stats: SoftnetStats = { processed: 0, dropped: 0, timeSqueeze: 0, runs: 0 };
   private scheduled = false;
-  /** The raised run waits for the event loop (ksoftirqd took over): local_bh_enable leaves it there. */
-  private deferred = false;
+  /** This stack's bottom half is running: a frame for it waits for that run (one softirq per CPU). */
+  private running = false;
   private txList: NetDevice[] = [];
   private closed = false;
 
@@ -101,7 +100,6 @@ export class Softnet {
     while (this.backlog.length > 0 || this.txList.length > 0) this.run(true);
     // A run already raised finds nothing to do: it is not run (nor counted).
     this.scheduled = false;
-    this.deferred = false;
   }
 
   close(dispose: (skb: SkBuff) => void): void {
@@ -134,21 +132,25 @@ export class Softnet {
       }
       queueMicrotask(this.bottomHalf);
     } else {
-      this.deferred = true;
       setImmediate(this.bottomHalf);
     }
   }
 
   /**
-   * local_bh_enable after a transmit from process context: the frame a veth
-   * just queued is received now, before the sender's call returns, as
-   * Linux's dev_queue_xmit ends in do_softirq. Inside a bottom half (a
-   * reply sent while receiving) it waits for the raised run instead, and a
-   * run handed to the event loop after a squeeze stays there, as
-   * invoke_softirq leaves pending work to a running ksoftirqd.
+   * local_bh_enable after a veth transmit: the frame just queued for this
+   * stack is received now, before the sender's call returns, as Linux's
+   * dev_queue_xmit ends in do_softirq. Each stack is a namespace with a CPU
+   * of its own here (the kernel baseline runs its two ends on two cores): a
+   * transmit from another stack's bottom half is received at once too, so
+   * a sender's window never piles up in the receiver's backlog. It waits
+   * when this stack's own bottom half is running (a reply to itself, or a
+   * veth pair within one stack) or bottom halves are off (bhDisabled). A run
+   * already handed to the event loop after a squeeze is taken now too: Linux
+   * no longer leaves pending softirqs to a woken ksoftirqd (the revert of
+   * "softirq: Let ksoftirqd do its job", 2023).
    */
   localBhEnable(): void {
-    if (bhDepth > 0 || !this.scheduled || this.deferred || this.closed) return;
+    if (bhDepth > 0 || this.running || !this.scheduled || this.closed) return;
     this.scheduled = false;
     this.run(false);
   }
@@ -156,16 +158,16 @@ export class Softnet {
   private readonly bottomHalf = (): void => {
     if (!this.scheduled) return;
     this.scheduled = false;
-    this.deferred = false;
     this.run(false);
   };
 
   private run(unbounded: boolean): void {
-    bhDepth++;
+    const nested = this.running;
+    this.running = true;
     try {
       this.runLocked(unbounded);
     } finally {
-      bhDepth--;
+      this.running = nested;
     }
   }
 
@@ -182,14 +184,22 @@ export class Softnet {
     }
     const sysctl = this.hooks.sysctl;
     const budget = unbounded ? Infinity : sysctl.get('net.core.netdev_budget');
-    const deadline = performance.now() + sysctl.get('net.core.netdev_budget_usecs') / 1000;
+    // netdev_budget_usecs, on the clock read every 32 frames: the first
+    // reading starts it, so a run of one frame (a veth transmit received at
+    // once) reads no clock at all.
+    let deadline = 0;
     const backlog = this.backlog;
     let n = 0;
     for (let skb = backlog.dequeue(); skb !== null; skb = backlog.dequeue()) {
       this.stats.processed++;
       this.hooks.receive(skb);
       n++;
-      if (n >= budget || ((n & 31) === 0 && !unbounded && performance.now() > deadline)) break;
+      if (n >= budget) break;
+      if ((n & 31) === 0 && !unbounded) {
+        const now = performance.now();
+        if (deadline === 0) deadline = now + sysctl.get('net.core.netdev_budget_usecs') / 1000;
+        else if (now > deadline) break;
+      }
     }
     if (backlog.length > 0 || this.txList.length > 0) {
       const squeezed = backlog.length > 0 && !unbounded;
