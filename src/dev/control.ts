@@ -57,6 +57,7 @@ export function netifCarrierOff(dev: NetDevice): void {
 export function devChangeFlags(dev: NetDevice, flags: number): void {
   if (!Number.isInteger(flags) || flags < 0) throw new NetError('EINVAL', 'flags must be a non-negative integer');
   const old = dev.flags;
+  const oldUser = dev.gflags;
   const keep = IFF_USER_SETTABLE & ~(IFF.UP | IFF.PROMISC | IFF.ALLMULTI);
   dev.flags = (dev.flags & ~keep) | (flags & keep);
   if (((flags ^ dev.gflags) & IFF.PROMISC) !== 0) {
@@ -72,7 +73,12 @@ export function devChangeFlags(dev: NetDevice, flags: number): void {
     if (wantUp) devOpen(dev);
     else devClose(dev);
   }
-  if ((old ^ dev.flags) & keep) dev.core.notifier.emit('CHANGE', dev);
+  // The counters told a change of the effective PROMISC/ALLMULTI; a change of
+  // the user's own flag alone (a bridge port is promiscuous already) is told
+  // too, as __dev_notify_flags sends RTM_NEWLINK for gflags changes: it is
+  // configuration, and the state file must hear of it.
+  const counted = ((old ^ dev.flags) & (IFF.PROMISC | IFF.ALLMULTI)) !== 0;
+  if ((old ^ dev.flags) & keep || (oldUser !== dev.gflags && !counted)) dev.core.notifier.emit('CHANGE', dev);
 }
 
 /** dev_set_promiscuity: counted, so two taps asking need two releases. */

@@ -75,6 +75,8 @@ export interface NetCore {
   readonly log: Logger;
   /** netif_rx: hand a received frame (skb.dev set) to the backlog. */
   netifRx(skb: SkBuff): number;
+  /** local_bh_enable after a transmit: receive now what it queued, unless a bottom half is running. */
+  localBhEnable(): void;
   /**
    * kfree_skb_reason. Deprecated: call skb.drop(reason), which counts where
    * the buffer dies; kept so drivers not yet converted still build.

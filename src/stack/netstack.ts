@@ -173,6 +173,11 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
     return NET_RX_SUCCESS;
   }
 
+  /** local_bh_enable: run the bottom half a transmit raised, unless one is running (Softnet.localBhEnable). */
+  localBhEnable(): void {
+    this.softnet.localBhEnable();
+  }
+
   /** kfree_skb_reason, for callers holding the stack; the buffer counts its own drop (SkBuff.drop). */
   kfreeSkb(skb: SkBuff, reason: DropReason): void {
     skb.drop(reason);

@@ -1,7 +1,9 @@
 // The per-stack backlog and its bottom half (softnet_data, net_rx_action,
-// net_tx_action). netif_rx only queues; the frames are processed soon after,
-// outside the caller's stack, with a budget per run as NAPI has, so a flood
-// cannot starve timers, sockets and the HTTP server that share the thread.
+// net_tx_action). netif_rx only queues; the frames are processed when the
+// raising context ends (local_bh_enable at the end of a veth transmit from
+// process context, else when the task ends), with a budget per run as NAPI
+// has, so a flood cannot starve timers, sockets and the HTTP server that
+// share the thread.
 
 import { SkbQueue } from '../skb/queue.ts';
 import type { SkBuff } from '../skb/skbuff.ts';
@@ -35,15 +37,37 @@ const MAX_SOFTIRQ_RESTART = 10;
 /** Bottom-half runs since the event loop last turned, over every stack of the process (one CPU). */
 let restarts = 0;
 let resetArmed = false;
+/**
+ * Callers holding local_bh_disable (bhDisabled), over every stack: a frame
+ * raised meanwhile waits for its bottom half instead of being received at once.
+ */
+let bhDepth = 0;
 const resetRestarts = (): void => {
   resetArmed = false;
   restarts = 0;
 };
 
+/**
+ * local_bh_disable() ... local_bh_enable() around `fn`: what `fn` sends over a
+ * veth waits in the receiver's backlog for its bottom half (run when the task
+ * ends) instead of being received within each send. This is how frames
+ * arrive from a NIC, a burst per interrupt; tests use it to build a backlog.
+ */
+export function bhDisabled<T>(fn: () => T): T {
+  bhDepth++;
+  try {
+    return fn();
+  } finally {
+    bhDepth--;
+  }
+}
+
 export class Softnet {
   readonly backlog = new SkbQueue();
   readonly stats: SoftnetStats = { processed: 0, dropped: 0, timeSqueeze: 0, runs: 0 };
   private scheduled = false;
+  /** This stack's bottom half is running: a frame for it waits for that run (one softirq per CPU). */
+  private running = false;
   private txList: NetDevice[] = [];
   private closed = false;
 
@@ -89,9 +113,10 @@ export class Softnet {
    * raise_softirq: schedule one bottom-half run. Linux runs a raised softirq
    * when the context that raised it ends (local_bh_enable, irq_exit), so a
    * frame sent over veth is received before the sender's system call
-   * returns; here that is a microtask, run as soon as the task that raised
-   * it (a timer, a socket call, another stack's bottom half) is done, not a
-   * turn of the event loop later. After MAX_SOFTIRQ_RESTART runs without the
+   * returns. A veth transmit outside a bottom half does that at once
+   * (localBhEnable); otherwise it is a microtask, run as soon as the task
+   * that raised it (a timer, a socket call, another stack's bottom half) is
+   * done, not a turn of the event loop later. After MAX_SOFTIRQ_RESTART runs without the
    * loop turning, or when a run stopped on its budget (`squeezed`), the next
    * run waits for the loop (setImmediate), as Linux hands over to
    * ksoftirqd, so timers, sockets and HTTP are never starved.
@@ -111,6 +136,25 @@ export class Softnet {
     }
   }
 
+  /**
+   * local_bh_enable after a veth transmit: the frame just queued for this
+   * stack is received now, before the sender's call returns, as Linux's
+   * dev_queue_xmit ends in do_softirq. Each stack is a namespace with a CPU
+   * of its own here (the kernel baseline runs its two ends on two cores): a
+   * transmit from another stack's bottom half is received at once too, so
+   * a sender's window never piles up in the receiver's backlog. It waits
+   * when this stack's own bottom half is running (a reply to itself, or a
+   * veth pair within one stack) or bottom halves are off (bhDisabled). A run
+   * already handed to the event loop after a squeeze is taken now too: Linux
+   * no longer leaves pending softirqs to a woken ksoftirqd (the revert of
+   * "softirq: Let ksoftirqd do its job", 2023).
+   */
+  localBhEnable(): void {
+    if (bhDepth > 0 || this.running || !this.scheduled || this.closed) return;
+    this.scheduled = false;
+    this.run(false);
+  }
+
   private readonly bottomHalf = (): void => {
     if (!this.scheduled) return;
     this.scheduled = false;
@@ -118,6 +162,16 @@ export class Softnet {
   };
 
   private run(unbounded: boolean): void {
+    const nested = this.running;
+    this.running = true;
+    try {
+      this.runLocked(unbounded);
+    } finally {
+      this.running = nested;
+    }
+  }
+
+  private runLocked(unbounded: boolean): void {
     this.stats.runs++;
     // net_tx_action first: freeing transmitted frames makes room for senders.
     if (this.txList.length > 0) {
@@ -130,14 +184,22 @@ export class Softnet {
     }
     const sysctl = this.hooks.sysctl;
     const budget = unbounded ? Infinity : sysctl.get('net.core.netdev_budget');
-    const deadline = performance.now() + sysctl.get('net.core.netdev_budget_usecs') / 1000;
+    // netdev_budget_usecs, on the clock read every 32 frames: the first
+    // reading starts it, so a run of one frame (a veth transmit received at
+    // once) reads no clock at all.
+    let deadline = 0;
     const backlog = this.backlog;
     let n = 0;
     for (let skb = backlog.dequeue(); skb !== null; skb = backlog.dequeue()) {
       this.stats.processed++;
       this.hooks.receive(skb);
       n++;
-      if (n >= budget || ((n & 31) === 0 && !unbounded && performance.now() > deadline)) break;
+      if (n >= budget) break;
+      if ((n & 31) === 0 && !unbounded) {
+        const now = performance.now();
+        if (deadline === 0) deadline = now + sysctl.get('net.core.netdev_budget_usecs') / 1000;
+        else if (now > deadline) break;
+      }
     }
     if (backlog.length > 0 || this.txList.length > 0) {
       const squeezed = backlog.length > 0 && !unbounded;

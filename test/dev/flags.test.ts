@@ -69,6 +69,24 @@ test('SIOCSIFFLAGS PROMISC is a third reference, taken once however often it is 
   stack.close();
 });
 
+test('the user\'s PROMISC on a device already promiscuous (a bridge port) is told, so the state file keeps it', async () => {
+  const stack = new NetStack();
+  const d = await dummy(stack, false);
+  const p = stack.openPacketSocket({ dev: d, promisc: true });
+  const changes: string[] = [];
+  stack.notifier.subscribe((e) => changes.push(e));
+  setLink(stack, d.name, { promisc: true });
+  assert.equal(d.promiscuity, 2);
+  assert.deepEqual(changes, ['CHANGE']);
+  assert.ok(describeDevice(d).flags.includes('PROMISC'));
+  setLink(stack, d.name, { promisc: true });
+  assert.deepEqual(changes, ['CHANGE'], 'setting it again changes nothing');
+  setLink(stack, d.name, { promisc: false });
+  assert.deepEqual(changes, ['CHANGE', 'CHANGE']);
+  p.close();
+  stack.close();
+});
+
 test('promiscuity and allmulti never go negative', async () => {
   const stack = new NetStack();
   const d = await dummy(stack);
@@ -87,7 +105,10 @@ test('allmulti is counted like promiscuity', async () => {
   devSetAllmulti(d, 1);
   setLink(stack, d.name, { allmulti: true });
   assert.equal(d.allmulti, 2);
-  assert.deepEqual(changes, ['CHANGE'], 'one notification when the filter changes, not per reference');
+  assert.deepEqual(changes, ['CHANGE', 'CHANGE'], 'one when the filter changes, one for the user\'s own flag (configuration: __dev_notify_flags tells gflags changes), none per other reference');
+  devSetAllmulti(d, 1);
+  devSetAllmulti(d, -1);
+  assert.equal(changes.length, 2, 'references that leave the filter as it was are not told');
   assert.ok(describeDevice(d).flags.includes('ALLMULTI'));
   devSetAllmulti(d, -1);
   assert.equal(d.allmulti, 1);

@@ -160,6 +160,9 @@ test('events: address, route and neighbour changes are told as ip monitor would 
   attachInet(stack);
   const inet = inetInternals(stack)!;
   await createDevice(stack, { kind: 'veth', name: 'v0', peer: 'v1', up: true });
+  // Down, so v1 does not hear v0's gratuitous ARP and learn 198.51.100.1: the
+  // events are the ones asked for.
+  setLink(stack, 'v1', { up: false });
   const seen: string[] = [];
   const off = inet.subscribe((e) => seen.push(`${e.type} ${e.action} ${'local' in e.object ? e.object.local : e.object.dst}${e.type === 'neigh' ? ` ${e.object.state.join(',')}` : ''}`));
   inet.addrAdd('v0', '198.51.100.1/24');

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { settle } from '../../src/clock.ts';
+import { bhDisabled } from '../../src/stack/softnet.ts';
 import { createDevice, deleteDevice, describeDevice, qdiscReplace, setLink } from '../../src/stack/index.ts';
 import type { NetDevice } from '../../src/dev/netdevice.ts';
 import { buildFrame, seqOf } from '../helpers/frames.ts';
@@ -54,7 +55,9 @@ test('frames in the backlog when the receiving device goes down (to be renamed) 
   const { stack } = virtualStack();
   const { a, b, tx, rx } = await vethWithSockets(stack);
   const ledger = new Ledger(stack);
-  for (let i = 0; i < 8; i++) sendNow(tx, buildFrame({ dst: b, src: a, seq: i }));
+  bhDisabled(() => {
+    for (let i = 0; i < 8; i++) sendNow(tx, buildFrame({ dst: b, src: a, seq: i }));
+  });
   assert.equal(stack.softnet.backlog.length, 8);
   setLink(stack, b.name, { up: false });
   setLink(stack, b.name, { name: 'renamed0' });
@@ -75,14 +78,18 @@ test('deleting a device with frames everywhere: qdisc, TX ring, backlog, a waiti
   const feeder = stack.openPacketSocket({ dev: b });
   const ledger = new Ledger(stack);
   let sent = 0;
-  for (let i = 0; i < 6; i++, sent++) sendNow(feeder, buildFrame({ dst: a, src: b, seq: 500 + i }));
-  // Frames from a: some on the wire (the TX ring), the rest in the qdisc, until the send buffer is full.
-  let waiting: Promise<string> | null = null;
-  for (let i = 0; waiting === null; i++) {
-    const r = tx.send(buildFrame({ dst: b, src: a, seq: i, size: 1000 }));
-    if (r instanceof Promise) waiting = r;
-    else sent++;
-  }
+  let waiting = null as Promise<string> | null;
+  // Bottom halves off, so the feeder's frames stay in the backlog.
+  bhDisabled(() => {
+    for (let i = 0; i < 6; i++, sent++) sendNow(feeder, buildFrame({ dst: a, src: b, seq: 500 + i }));
+    // Frames from a: some on the wire (the TX ring), the rest in the qdisc, until the send buffer is full.
+    for (let i = 0; waiting === null; i++) {
+      const r = tx.send(buildFrame({ dst: b, src: a, seq: i, size: 1000 }));
+      if (r instanceof Promise) waiting = r;
+      else sent++;
+    }
+  });
+  if (waiting === null) throw new Error('the sender never had to wait');
   waiting.catch(() => {});
   assert.equal(a.queueStopped, true, 'the ring is full');
   assert.ok(a.qdisc!.qlen > 0);

@@ -6,6 +6,7 @@ import { devIoctl, NetStack, setLink } from '../../src/stack/index.ts';
 import { ETH_P_802_2, ETH_P_802_3 } from '../../src/wire/eth.ts';
 import { buildFrame, seqOf } from '../helpers/frames.ts';
 import { createVethPair } from '../../src/dev/drivers/veth.ts';
+import { bhDisabled } from '../../src/stack/softnet.ts';
 import { registerNetdevice } from '../../src/dev/register.ts';
 import { devOpen } from '../../src/dev/control.ts';
 import type { NetDevice } from '../../src/dev/netdevice.ts';
@@ -14,7 +15,29 @@ import { drainSocket, sendNow, TestDriver, vethWithSockets } from '../helpers/st
 
 const nextTick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-test('the bottom half runs later, not in the sender\'s stack', async () => {
+test('a veth transmit from process context is received before the send returns (local_bh_enable at the end of dev_queue_xmit)', async () => {
+  const stack = new NetStack();
+  const { a, b, tx, rx } = await vethWithSockets(stack);
+  let inSend = false;
+  let receivedDuringSend = false;
+  rx.sk.onDataReady = () => {
+    if (inSend) receivedDuringSend = true;
+  };
+  const runs = stack.softnet.stats.runs;
+  inSend = true;
+  sendNow(tx, buildFrame({ dst: b, src: a }));
+  inSend = false;
+  assert.equal(receivedDuringSend, true, 'received within the send');
+  assert.equal(rx.queued, 1);
+  assert.equal(stack.softnet.backlog.length, 0, 'nothing left in the backlog');
+  assert.equal(stack.softnet.stats.runs, runs + 1, 'by one bottom-half run');
+  await settle();
+  assert.equal(stack.softnet.stats.runs, runs + 1, 'the raised run found nothing left and did not run');
+  drainSocket(rx);
+  closeAndAssertQuiet(stack, [tx, rx]);
+});
+
+test('with bottom halves disabled (as in a NIC\'s interrupt) the frame waits in the backlog, not in the sender\'s stack', async () => {
   const stack = new NetStack();
   const { a, b, tx, rx } = await vethWithSockets(stack);
   let inSend = false;
@@ -23,7 +46,7 @@ test('the bottom half runs later, not in the sender\'s stack', async () => {
     if (inSend) receivedDuringSend = true;
   };
   inSend = true;
-  sendNow(tx, buildFrame({ dst: b, src: a }));
+  bhDisabled(() => sendNow(tx, buildFrame({ dst: b, src: a })));
   inSend = false;
   assert.equal(receivedDuringSend, false);
   assert.equal(rx.queued, 0, 'not received synchronously');
@@ -36,17 +59,34 @@ test('the bottom half runs later, not in the sender\'s stack', async () => {
   closeAndAssertQuiet(stack, [tx, rx]);
 });
 
-test('the bottom half runs when the sender\'s task ends (a microtask, as local_bh_enable runs a raised softirq), before the event loop turns', async () => {
+test('a bottom half raised with bottom halves disabled runs when the task ends (a microtask, as irq_exit runs a raised softirq), before the event loop turns', async () => {
   const stack = new NetStack();
   const { a, b, tx, rx } = await vethWithSockets(stack);
   let turned = false;
   setImmediate(() => (turned = true));
-  sendNow(tx, buildFrame({ dst: b, src: a }));
+  bhDisabled(() => sendNow(tx, buildFrame({ dst: b, src: a })));
   assert.equal(rx.queued, 0, 'not inside the send');
   await Promise.resolve();
   assert.equal(rx.queued, 1, 'received once the sending task is done');
   assert.equal(turned, false, 'without waiting for a turn of the event loop');
   drainSocket(rx);
+  closeAndAssertQuiet(stack, [tx, rx]);
+});
+
+test('a run left to the event loop after a budget squeeze is taken by the next transmit (Linux no longer defers to a woken ksoftirqd)', async () => {
+  const stack = new NetStack({ sysctl: { 'net.core.netdev_budget': 4 } });
+  const { a, b, tx, rx } = await vethWithSockets(stack);
+  bhDisabled(() => {
+    for (let i = 0; i < 6; i++) sendNow(tx, buildFrame({ dst: b, src: a, seq: i }));
+  });
+  await Promise.resolve();
+  assert.equal(rx.queued, 4, 'one budget, then squeezed');
+  assert.equal(stack.softnet.stats.timeSqueeze, 1);
+  sendNow(tx, buildFrame({ dst: b, src: a, seq: 6 }));
+  assert.equal(rx.queued, 7, 'the transmit ran the rest and its own frame');
+  assert.equal(stack.softnet.backlog.length, 0);
+  await settle();
+  assert.deepEqual(drainSocket(rx).map(seqOf), [...Array(7).keys()], 'all of them, in order');
   closeAndAssertQuiet(stack, [tx, rx]);
 });
 
@@ -68,11 +108,12 @@ test('bottom halves that keep raising each other run ten times in a row (MAX_SOF
   setImmediate(() => (beforeTurn = received));
   const answer = (sock: typeof pa, to: NetDevice, from: NetDevice) => () => {
     received++;
-    if (received < 30) sendNow(sock, buildFrame({ dst: to.devAddr, src: from.devAddr, seq: received }));
+    // Off, so each reply raises the other stack's bottom half instead of being received inside this one.
+    if (received < 30) bhDisabled(() => sendNow(sock, buildFrame({ dst: to.devAddr, src: from.devAddr, seq: received })));
   };
   pa.sk.onDataReady = answer(pa, vb, va);
   pb.sk.onDataReady = answer(pb, va, vb);
-  sendNow(pa, buildFrame({ dst: vb.devAddr, src: va.devAddr, seq: 0 }));
+  bhDisabled(() => sendNow(pa, buildFrame({ dst: vb.devAddr, src: va.devAddr, seq: 0 })));
   await settle();
   assert.equal(beforeTurn, 10, 'the event loop had its turn after ten runs');
   assert.equal(received, 30, 'and the rest ran after it');
@@ -82,11 +123,48 @@ test('bottom halves that keep raising each other run ten times in a row (MAX_SOF
   closeAndAssertQuiet(sb, [pb]);
 });
 
+test('two stacks answering each other over veth: each reply is received inside the sender\'s bottom half, and the budget of the run that carries them hands over to the event loop', async () => {
+  const sa = new NetStack({ sysctl: { 'net.core.netdev_budget': 50 } });
+  const sb = new NetStack({ sysctl: { 'net.core.netdev_budget': 50 } });
+  const [va, vb] = createVethPair(sa, sb);
+  registerNetdevice(sa.devices, va, 'veth0');
+  registerNetdevice(sb.devices, vb, 'veth0');
+  devOpen(va);
+  devOpen(vb);
+  const pa = sa.openPacketSocket({ dev: va, direction: 'in' });
+  const pb = sb.openPacketSocket({ dev: vb, direction: 'in' });
+  await settle();
+  const total = 400;
+  let received = 0;
+  let beforeTurn = -1;
+  setImmediate(() => (beforeTurn = received));
+  const answer = (sock: typeof pa, to: NetDevice, from: NetDevice) => () => {
+    while (drainSocket(sock).length > 0) {
+      received++;
+      if (received < total) sendNow(sock, buildFrame({ dst: to.devAddr, src: from.devAddr, seq: received }));
+    }
+  };
+  pa.sk.onDataReady = answer(pa, vb, va);
+  pb.sk.onDataReady = answer(pb, va, vb);
+  sendNow(pa, buildFrame({ dst: vb.devAddr, src: va.devAddr, seq: 0 }));
+  assert.ok(received >= 50, `answered within the first send: ${received}`);
+  assert.ok(received < total, 'but not all of them: a run stops on its budget');
+  await settle();
+  assert.ok(beforeTurn >= 50 && beforeTurn < total, `the event loop had turns in between (${beforeTurn})`);
+  assert.equal(received, total, 'and the rest ran after them');
+  assert.ok(sa.softnet.stats.timeSqueeze + sb.softnet.stats.timeSqueeze > 0);
+  closeAndAssertQuiet(sa, [pa]);
+  closeAndAssertQuiet(sb, [pb]);
+});
+
 test('the backlog accepts while qlen <= netdev_max_backlog (enqueue_to_backlog): max + 1 frames; beyond that CPU_BACKLOG', async () => {
   const stack = new NetStack({ sysctl: { 'net.core.netdev_max_backlog': 10 } });
   const { a, b, tx, rx } = await vethWithSockets(stack);
   const ledger = new Ledger(stack);
-  for (let i = 0; i < 25; i++) sendNow(tx, buildFrame({ dst: b, src: a, seq: i }));
+  // A burst as from one interrupt: nothing is received until it is over.
+  bhDisabled(() => {
+    for (let i = 0; i < 25; i++) sendNow(tx, buildFrame({ dst: b, src: a, seq: i }));
+  });
   assert.equal(stack.softnet.backlog.length, 11);
   assert.deepEqual(ledger.drops(), { CPU_BACKLOG: 14 });
   assert.equal(stack.softnet.stats.dropped, 14);
@@ -102,7 +180,9 @@ test('the backlog accepts while qlen <= netdev_max_backlog (enqueue_to_backlog):
 test('a budget per run, like NAPI: work left over counts a time squeeze and runs again', async () => {
   const stack = new NetStack({ sysctl: { 'net.core.netdev_budget': 8 } });
   const { a, b, tx, rx } = await vethWithSockets(stack);
-  for (let i = 0; i < 20; i++) sendNow(tx, buildFrame({ dst: b, src: a, seq: i }));
+  bhDisabled(() => {
+    for (let i = 0; i < 20; i++) sendNow(tx, buildFrame({ dst: b, src: a, seq: i }));
+  });
   const base = { ...stack.softnet.stats };
   await nextTick();
   assert.equal(stack.softnet.stats.processed - base.processed, 8, 'one run, one budget');
@@ -121,7 +201,10 @@ test('a budget per run, like NAPI: work left over counts a time squeeze and runs
 test('drain() runs the bottom half to completion now', async () => {
   const stack = new NetStack({ sysctl: { 'net.core.netdev_budget': 2 } });
   const { a, b, tx, rx } = await vethWithSockets(stack);
-  for (let i = 0; i < 9; i++) sendNow(tx, buildFrame({ dst: b, src: a, seq: i }));
+  bhDisabled(() => {
+    for (let i = 0; i < 9; i++) sendNow(tx, buildFrame({ dst: b, src: a, seq: i }));
+  });
+  assert.equal(rx.queued, 0);
   stack.drain();
   assert.equal(rx.queued, 9);
   assert.equal(stack.softnet.backlog.length, 0);
@@ -215,7 +298,7 @@ test('frames nobody takes are UNHANDLED_PROTO; runts are PKT_TOO_SMALL; a device
   orphan.put(60);
   stack.netifRx(orphan);
   // In the backlog when the device goes down.
-  sendNow(tx, buildFrame({ dst: b, src: a }));
+  bhDisabled(() => sendNow(tx, buildFrame({ dst: b, src: a })));
   assert.equal(stack.softnet.backlog.length, 1);
   setLink(stack, b.name, { up: false });
   await settle();

@@ -44,6 +44,7 @@ function vethForward(dev: NetDevice, skb: SkBuff): void {
   if (peer.core.netifRx(skb) === NET_RX_SUCCESS) {
     dev.stats.txPackets++;
     dev.stats.txBytes += len;
+    peer.core.localBhEnable();
   } else {
     dev.stats.txDropped++;
   }
