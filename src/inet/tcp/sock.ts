@@ -1051,7 +1051,8 @@ export class TcpSock extends Sock {
    */
   private currentMss(): number {
     if (!this.sackOn || (this.ofo.length === 0 && this.dsack === null)) return this.mss;
-    const n = Math.min(this.sackBlocks(this.tsOn ? 3 : 4).length + (this.dsack !== null ? 1 : 0), this.tsOn ? 3 : 4);
+    const max = this.tsOn ? 3 : 4;
+    const n = Math.min(this.sackSpanCount(max) + (this.dsack !== null ? 1 : 0), max);
     return n === 0 ? this.mss : Math.max(this.mss - (4 + 8 * n), 8);
   }
 
@@ -1190,6 +1191,22 @@ export class TcpSock extends Sock {
   /** TSval: a millisecond clock plus the connection's random offset (RFC 7323 §5.4, tcp_ns_to_ts). */
   private tsNow(now: number): number {
     return (Math.floor(now) + this.tsOffset) >>> 0;
+  }
+
+  /** How many blocks sackBlocks(max) would give, without building them (every segment sent asks). */
+  private sackSpanCount(max: number): number {
+    let n = 0;
+    let end = 0;
+    for (const o of this.ofo) {
+      if (n > 0 && !seqBefore(end, o.seq)) {
+        if (seqAfter(o.end, end)) end = o.end;
+        continue;
+      }
+      if (n === max) return n;
+      n++;
+      end = o.end;
+    }
+    return n;
   }
 
   /** SACK blocks from the out-of-order queue, the newest first (tcp_sack_new_ofo_skb). */
@@ -2036,7 +2053,7 @@ export class TcpSock extends Sock {
       const b = blocks[k]!;
       // Stale blocks (at or below snd_una) or beyond what was sent carry nothing.
       if (!seqAfter(b.end, this.sndUna) || seqAfter(b.end, this.sndNxt) || !seqBefore(b.start, b.end)) continue;
-      for (let i = this.wqHead; i < this.sendHead; i++) {
+      for (let i = this.firstSegFrom(b.start); i < this.sendHead; i++) {
         const seg = this.wq[i]!;
         if (!seqBefore(seg.seq, b.end)) break;
         if (seqBefore(seg.seq, b.start) || seqAfter(seg.end, b.end)) continue;
@@ -2056,6 +2073,23 @@ export class TcpSock extends Sock {
       }
     }
     return dsack;
+  }
+
+  /**
+   * The first sent segment starting at or after `seq`: a binary search of
+   * [wqHead, sendHead), whose segments follow one another in sequence order
+   * (Linux finds it in the rtx rb-tree, tcp_sacktag_bsearch). A block of
+   * a long flight no longer walks the whole flight.
+   */
+  private firstSegFrom(seq: number): number {
+    let lo = this.wqHead;
+    let hi = this.sendHead;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (seqBefore(this.wq[mid]!.seq, seq)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   private highestSacked(): number {
