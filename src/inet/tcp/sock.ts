@@ -36,7 +36,7 @@ import {
   type TcpSackBlock,
 } from '../../wire/tcp.ts';
 import { newCongestionOps, type CongestionOps } from './cong.ts';
-import { MAX_TCP_HEADER } from './ip-ops.ts';
+import { MAX_TCP_HEADER, type DstHolder } from './ip-ops.ts';
 import { LazyTimer } from './timer.ts';
 // Type-only: the protocol table owns sockets; a socket calls back into it.
 import type { TcpProto } from './proto.ts';
@@ -221,7 +221,7 @@ export interface ReadOptions {
 
 const CA_NAMES = ['open', 'disorder', 'cwr', 'recovery', 'loss'];
 
-export class TcpSock extends Sock {
+export class TcpSock extends Sock implements DstHolder {
   state: TcpState = TcpState.CLOSE;
   laddr = 0;
   lport = 0;
@@ -377,6 +377,8 @@ export class TcpSock extends Sock {
    * timer armed from tcp_jiffies32 may.
    */
   private mstamp = 0;
+  /** sk_dst_cache: the IP layer's route for this connection, opaque here (see DstHolder). */
+  dstCache: unknown = null;
   /** Segments that arrived while owned (sk_backlog), as skb, header pairs. */
   private readonly backlogQ: (SkBuff | TcpRepr)[] = [];
   private connectWaiter: { resolve: () => void; reject: (e: NetError) => void } | null = null;
@@ -1251,7 +1253,7 @@ export class TcpSock extends Sock {
       this.proto.mib.tcp.RetransSegs++;
     }
     this.lastSndDataTime = seg.txTime;
-    this.proto.output(skb, this.laddr, this.raddr);
+    this.proto.output(skb, this.laddr, this.raddr, this);
     this.segsOut++;
     return true;
   }
@@ -1297,7 +1299,7 @@ export class TcpSock extends Sock {
     }
     skb.reserve(MAX_TCP_HEADER + 64);
     this.build(skb, seq, TCP_ACK);
-    this.proto.output(skb, this.laddr, this.raddr);
+    this.proto.output(skb, this.laddr, this.raddr, this);
     this.segsOut++;
   }
 
