@@ -886,6 +886,8 @@ export class TcpSock extends Sock implements DstHolder {
     this.purgeWrite();
     if (this.orphan) this.purgeReceive();
     this.proto.unhash(this);
+    // sk_dst_reset: a closed socket holds no route (nor, through it, a device).
+    this.dstCache = null;
     this.wakeStreamReaders();
     this.writeSpace();
   }
