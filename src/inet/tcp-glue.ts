@@ -216,6 +216,11 @@ export class TcpGlue implements IpProtocolHandler {
 
   // ------------------------------------------------------------- IP side
 
+  /** The last destination rcv() checked, the local table's generation then, and whether it was ours. */
+  private lastLocalDst = -1;
+  private lastLocalGen = -1;
+  private lastLocalOk = false;
+
   /** tcp_v4_rcv for inet_protos[6]: skb.data at the TCP header, the IP header at networkHeader. */
   rcv(skb: SkBuff): void {
     const b = skb.buf;
@@ -223,7 +228,14 @@ export class TcpGlue implements IpProtocolHandler {
     const src = ((b[nh + 12]! << 24) | (b[nh + 13]! << 16) | (b[nh + 14]! << 8) | b[nh + 15]!) >>> 0;
     const dst = ((b[nh + 16]! << 24) | (b[nh + 17]! << 16) | (b[nh + 18]! << 8) | b[nh + 19]!) >>> 0;
     // tcp_v4_rcv: only frames addressed to this host (pkt_type == PACKET_HOST), never broadcast.
-    if (this.inet.localType(dst, null) !== 'local') {
+    // The answer for the last address holds while the local table is unchanged: a stream asks the FIB once.
+    const localGen = this.inet.local.gen;
+    if (dst !== this.lastLocalDst || localGen !== this.lastLocalGen) {
+      this.lastLocalDst = dst;
+      this.lastLocalGen = localGen;
+      this.lastLocalOk = this.inet.localType(dst, null) === 'local';
+    }
+    if (!this.lastLocalOk) {
       this.proto.mib.tcp.InErrs++;
       this.inet.drop(skb, 'IP_INADDRERRORS');
       return;

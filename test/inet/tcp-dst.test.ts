@@ -1,11 +1,15 @@
 // A connection keeps its route (sk_dst_cache) and checks it against the
 // routing state's generation before each segment (dst_check): a bulk stream
 // looks its route up once, and a change of routes, addresses or devices
-// reaches an established connection at its next segment.
+// reaches an established connection at its next segment. On input, the
+// answer "this destination is ours" is kept for the last address while the
+// local table is unchanged, and a broadcast destination is still refused.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VirtualClock } from '../../src/clock.ts';
+import { allocSkbFrom } from '../../src/skb/skbuff.ts';
+import { emitTcp, TCP_HLEN, TCP_SYN } from '../../src/wire/tcp.ts';
 import { runFor } from '../helpers/inet.ts';
 import { vethStacks } from '../helpers/veth-stacks.ts';
 
@@ -82,6 +86,33 @@ test('the kept route follows the device: a lower MTU is seen at the next segment
   await p.clock.runUntil(() => received() === 40_000);
   assert.ok(p.lookups() > lookups, 'looked up again');
   assert.equal(c.sk.mss, 1000 - 40 - 12, 'TCP heard the new MTU (ip_output refused the bigger segments: EMSGSIZE)');
+  p.sa.close();
+  p.sb.close();
+});
+
+test('a segment to our broadcast address is refused (IP_INADDRERRORS), also between segments to our own address', async () => {
+  const p = pair();
+  const { c, received } = await connect(p);
+  await runFor(p.clock, c.sk.write(Buffer.alloc(10_000, 1)));
+  await p.clock.runUntil(() => received() === 10_000);
+  const inErrs0 = p.tb.proto.mib.tcp.InErrs;
+  // The skb crosses the veth by reference: its drop is counted by the stack whose pool it came from.
+  const inaddr = () => p.sa.drops.IP_INADDRERRORS + p.sb.drops.IP_INADDRERRORS;
+  const drops0 = inaddr();
+  // A SYN to the listener's port, sent to 192.0.2.255: IPv4 delivers it (a broadcast of ours), TCP must not take it.
+  const skb = allocSkbFrom(p.sa.pool, 256)!;
+  skb.reserve(128);
+  const at = skb.put(TCP_HLEN);
+  emitTcp({ srcPort: 40000, dstPort: 9, seq: 1, ack: 0, flags: TCP_SYN, window: 65535 }, null, skb.buf, at, 0, { srcAddr: 0xc0000201, dstAddr: 0xc00002ff });
+  assert.equal(p.ia.ip.output(skb, { src: 0xc0000201, dst: 0xc00002ff, protocol: 6 }), null);
+  await p.clock.advance(10);
+  assert.equal(inaddr() - drops0, 1, 'the broadcast segment was dropped');
+  assert.equal(p.tb.proto.mib.tcp.InErrs - inErrs0, 1, "B's TCP refused it");
+  // The connection goes on.
+  await runFor(p.clock, c.sk.write(Buffer.alloc(10_000, 2)));
+  await p.clock.runUntil(() => received() === 20_000);
+  assert.equal(received(), 20_000);
+  assert.equal(inaddr() - drops0, 1);
   p.sa.close();
   p.sb.close();
 });
