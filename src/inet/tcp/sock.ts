@@ -364,7 +364,9 @@ export class TcpSock extends Sock implements DstHolder {
    * tcp_rcv_established, tcp_write_xmit, the timer handlers, ...) and
    * everything below uses the stamp; so does this socket: lockSock() reads it
    * when a call takes the socket, rcvLocked() for every segment (a backlog
-   * segment is an event of its own), initChild() for a listener's child. An
+   * segment is an event of its own), initChild() for a listener's child.
+   * (Linux refreshes in tcp_write_xmit too, which it also reaches from
+   * contexts that did not; here every path to it starts at one of these.) An
    * event is a few microseconds of synchronous code (and no time at all on
    * the virtual clock), so what the stamp misses is far below what anything
    * here measures. What it may not be is stale from an earlier event, hence
