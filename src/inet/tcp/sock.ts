@@ -472,7 +472,8 @@ export class TcpSock extends Sock implements DstHolder {
       const left = deadline === undefined ? undefined : Math.max(0, deadline - clock.now());
       let got: SkBuff | Promise<SkBuff>;
       try {
-        got = allocSendSkb(this, MAX_TCP_HEADER + this.mss, { nonblock: opts.nonblock, signal: opts.signal, timeoutMs: left });
+        // Without a deadline the caller's options say it all (no object per segment).
+        got = allocSendSkb(this, MAX_TCP_HEADER + this.mss, deadline === undefined ? opts : { nonblock: opts.nonblock, signal: opts.signal, timeoutMs: left });
         if (got instanceof Promise) {
           // Waiting: what is queued already must go out, or nothing frees space.
           this.pushLocked(true);
@@ -1167,6 +1168,9 @@ export class TcpSock extends Sock implements DstHolder {
     return true;
   }
 
+  /** The options of a segment with a timestamp and nothing else, reused (see optionsFor). */
+  private tsOptions: { ts: { val: number; ecr: number } } | null = null;
+
   /** Options this segment carries (tcp_established_options / tcp_syn_options). */
   private optionsFor(flags: number): TcpOptions | null {
     const now = this.mstamp;
@@ -1179,9 +1183,17 @@ export class TcpSock extends Sock implements DstHolder {
       if (synAck ? this.tsOn : sys.get('net.ipv4.tcp_timestamps') === 1) o.ts = { val: this.tsNow(now), ecr: this.tsRecent };
       return o;
     }
+    const sack = this.sackOn && (this.ofo.length > 0 || this.dsack !== null);
+    if (this.tsOn && !sack) {
+      // The common segment: one object per socket, rewritten (build() emits it at once and keeps nothing).
+      const o = (this.tsOptions ??= { ts: { val: 0, ecr: 0 } });
+      o.ts.val = this.tsNow(now);
+      o.ts.ecr = this.tsRecent;
+      return o;
+    }
     let o: TcpOptions | null = null;
     if (this.tsOn) o = { ts: { val: this.tsNow(now), ecr: this.tsRecent } };
-    if (this.sackOn && (this.ofo.length > 0 || this.dsack !== null)) {
+    if (sack) {
       const max = this.tsOn ? 3 : 4;
       let blocks: TcpSackBlock[];
       if (this.dsack !== null) {
