@@ -58,6 +58,11 @@ export class FibTable {
   /** Routes by preferred source, those with one (fib_info_laddrhash). */
   private readonly byPrefsrc = new Map<number, Set<FibRoute>>();
   size = 0;
+  /**
+   * Bumped by every insert and remove (fib_table's part of rt_genid): a
+   * route cached from a lookup is valid while the number is the same.
+   */
+  gen = 0;
 
   /** Routes for exactly this prefix, lowest metric first. */
   find(dst: number, plen: number): readonly FibRoute[] | undefined {
@@ -83,6 +88,7 @@ export class FibTable {
     addTo(this.byDev, r.dev, r);
     if (r.prefsrc !== 0) addTo(this.byPrefsrc, r.prefsrc, r);
     this.size++;
+    this.gen++;
   }
 
   remove(r: FibRoute): boolean {
@@ -103,6 +109,7 @@ export class FibTable {
     deleteFrom(this.byDev, r.dev, r);
     if (r.prefsrc !== 0) deleteFrom(this.byPrefsrc, r.prefsrc, r);
     this.size--;
+    this.gen++;
     return true;
   }
 
@@ -160,6 +167,7 @@ export class FibTable {
     this.byDev.clear();
     this.byPrefsrc.clear();
     this.size = 0;
+    this.gen++;
   }
 }
 

@@ -165,6 +165,20 @@ export class InetStack implements Inet {
     skb.free();
   }
 
+  /** The part of rtGenid the FIB tables do not count: addresses, device events, learnt path MTUs. */
+  private genid = 0;
+
+  /**
+   * rt_genid_ipv4: changes whenever what routeOutput answers may change (a
+   * route, an address, a device event, a learnt path MTU). A route kept by
+   * a socket (sk_dst_cache) is still good while this is the number it was
+   * looked up under and its device is up with the MTU it had (dst_check);
+   * one that carries a learnt path MTU expires by time, so it is not kept.
+   */
+  get rtGenid(): number {
+    return this.genid + this.local.gen + this.main.gen;
+  }
+
   /** Path MTUs learnt from "fragmentation needed" (the kernel keeps them in the route's exception). */
   private readonly pmtu = new Map<number, { mtu: number; expires: number }>();
 
@@ -176,6 +190,7 @@ export class InetStack implements Inet {
     if (old !== undefined && old.expires > now && old.mtu <= mtu) return;
     if (this.pmtu.size >= 4096) this.pmtu.clear();
     this.pmtu.set(dst, { mtu, expires: now + PMTU_EXPIRES_MS });
+    this.genid++;
   }
 
   private pathMtu(dst: number, dev: NetDevice): number {
@@ -375,6 +390,7 @@ export class InetStack implements Inet {
       else list.splice(i, 0, ifa);
     }
     this.addrs.set(dev, list);
+    this.genid++;
     this.emit({ type: 'addr', action: 'new', object: { ...addrView(ifa), ifname: dev.name, ifindex: dev.ifindex } });
     this.fibAddIfaddr(ifa);
     if (dev.isRunning() && arpNeeded(dev)) this.arp.announce(dev, addr);
@@ -399,6 +415,7 @@ export class InetStack implements Inet {
       this.emit({ type: 'addr', action: 'del', object: { ...addrView(g), ifname: dev.name, ifindex: dev.ifindex } });
     }
     if (list.length === 0) this.addrs.delete(dev);
+    this.genid++;
   }
 
   addrList(): IfAddrView[] {
@@ -625,6 +642,8 @@ export class InetStack implements Inet {
 
   /** inetdev_event + fib_netdev_event + arp_netdev_event. */
   onDeviceEvent(event: string, dev: NetDevice, info?: { oldName?: string }): void {
+    // fib_netdev_event's rt_cache_flush: whatever changed, routes looked up before are checked again.
+    this.genid++;
     switch (event) {
       case 'UP':
         for (const a of this.addrs.get(dev) ?? []) this.fibAddIfaddr(a);

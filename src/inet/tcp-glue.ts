@@ -25,9 +25,9 @@ import type { SkBuff } from '../skb/skbuff.ts';
 import { formatIpv4 } from '../wire/ipv4.ts';
 import { ICMP_DEST_UNREACH } from '../wire/icmp.ts';
 import { parseEndpoint } from './addr.ts';
-import type { InetStack } from './inet.ts';
+import type { InetStack, RouteResult } from './inet.ts';
 import { ICMP_FRAG_NEEDED, type IcmpError, type IpProtocolHandler } from './ipv4.ts';
-import type { TcpIpOps } from './tcp/ip-ops.ts';
+import type { DstHolder, TcpIpOps } from './tcp/ip-ops.ts';
 import { TcpProto, tcpSocketRow, tcpV4Err, tcpV4Rcv, type TcpSocketRow } from './tcp/proto.ts';
 import { runTcpService, type TcpServiceName } from './tcp/services.ts';
 import { TcpState, type TcpSock } from './tcp/sock.ts';
@@ -82,6 +82,35 @@ export interface TcpListenConfig {
   rcvbuf?: number;
   sndbuf?: number;
   nodelay?: boolean;
+}
+
+/** What a connection keeps of its route (sk_dst_cache): the route and what it was looked up under. */
+interface CachedDst {
+  rt: RouteResult;
+  genid: number;
+  src: number;
+  dst: number;
+}
+
+/**
+ * __sk_dst_check + ip_route_output for a connection's segment: the route
+ * the connection kept, while the routing state has not changed since
+ * (rtGenid) and its device is up with the MTU it had; else a fresh lookup,
+ * kept unless it carries a learnt path MTU (which expires by time). A bulk
+ * stream then looks its route up once, not per segment. No route: nothing
+ * kept, and IPv4 output looks up again, counts and answers the errno.
+ */
+function dstCheck(inet: InetStack, sk: DstHolder, src: number, dst: number): RouteResult | undefined {
+  const c = sk.dstCache as CachedDst | null;
+  const genid = inet.rtGenid;
+  if (c !== null && c.genid === genid && c.src === src && c.dst === dst && c.rt.mtu === c.rt.dev.mtu && c.rt.dev.isUp()) return c.rt;
+  const rt = inet.routeOutput(dst, src);
+  if (typeof rt === 'string') {
+    sk.dstCache = null;
+    return undefined;
+  }
+  sk.dstCache = rt.mtu === rt.dev.mtu ? { rt, genid, src, dst } : null;
+  return rt;
 }
 
 /** The TCP socket behind a socket table entry, or undefined for another family or type. */
@@ -179,12 +208,13 @@ export class TcpGlue implements IpProtocolHandler {
       // resends them (tcp_fragment). A segment this host already knows to be too big (the device
       // MTU went down, or the path MTU learnt for another connection) is refused here with
       // EMSGSIZE; TCP hears it as the local "fragmentation needed" it is, with the route's MTU.
-      output: (skb, src, dst) => {
+      output: (skb, src, dst, sk) => {
         const b = skb.buf;
         const th = skb.data;
         // The ports, read before the skb is handed over (and may be freed).
         const ports = ((b[th]! << 24) | (b[th + 1]! << 16) | (b[th + 2]! << 8) | b[th + 3]!) >>> 0;
-        if (inet.ip.output(skb, { src, dst, protocol: IPPROTO_TCP, df: true }) === 'EMSGSIZE') {
+        const rt = sk === undefined ? undefined : dstCheck(inet, sk, src, dst);
+        if (inet.ip.output(skb, { src, dst, protocol: IPPROTO_TCP, df: true, rt }) === 'EMSGSIZE') {
           const rt = inet.routeOutput(dst, src);
           if (typeof rt !== 'string') this.proto.mtuReducedLocal(src, ports >>> 16, dst, ports & 0xffff, Math.min(rt.mtu, 0xffff));
         }
@@ -216,6 +246,11 @@ export class TcpGlue implements IpProtocolHandler {
 
   // ------------------------------------------------------------- IP side
 
+  /** The last destination rcv() checked, the local table's generation then, and whether it was ours. */
+  private lastLocalDst = -1;
+  private lastLocalGen = -1;
+  private lastLocalOk = false;
+
   /** tcp_v4_rcv for inet_protos[6]: skb.data at the TCP header, the IP header at networkHeader. */
   rcv(skb: SkBuff): void {
     const b = skb.buf;
@@ -223,7 +258,14 @@ export class TcpGlue implements IpProtocolHandler {
     const src = ((b[nh + 12]! << 24) | (b[nh + 13]! << 16) | (b[nh + 14]! << 8) | b[nh + 15]!) >>> 0;
     const dst = ((b[nh + 16]! << 24) | (b[nh + 17]! << 16) | (b[nh + 18]! << 8) | b[nh + 19]!) >>> 0;
     // tcp_v4_rcv: only frames addressed to this host (pkt_type == PACKET_HOST), never broadcast.
-    if (this.inet.localType(dst, null) !== 'local') {
+    // The answer for the last address holds while the local table is unchanged: a stream asks the FIB once.
+    const localGen = this.inet.local.gen;
+    if (dst !== this.lastLocalDst || localGen !== this.lastLocalGen) {
+      this.lastLocalDst = dst;
+      this.lastLocalGen = localGen;
+      this.lastLocalOk = this.inet.localType(dst, null) === 'local';
+    }
+    if (!this.lastLocalOk) {
       this.proto.mib.tcp.InErrs++;
       this.inet.drop(skb, 'IP_INADDRERRORS');
       return;

@@ -12,13 +12,24 @@ import type { SkBuff } from '../../skb/skbuff.ts';
 import type { Sysctl } from '../../sysctl.ts';
 import type { TcpSysctl } from './sysctl.ts';
 
+/**
+ * A connection's slot for the IP layer's route (sk_dst_cache): TCP only
+ * carries it; the layer below fills it and checks it is still valid before
+ * each use (__sk_dst_check).
+ */
+export interface DstHolder {
+  dstCache: unknown;
+}
+
 export interface TcpIpOps {
   /**
    * ip_queue_xmit: send the segment at skb.data from `src` to `dst` (IPv4
    * addresses as unsigned 32-bit numbers). Takes ownership of the skb: the IP
-   * layer transmits it or frees it with a drop reason. Never throws.
+   * layer transmits it or frees it with a drop reason. Never throws. `sk`,
+   * the connection's, when the segment is one of a connection (not a reset
+   * or SYN-ACK sent for no socket).
    */
-  output(skb: SkBuff, src: number, dst: number): void;
+  output(skb: SkBuff, src: number, dst: number, sk?: DstHolder): void;
   /** Largest TCP payload for a segment to `dst`: route MTU - 40 (tcp_mss_to_mtu's inverse). */
   mssFor(dst: number): number;
   /** The source address a connection to `dst` uses (inet_select_addr), or null: no route. */

@@ -24,7 +24,7 @@ import {
   type TcpOptions,
   type TcpRepr,
 } from '../../wire/tcp.ts';
-import { MAX_TCP_HEADER, type TcpIpOps } from './ip-ops.ts';
+import { MAX_TCP_HEADER, type DstHolder, type TcpIpOps } from './ip-ops.ts';
 import { TcpMib } from './mib.ts';
 import { TCP_MSS_DEFAULT, TCP_TIMEOUT_INIT, TcpSock, TcpState, upcall, type TcpSockOptions } from './sock.ts';
 import { INT_MAX } from './sysctl.ts';
@@ -281,9 +281,9 @@ export class TcpProto {
   }
 
   /** Every segment leaves through here (OutSegs; RSTs counted by their senders). */
-  output(skb: SkBuff, src: number, dst: number): void {
+  output(skb: SkBuff, src: number, dst: number, sk?: DstHolder): void {
     this.mib.tcp.OutSegs++;
-    this.ops.output(skb, src, dst);
+    this.ops.output(skb, src, dst, sk);
   }
 
   // ------------------------------------------------------------------ input

@@ -36,7 +36,7 @@ import {
   type TcpSackBlock,
 } from '../../wire/tcp.ts';
 import { newCongestionOps, type CongestionOps } from './cong.ts';
-import { MAX_TCP_HEADER } from './ip-ops.ts';
+import { MAX_TCP_HEADER, type DstHolder } from './ip-ops.ts';
 import { LazyTimer } from './timer.ts';
 // Type-only: the protocol table owns sockets; a socket calls back into it.
 import type { TcpProto } from './proto.ts';
@@ -221,7 +221,7 @@ export interface ReadOptions {
 
 const CA_NAMES = ['open', 'disorder', 'cwr', 'recovery', 'loss'];
 
-export class TcpSock extends Sock {
+export class TcpSock extends Sock implements DstHolder {
   state: TcpState = TcpState.CLOSE;
   laddr = 0;
   lport = 0;
@@ -358,6 +358,29 @@ export class TcpSock extends Sock {
   private streamReaders: (() => void)[] = [];
   /** sock_owned_by_user: > 0 while a call is inside this socket. */
   private owned = 0;
+  /**
+   * The clock of the current event (tp->tcp_mstamp), ms. Linux reads the
+   * clock once per event (tcp_mstamp_refresh at the top of
+   * tcp_rcv_established, tcp_write_xmit, the timer handlers, ...) and
+   * everything below uses the stamp; so does this socket: lockSock() reads it
+   * when a call takes the socket, rcvLocked() for every segment (a backlog
+   * segment is an event of its own), initChild() for a listener's child.
+   * (Linux refreshes in tcp_write_xmit too, which it also reaches from
+   * contexts that did not; here every path to it starts at one of these.) An
+   * event is a few microseconds of synchronous code (and no time at all on
+   * the virtual clock), so what the stamp misses is far below what anything
+   * here measures. What it may not be is stale from an earlier event, hence
+   * the refresh at every entry. Consequences, as in Linux: a segment sent
+   * in the event that acknowledged another gets the same stamp (txTime =
+   * the ACK's arrival, so an RTT sample is at most the event longer, never
+   * shorter, and never negative: stamps are monotonic across events); a timer
+   * armed during the event counts its delay from the stamp (LazyTimer.arm
+   * takes it), so it may fire up to the event's length early, as a kernel
+   * timer armed from tcp_jiffies32 may.
+   */
+  private mstamp = 0;
+  /** sk_dst_cache: the IP layer's route for this connection, opaque here (see DstHolder). */
+  dstCache: unknown = null;
   /** Segments that arrived while owned (sk_backlog), as skb, header pairs. */
   private readonly backlogQ: (SkBuff | TcpRepr)[] = [];
   private connectWaiter: { resolve: () => void; reject: (e: NetError) => void } | null = null;
@@ -449,7 +472,8 @@ export class TcpSock extends Sock {
       const left = deadline === undefined ? undefined : Math.max(0, deadline - clock.now());
       let got: SkBuff | Promise<SkBuff>;
       try {
-        got = allocSendSkb(this, MAX_TCP_HEADER + this.mss, { nonblock: opts.nonblock, signal: opts.signal, timeoutMs: left });
+        // Without a deadline the caller's options say it all (no object per segment).
+        got = allocSendSkb(this, MAX_TCP_HEADER + this.mss, deadline === undefined ? opts : { nonblock: opts.nonblock, signal: opts.signal, timeoutMs: left });
         if (got instanceof Promise) {
           // Waiting: what is queued already must go out, or nothing frees space.
           this.pushLocked(true);
@@ -482,9 +506,14 @@ export class TcpSock extends Sock {
     return done;
   }
 
+  /** lock_sock: take the socket; the outermost holder starts an event (tcp_mstamp_refresh). */
+  private lockSock(): void {
+    if (this.owned++ === 0) this.mstamp = this.proto.ops.clock.now();
+  }
+
   /** push() from outside the socket's own processing. */
   private pushLocked(force: boolean): void {
-    this.owned++;
+    this.lockSock();
     try {
       this.push(force);
     } finally {
@@ -537,7 +566,7 @@ export class TcpSock extends Sock {
 
   /** One non-blocking read: data, null at EOF, undefined when there is nothing yet. Throws a pending error. */
   readNow(max = 65536): Buffer | null | undefined {
-    this.owned++;
+    this.lockSock();
     try {
       return this.readNowLocked(max);
     } finally {
@@ -628,7 +657,7 @@ export class TcpSock extends Sock {
 
   /** shutdown(): SHUT_RD (1), SHUT_WR (2, sends FIN), SHUT_RDWR (3). */
   shutdownSock(how: number): void {
-    this.owned++;
+    this.lockSock();
     try {
       this.shutdownSockLocked(how);
     } finally {
@@ -654,7 +683,7 @@ export class TcpSock extends Sock {
    * TCPAbortOnClose); a listener resets the connections nobody accepted.
    */
   close(): void {
-    this.owned++;
+    this.lockSock();
     try {
       this.closeLocked();
     } finally {
@@ -702,7 +731,7 @@ export class TcpSock extends Sock {
 
   /** abort(): RST now (SO_LINGER 0 close, or ss -K). */
   abort(): void {
-    this.owned++;
+    this.lockSock();
     try {
       this.abortLocked();
     } finally {
@@ -725,7 +754,7 @@ export class TcpSock extends Sock {
   }
 
   setNodelay(on: boolean): void {
-    this.owned++;
+    this.lockSock();
     try {
       this.setNodelayLocked(on);
     } finally {
@@ -739,7 +768,7 @@ export class TcpSock extends Sock {
   }
 
   setKeepalive(on: boolean): void {
-    this.owned++;
+    this.lockSock();
     try {
       this.setKeepaliveLocked(on);
     } finally {
@@ -749,7 +778,7 @@ export class TcpSock extends Sock {
 
   private setKeepaliveLocked(on: boolean): void {
     this.keepalive = on;
-    if (on && this.state === TcpState.ESTABLISHED) this.kaTimer.arm(this.proto.ops.tcpSysctl.get('net.ipv4.tcp_keepalive_time') * 1000);
+    if (on && this.state === TcpState.ESTABLISHED) this.kaTimer.arm(this.proto.ops.tcpSysctl.get('net.ipv4.tcp_keepalive_time') * 1000, this.mstamp);
     else if (!on && this.state === TcpState.ESTABLISHED) this.kaTimer.clear();
   }
 
@@ -860,6 +889,8 @@ export class TcpSock extends Sock {
     this.purgeWrite();
     if (this.orphan) this.purgeReceive();
     this.proto.unhash(this);
+    // sk_dst_reset: a closed socket holds no route (nor, through it, a device).
+    this.dstCache = null;
     this.wakeStreamReaders();
     this.writeSpace();
   }
@@ -903,7 +934,7 @@ export class TcpSock extends Sock {
 
   /** tcp_connect: queue the SYN and send it. The tuple and hash are set by the protocol. */
   startConnect(iss: number, tsOffset: number): void {
-    this.owned++;
+    this.lockSock();
     try {
       this.startConnectLocked(iss, tsOffset);
     } finally {
@@ -977,7 +1008,7 @@ export class TcpSock extends Sock {
     const skb = allocSkbFrom(this.proto.ops.pool, MAX_TCP_HEADER);
     if (skb === null) {
       // No memory for a FIN or SYN: retry on the next timer tick, as tcp_send_fin does.
-      this.kaTimer.arm(TCP_RTO_MIN);
+      this.kaTimer.arm(TCP_RTO_MIN, this.mstamp);
       this.pendingCtl |= ctl;
       return;
     }
@@ -1027,7 +1058,8 @@ export class TcpSock extends Sock {
    */
   private currentMss(): number {
     if (!this.sackOn || (this.ofo.length === 0 && this.dsack === null)) return this.mss;
-    const n = Math.min(this.sackBlocks(this.tsOn ? 3 : 4).length + (this.dsack !== null ? 1 : 0), this.tsOn ? 3 : 4);
+    const max = this.tsOn ? 3 : 4;
+    const n = Math.min(this.sackSpanCount(max) + (this.dsack !== null ? 1 : 0), max);
     return n === 0 ? this.mss : Math.max(this.mss - (4 + 8 * n), 8);
   }
 
@@ -1067,7 +1099,7 @@ export class TcpSock extends Sock {
     // RFC 6298 (5.1): start the RTO timer if it is not running.
     if (this.packetsOut > 0 && (!this.rtoTimer.armed || this.probing)) {
       this.probing = false;
-      this.rtoTimer.arm(this.rto);
+      this.rtoTimer.arm(this.rto, this.mstamp);
     }
     if (sent) this.scheduleLossProbe(false);
     this.checkProbeTimer();
@@ -1080,7 +1112,7 @@ export class TcpSock extends Sock {
   private checkProbeTimer(): void {
     if (this.packetsOut === 0 && this.sendHead < this.wq.length && !this.rtoTimer.armed) {
       this.probing = true;
-      this.rtoTimer.arm(Math.min(this.rto * 2 ** this.probeBackoff(), TCP_PROBE_MAX));
+      this.rtoTimer.arm(Math.min(this.rto * 2 ** this.probeBackoff(), TCP_PROBE_MAX), this.mstamp);
     }
   }
 
@@ -1136,9 +1168,12 @@ export class TcpSock extends Sock {
     return true;
   }
 
+  /** The options of a segment with a timestamp and nothing else, reused (see optionsFor). */
+  private tsOptions: { ts: { val: number; ecr: number } } | null = null;
+
   /** Options this segment carries (tcp_established_options / tcp_syn_options). */
   private optionsFor(flags: number): TcpOptions | null {
-    const now = this.proto.ops.clock.now();
+    const now = this.mstamp;
     if ((flags & TCP_SYN) !== 0) {
       const sys = this.proto.ops.tcpSysctl;
       const o: TcpOptions = { mss: this.advMss };
@@ -1148,9 +1183,17 @@ export class TcpSock extends Sock {
       if (synAck ? this.tsOn : sys.get('net.ipv4.tcp_timestamps') === 1) o.ts = { val: this.tsNow(now), ecr: this.tsRecent };
       return o;
     }
+    const sack = this.sackOn && (this.ofo.length > 0 || this.dsack !== null);
+    if (this.tsOn && !sack) {
+      // The common segment: one object per socket, rewritten (build() emits it at once and keeps nothing).
+      const o = (this.tsOptions ??= { ts: { val: 0, ecr: 0 } });
+      o.ts.val = this.tsNow(now);
+      o.ts.ecr = this.tsRecent;
+      return o;
+    }
     let o: TcpOptions | null = null;
     if (this.tsOn) o = { ts: { val: this.tsNow(now), ecr: this.tsRecent } };
-    if (this.sackOn && (this.ofo.length > 0 || this.dsack !== null)) {
+    if (sack) {
       const max = this.tsOn ? 3 : 4;
       let blocks: TcpSackBlock[];
       if (this.dsack !== null) {
@@ -1166,6 +1209,22 @@ export class TcpSock extends Sock {
   /** TSval: a millisecond clock plus the connection's random offset (RFC 7323 §5.4, tcp_ns_to_ts). */
   private tsNow(now: number): number {
     return (Math.floor(now) + this.tsOffset) >>> 0;
+  }
+
+  /** How many blocks sackBlocks(max) would give, without building them (every segment sent asks). */
+  private sackSpanCount(max: number): number {
+    let n = 0;
+    let end = 0;
+    for (const o of this.ofo) {
+      if (n > 0 && !seqBefore(end, o.seq)) {
+        if (seqAfter(o.end, end)) end = o.end;
+        continue;
+      }
+      if (n === max) return n;
+      n++;
+      end = o.end;
+    }
+    return n;
   }
 
   /** SACK blocks from the out-of-order queue, the newest first (tcp_sack_new_ofo_skb). */
@@ -1200,7 +1259,7 @@ export class TcpSock extends Sock {
     let flags = seg.ctl;
     if (this.state !== TcpState.SYN_SENT || (flags & TCP_SYN) === 0) flags |= TCP_ACK;
     if ((flags & TCP_SYN) === 0 && seg.dataLen > 0 && seg.end === this.writeSeq) flags |= TCP_PSH;
-    seg.txTime = this.proto.ops.clock.now();
+    seg.txTime = this.mstamp;
     seg.txOrder = ++txCount;
     // tcp_write_xmit / tcp_xmit_retransmit_queue: what goes out during a reduction counts as prr_out.
     if (this.caState === CA_RECOVERY) this.ls.prrOut++;
@@ -1210,7 +1269,7 @@ export class TcpSock extends Sock {
       this.proto.mib.tcp.RetransSegs++;
     }
     this.lastSndDataTime = seg.txTime;
-    this.proto.output(skb, this.laddr, this.raddr);
+    this.proto.output(skb, this.laddr, this.raddr, this);
     this.segsOut++;
     return true;
   }
@@ -1251,12 +1310,12 @@ export class TcpSock extends Sock {
     if (skb === null) {
       // tcp_send_ack out of memory: try again from the delayed-ACK timer.
       this.ackPending = true;
-      this.delackTimer.arm(TCP_DELACK_MAX);
+      this.delackTimer.arm(TCP_DELACK_MAX, this.mstamp);
       return;
     }
     skb.reserve(MAX_TCP_HEADER + 64);
     this.build(skb, seq, TCP_ACK);
-    this.proto.output(skb, this.laddr, this.raddr);
+    this.proto.output(skb, this.laddr, this.raddr, this);
     this.segsOut++;
   }
 
@@ -1352,7 +1411,7 @@ export class TcpSock extends Sock {
 
   /** tcp_rcv_space_adjust (tcp_moderate_rcvbuf): grow rcvbuf to twice what the reader drains per RTT. */
   private rcvSpaceAdjust(): void {
-    const now = this.proto.ops.clock.now();
+    const now = this.mstamp;
     const rtt = Math.max(this.srtt, 1);
     if (this.rcvqSpaceTime === 0) {
       this.rcvqSpaceTime = now;
@@ -1429,7 +1488,8 @@ export class TcpSock extends Sock {
 
   private rcvLocked(skb: SkBuff, th: TcpRepr): void {
     this.segsIn++;
-    this.lastRcvTime = this.proto.ops.clock.now();
+    // tcp_rcv_established / tcp_rcv_state_process: every segment is an event of its own.
+    this.lastRcvTime = this.mstamp = this.proto.ops.clock.now();
     if (this.keepalive && this.state === TcpState.ESTABLISHED) this.probesOutKa = 0;
     switch (this.state) {
       case TcpState.CLOSE:
@@ -1528,7 +1588,7 @@ export class TcpSock extends Sock {
     if (o.ts !== undefined && sys.get('net.ipv4.tcp_timestamps') === 1) {
       this.tsOn = true;
       this.tsRecent = o.ts.val;
-      this.tsRecentStamp = this.proto.ops.clock.now();
+      this.tsRecentStamp = this.mstamp;
     } else this.tsOn = false;
     const peerMss = o.mss ?? TCP_MSS_DEFAULT;
     this.setMss(Math.min(peerMss, this.advMss));
@@ -1546,7 +1606,7 @@ export class TcpSock extends Sock {
     this.setState(TcpState.ESTABLISHED);
     this.rtoTimer.clear();
     this.retransmits = 0;
-    if (this.keepalive) this.kaTimer.arm(this.proto.ops.tcpSysctl.get('net.ipv4.tcp_keepalive_time') * 1000);
+    if (this.keepalive) this.kaTimer.arm(this.proto.ops.tcpSysctl.get('net.ipv4.tcp_keepalive_time') * 1000, this.mstamp);
     this.sndbufExpand();
     const w = this.connectWaiter;
     this.connectWaiter = null;
@@ -1565,6 +1625,8 @@ export class TcpSock extends Sock {
     tsRecent: number | null;
     window: number;
   }): void {
+    // An event of its own: the listener hands the child over outside any lock of the child's.
+    this.mstamp = this.proto.ops.clock.now();
     const sys = this.proto.ops.tcpSysctl;
     this.iss = p.iss;
     this.sndUna = this.sndNxt = this.writeSeq = this.sndSml = (p.iss + 1) >>> 0;
@@ -1584,7 +1646,7 @@ export class TcpSock extends Sock {
     this.tsOn = p.tsRecent !== null;
     if (this.tsOn) {
       this.tsRecent = p.tsRecent!;
-      this.tsRecentStamp = this.proto.ops.clock.now();
+      this.tsRecentStamp = this.mstamp;
     }
     this.setMss(Math.min(p.mss, this.advMss));
     this.sndWnd = p.window << this.sndWscale;
@@ -1607,7 +1669,7 @@ export class TcpSock extends Sock {
     if (!this.tsOn || ts === undefined || (th.flags & TCP_RST) !== 0) return false;
     const behind = (this.tsRecent - ts.val) | 0;
     if (behind <= 0) return false;
-    if (this.proto.ops.clock.now() - this.tsRecentStamp >= 24 * 86400 * 1000) return false;
+    if (this.mstamp - this.tsRecentStamp >= 24 * 86400 * 1000) return false;
     // tcp_disordered_ack: a pure duplicate ACK overtaken in the network is
     // harmless (it changes nothing), so its older timestamp is forgiven.
     const pureDupAck =
@@ -1670,7 +1732,7 @@ export class TcpSock extends Sock {
     const ts = th.options.ts;
     if (this.tsOn && ts !== undefined && !seqAfter(seq, this.rcvWup)) {
       this.tsRecent = ts.val;
-      this.tsRecentStamp = this.proto.ops.clock.now();
+      this.tsRecentStamp = this.mstamp;
     }
 
     // Fourth: a SYN in a synchronized state is a challenge (RFC 5961 §4), except
@@ -1814,7 +1876,7 @@ export class TcpSock extends Sock {
       return;
     }
     if ((f & TCP_FIN) !== 0 || endSeq !== th.seq) {
-      this.kaTimer.arm(TCP_TIMEWAIT_LEN);
+      this.kaTimer.arm(TCP_TIMEWAIT_LEN, this.mstamp);
       this.sendAck();
     }
     this.drop(skb, 'TCP_CLOSE');
@@ -1828,11 +1890,11 @@ export class TcpSock extends Sock {
     this.rec?.reoTimer?.stop();
     this.delackTimer.stop();
     this.purgeWrite();
-    this.kaTimer.arm(TCP_TIMEWAIT_LEN);
+    this.kaTimer.arm(TCP_TIMEWAIT_LEN, this.mstamp);
   }
 
   private armFinWait2(): void {
-    this.kaTimer.arm(this.proto.ops.tcpSysctl.get('net.ipv4.tcp_fin_timeout') * 1000);
+    this.kaTimer.arm(this.proto.ops.tcpSysctl.get('net.ipv4.tcp_fin_timeout') * 1000, this.mstamp);
   }
 
   // ------------------------------------------------------------------- ACK
@@ -1888,7 +1950,7 @@ export class TcpSock extends Sock {
       const delivered = priorPackets - this.packetsOut + this.sackedOut - priorSacked;
       this.cwndReduction(delivered, this.ls.lostMarks - priorLostMarks, acked > 0);
     } else if (pkts > 0) {
-      this.cc.congAvoid(this, pkts, this.proto.ops.clock.now(), this.srtt);
+      this.cc.congAvoid(this, pkts, this.mstamp, this.srtt);
       this.sndbufExpand();
     }
     if (this.rec?.tlpActive === true) {
@@ -1914,7 +1976,7 @@ export class TcpSock extends Sock {
    * from a segment never retransmitted). Returns segments acked.
    */
   private ackUpTo(ack: number, th: TcpRepr): number {
-    const now = this.proto.ops.clock.now();
+    const now = this.mstamp;
     let pkts = 0;
     let firstTx = -1;
     let karn = false;
@@ -1963,7 +2025,7 @@ export class TcpSock extends Sock {
       this.retransmits = 0;
       this.backoff = 0;
       this.setRto();
-      if (this.packetsOut > 0) this.rtoTimer.arm(this.rto);
+      if (this.packetsOut > 0) this.rtoTimer.arm(this.rto, this.mstamp);
       else if (!this.probing) this.rtoTimer.clear();
     }
     return pkts;
@@ -2001,7 +2063,7 @@ export class TcpSock extends Sock {
       seqBefore(first.start, ack) ||
       (second !== undefined && !seqBefore(first.start, second.start) && !seqAfter(first.end, second.end));
     if (dsack) this.dsackSeen(first);
-    const now = this.proto.ops.clock.now();
+    const now = this.mstamp;
     // The highest SACKed sequence before this ACK (tcp_highest_sack_seq): a never
     // retransmitted segment SACKed below it arrived out of order (tcp_check_sack_reordering).
     const fack = this.sackedOut > 0 ? this.highestSacked() : this.sndUna;
@@ -2009,7 +2071,7 @@ export class TcpSock extends Sock {
       const b = blocks[k]!;
       // Stale blocks (at or below snd_una) or beyond what was sent carry nothing.
       if (!seqAfter(b.end, this.sndUna) || seqAfter(b.end, this.sndNxt) || !seqBefore(b.start, b.end)) continue;
-      for (let i = this.wqHead; i < this.sendHead; i++) {
+      for (let i = this.firstSegFrom(b.start); i < this.sendHead; i++) {
         const seg = this.wq[i]!;
         if (!seqBefore(seg.seq, b.end)) break;
         if (seqBefore(seg.seq, b.start) || seqAfter(seg.end, b.end)) continue;
@@ -2029,6 +2091,23 @@ export class TcpSock extends Sock {
       }
     }
     return dsack;
+  }
+
+  /**
+   * The first sent segment starting at or after `seq`: a binary search of
+   * [wqHead, sendHead), whose segments follow one another in sequence order
+   * (Linux finds it in the rtx rb-tree, tcp_sacktag_bsearch). A block of
+   * a long flight no longer walks the whole flight.
+   */
+  private firstSegFrom(seq: number): number {
+    let lo = this.wqHead;
+    let hi = this.sendHead;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (seqBefore(this.wq[mid]!.seq, seq)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   private highestSacked(): number {
@@ -2104,7 +2183,7 @@ export class TcpSock extends Sock {
   private rackMarkLost(): void {
     if (!this.ls.rackAdvanced) return;
     this.ls.rackAdvanced = false;
-    const wait = this.rackDetectLoss(this.proto.ops.clock.now());
+    const wait = this.rackDetectLoss(this.mstamp);
     // TCP_TIMEOUT_MIN on top, as Linux; never later than the RTO.
     if (wait > 0) this.armReoTimer(Math.min(wait + 2, this.rto));
   }
@@ -2113,7 +2192,7 @@ export class TcpSock extends Sock {
   private rackReoTimeout(): void {
     if (this.packetsOut === 0 || this.state === TcpState.CLOSE || this.state === TcpState.TIME_WAIT || this.caState === CA_LOSS) return;
     const prior = this.inFlight();
-    const wait = this.rackDetectLoss(this.proto.ops.clock.now());
+    const wait = this.rackDetectLoss(this.mstamp);
     if (this.inFlight() !== prior) {
       if (this.caState !== CA_RECOVERY) {
         this.enterRecovery();
@@ -2148,7 +2227,7 @@ export class TcpSock extends Sock {
 
   /** tcp_retransmit_skb's bookkeeping: one more retransmission to be proven needed. */
   private countUndoRetrans(): void {
-    if (this.ls.retransStamp === 0 && this.tsOn) this.ls.retransStamp = this.tsNow(this.proto.ops.clock.now()) || 1;
+    if (this.ls.retransStamp === 0 && this.tsOn) this.ls.retransStamp = this.tsNow(this.mstamp) || 1;
     if (!this.ls.undoActive) return;
     if (this.ls.undoRetrans < 0) this.ls.undoRetrans = 0;
     this.ls.undoRetrans++;
@@ -2292,7 +2371,7 @@ export class TcpSock extends Sock {
     this.ls.priorCwnd = this.cwnd;
     this.ls.prrDelivered = 0;
     this.ls.prrOut = 0;
-    this.ssthresh = this.cc.ssthresh(this, this.proto.ops.clock.now());
+    this.ssthresh = this.cc.ssthresh(this, this.mstamp);
   }
 
   /**
@@ -2334,14 +2413,14 @@ export class TcpSock extends Sock {
     const earlyRetrans = this.proto.ops.tcpSysctl.get('net.ipv4.tcp_early_retrans');
     if (earlyRetrans !== 3 && earlyRetrans !== 4) return;
     let timeout = this.srtt > 0 ? 2 * this.srtt + (this.packetsOut === 1 ? TCP_RTO_MIN : 2) : TCP_TIMEOUT_INIT;
-    const rtoDelta = advancingRto ? this.rto : this.rtoTimer.deadline - this.proto.ops.clock.now();
+    const rtoDelta = advancingRto ? this.rto : this.rtoTimer.deadline - this.mstamp;
     if (rtoDelta > 0) timeout = Math.min(timeout, rtoDelta);
-    (this.ls.tlpTimer ??= new LazyTimer(this.proto.ops.clock, () => this.timerLocked(3))).arm(timeout);
+    (this.ls.tlpTimer ??= new LazyTimer(this.proto.ops.clock, () => this.timerLocked(3))).arm(timeout, this.mstamp);
   }
 
   /** The loss probe and reordering timers are made on first use: an idle connection never needs them. */
   private armReoTimer(ms: number): void {
-    (this.ls.reoTimer ??= new LazyTimer(this.proto.ops.clock, () => this.timerLocked(4))).arm(ms);
+    (this.ls.reoTimer ??= new LazyTimer(this.proto.ops.clock, () => this.timerLocked(4))).arm(ms, this.mstamp);
   }
 
   /**
@@ -2359,7 +2438,7 @@ export class TcpSock extends Sock {
       const mssNow = this.currentMss();
       if (next !== undefined && !seqAfter(next.seq + Math.min(next.dataLen, mssNow), (this.sndUna + this.sndWnd) >>> 0)) {
         if (next.dataLen > mssNow && !this.fragmentToMss(this.sendHead, mssNow)) {
-          this.rtoTimer.arm(this.rto);
+          this.rtoTimer.arm(this.rto, this.mstamp);
           return;
         }
         if (this.transmit(next, false)) {
@@ -2375,7 +2454,7 @@ export class TcpSock extends Sock {
         if (last.dataLen > mssNow) {
           // tcp_fragment: only the last MSS goes again.
           if (!this.splitSeg(i, Math.floor((last.dataLen - 1) / mssNow) * mssNow)) {
-            this.rtoTimer.arm(this.rto);
+            this.rtoTimer.arm(this.rto, this.mstamp);
             return;
           }
           i = this.sendHead - 1;
@@ -2393,7 +2472,7 @@ export class TcpSock extends Sock {
         this.proto.mib.ext.TCPLossProbes++;
       }
     }
-    this.rtoTimer.arm(this.rto);
+    this.rtoTimer.arm(this.rto, this.mstamp);
   }
 
   /**
@@ -2472,7 +2551,7 @@ export class TcpSock extends Sock {
       this.retransOut++;
       this.countUndoRetrans();
       if (this.caState === CA_LOSS) this.proto.mib.ext.TCPSlowStartRetrans++;
-      if (i === this.wqHead) this.rtoTimer.arm(this.rto);
+      if (i === this.wqHead) this.rtoTimer.arm(this.rto, this.mstamp);
     }
   }
 
@@ -2480,7 +2559,7 @@ export class TcpSock extends Sock {
 
   /** Timer callbacks hold the socket like any other caller. */
   private timerLocked(which: number): void {
-    this.owned++;
+    this.lockSock();
     try {
       if (which === 0) this.onRtoTimer();
       else if (which === 3) this.sendLossProbe();
@@ -2528,7 +2607,7 @@ export class TcpSock extends Sock {
     this.retransmits++;
     this.backoff++;
     this.rto = Math.min(this.rto * 2, TCP_RTO_MAX);
-    this.rtoTimer.arm(this.rto);
+    this.rtoTimer.arm(this.rto, this.mstamp);
   }
 
   /** tcp_enter_loss: everything not SACKed is presumed lost; slow start from one segment. */
@@ -2536,7 +2615,7 @@ export class TcpSock extends Sock {
     if (this.caState !== CA_LOSS) {
       this.ls.priorSsthresh = this.currentSsthresh();
       this.ls.priorCwnd = this.cwnd;
-      this.ssthresh = this.cc.ssthresh(this, this.proto.ops.clock.now());
+      this.ssthresh = this.cc.ssthresh(this, this.mstamp);
       this.cc.onLoss();
       this.initUndo();
     }
@@ -2590,7 +2669,7 @@ export class TcpSock extends Sock {
     } else this.sendAck((this.sndUna - 1) >>> 0);
     if (this.packetsOut === 0) {
       this.probing = true;
-      this.rtoTimer.arm(Math.min(this.rto * 2 ** this.probeBackoff(), TCP_PROBE_MAX));
+      this.rtoTimer.arm(Math.min(this.rto * 2 ** this.probeBackoff(), TCP_PROBE_MAX), this.mstamp);
     }
   }
 
@@ -2631,17 +2710,17 @@ export class TcpSock extends Sock {
         return;
     }
     if (!this.keepalive) return;
-    const now = this.proto.ops.clock.now();
+    const now = this.mstamp;
     const time = sys.get('net.ipv4.tcp_keepalive_time') * 1000;
     const intvl = sys.get('net.ipv4.tcp_keepalive_intvl') * 1000;
     // tcp_keepalive_timer: only an idle connection with nothing in flight is probed.
     if (this.packetsOut > 0 || this.sendHead < this.wq.length) {
-      this.kaTimer.arm(time);
+      this.kaTimer.arm(time, this.mstamp);
       return;
     }
     const idle = now - Math.max(this.lastRcvTime, this.lastSndDataTime);
     if (idle < time && this.probesOutKa === 0) {
-      this.kaTimer.arm(time - idle);
+      this.kaTimer.arm(time - idle, this.mstamp);
       return;
     }
     if (this.probesOutKa >= sys.get('net.ipv4.tcp_keepalive_probes')) {
@@ -2651,7 +2730,7 @@ export class TcpSock extends Sock {
     this.probesOutKa++;
     this.proto.mib.ext.TCPKeepAlive++;
     this.sendAck((this.sndUna - 1) >>> 0);
-    this.kaTimer.arm(intvl);
+    this.kaTimer.arm(intvl, this.mstamp);
   }
 
   // ------------------------------------------------------------ receive data
@@ -2925,7 +3004,7 @@ export class TcpSock extends Sock {
       this.sendAck();
       return;
     }
-    if (!this.delackTimer.armed) this.delackTimer.arm(TCP_DELACK_MIN);
+    if (!this.delackTimer.armed) this.delackTimer.arm(TCP_DELACK_MIN, this.mstamp);
   }
 
   /** ICMP for this connection (tcp_v4_err): a hard error ends a connect; frag-needed lowers the MSS. */
@@ -2937,7 +3016,7 @@ export class TcpSock extends Sock {
       this.mtuPending = this.mtuPending === 0 ? mtu : Math.min(this.mtuPending, mtu);
       return;
     }
-    this.owned++;
+    this.lockSock();
     try {
       this.icmpErrorLocked(errno, mtu);
     } finally {

@@ -21,9 +21,13 @@ export class LazyTimer {
     return this.deadline !== Infinity;
   }
 
-  /** Due `delayMs` from now, replacing any earlier or later deadline. */
-  arm(delayMs: number): void {
-    const at = this.clock.now() + delayMs;
+  /**
+   * Due `delayMs` from now, replacing any earlier or later deadline. `now`
+   * is the caller's clock of the event (a TCP socket's tcp_mstamp) when it
+   * has one, which saves reading the clock again.
+   */
+  arm(delayMs: number, now = this.clock.now()): void {
+    const at = now + delayMs;
     this.deadline = at;
     if (this.handle === null || this.handleAt > at) {
       this.handle?.cancel();
