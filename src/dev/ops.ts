@@ -75,7 +75,9 @@ export interface NetCore {
   readonly log: Logger;
   /** netif_rx: hand a received frame (skb.dev set) to the backlog. */
   netifRx(skb: SkBuff): number;
-  /** local_bh_enable after a transmit: receive now what it queued, unless a bottom half is running. */
+  /** local_bh_disable before a transmit hands this stack a frame (netif_rx then only marks its bottom half pending). */
+  localBhDisable(): void;
+  /** local_bh_enable after it: receive now what it queued, unless this stack's bottom half is running. */
   localBhEnable(): void;
   /**
    * kfree_skb_reason. Deprecated: call skb.drop(reason), which counts where

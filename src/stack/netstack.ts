@@ -173,6 +173,11 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
     return NET_RX_SUCCESS;
   }
 
+  /** local_bh_disable around a transmit into this stack (Softnet.localBhDisable). */
+  localBhDisable(): void {
+    this.softnet.localBhDisable();
+  }
+
   /** local_bh_enable: run the bottom half a transmit raised, unless one is running (Softnet.localBhEnable). */
   localBhEnable(): void {
     this.softnet.localBhEnable();

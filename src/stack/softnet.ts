@@ -68,6 +68,9 @@ export class Softnet {
   private scheduled = false;
   /** This stack's bottom half is running: a frame for it waits for that run (one softirq per CPU). */
   private running = false;
+  /** Transmits into this stack in progress (localBhDisable), and a run they raised. */
+  private bhOff = 0;
+  private pending = false;
   private txList: NetDevice[] = [];
   private closed = false;
 
@@ -123,6 +126,12 @@ export class Softnet {
    */
   private raise(squeezed = false): void {
     if (this.scheduled || this.closed) return;
+    if (this.bhOff > 0) {
+      // raise_softirq with bottom halves off only marks it pending: the
+      // local_bh_enable that follows runs it (no task queued per frame).
+      this.pending = true;
+      return;
+    }
     this.scheduled = true;
     if (!squeezed && restarts < MAX_SOFTIRQ_RESTART) {
       restarts++;
@@ -136,21 +145,36 @@ export class Softnet {
     }
   }
 
+  /** local_bh_disable by a transmit into this stack (a veth's xmit around netif_rx). */
+  localBhDisable(): void {
+    this.bhOff++;
+  }
+
   /**
    * local_bh_enable after a veth transmit: the frame just queued for this
    * stack is received now, before the sender's call returns, as Linux's
-   * dev_queue_xmit ends in do_softirq. Each stack is a namespace with a CPU
-   * of its own here (the kernel baseline runs its two ends on two cores): a
-   * transmit from another stack's bottom half is received at once too, so
-   * a sender's window never piles up in the receiver's backlog. It waits
-   * when this stack's own bottom half is running (a reply to itself, or a
-   * veth pair within one stack) or bottom halves are off (bhDisabled). A run
-   * already handed to the event loop after a squeeze is taken now too: Linux
-   * no longer leaves pending softirqs to a woken ksoftirqd (the revert of
-   * "softirq: Let ksoftirqd do its job", 2023).
+   * dev_queue_xmit ends in local_bh_enable, which runs the raised softirq.
+   * Each stack is a namespace with a CPU of its own here (the kernel
+   * baseline runs its two ends on two cores): a transmit from another
+   * stack's bottom half is received at once too, so a sender's window never
+   * piles up in the receiver's backlog. It waits when this stack's own
+   * bottom half is running (a reply to itself, or a veth pair within one
+   * stack) or bottom halves are off (bhDisabled). A run already handed to
+   * the event loop after a squeeze is taken now too: Linux no longer leaves
+   * pending softirqs to a woken ksoftirqd (the revert of "softirq: Let
+   * ksoftirqd do its job", 2023).
    */
   localBhEnable(): void {
-    if (bhDepth > 0 || this.running || !this.scheduled || this.closed) return;
+    if (this.bhOff > 0 && --this.bhOff > 0) return;
+    if (!this.pending && !this.scheduled) return;
+    if (bhDepth > 0 || this.running || this.closed) {
+      if (this.pending) {
+        this.pending = false;
+        this.raise();
+      }
+      return;
+    }
+    this.pending = false;
     this.scheduled = false;
     this.run(false);
   }
@@ -183,7 +207,7 @@ export class Softnet {
       }
     }
     const sysctl = this.hooks.sysctl;
-    const budget = unbounded ? Infinity : sysctl.get('net.core.netdev_budget');
+    const budget = unbounded ? Infinity : sysctl.values['net.core.netdev_budget'];
     // netdev_budget_usecs, on the clock read every 32 frames: the first
     // reading starts it, so a run of one frame (a veth transmit received at
     // once) reads no clock at all.
@@ -197,7 +221,7 @@ export class Softnet {
       if (n >= budget) break;
       if ((n & 31) === 0 && !unbounded) {
         const now = performance.now();
-        if (deadline === 0) deadline = now + sysctl.get('net.core.netdev_budget_usecs') / 1000;
+        if (deadline === 0) deadline = now + sysctl.values['net.core.netdev_budget_usecs'] / 1000;
         else if (now > deadline) break;
       }
     }

@@ -123,7 +123,7 @@ test('bottom halves that keep raising each other run ten times in a row (MAX_SOF
   closeAndAssertQuiet(sb, [pb]);
 });
 
-test('two stacks answering each other over veth: each reply is received inside the sender\'s bottom half, and the budget of the run that carries them hands over to the event loop', async () => {
+test('two stacks answering each other over veth: each reply is received inside the sender\'s bottom half, and runs bounded by their budget and MAX_SOFTIRQ_RESTART hand over to the event loop', async () => {
   const sa = new NetStack({ sysctl: { 'net.core.netdev_budget': 50 } });
   const sb = new NetStack({ sysctl: { 'net.core.netdev_budget': 50 } });
   const [va, vb] = createVethPair(sa, sb);
@@ -134,7 +134,7 @@ test('two stacks answering each other over veth: each reply is received inside t
   const pa = sa.openPacketSocket({ dev: va, direction: 'in' });
   const pb = sb.openPacketSocket({ dev: vb, direction: 'in' });
   await settle();
-  const total = 400;
+  const total = 2000;
   let received = 0;
   let beforeTurn = -1;
   setImmediate(() => (beforeTurn = received));

@@ -41,13 +41,17 @@ function vethForward(dev: NetDevice, skb: SkBuff): void {
   skb.priority = 0;
   skb.pktType = PacketType.HOST;
   skb.dev = peer;
-  if (peer.core.netifRx(skb) === NET_RX_SUCCESS) {
+  // Bottom halves off around netif_rx and on again after, as dev_queue_xmit
+  // holds them (rcu_read_lock_bh): the peer receives the frame at the enable.
+  const core = peer.core;
+  core.localBhDisable();
+  if (core.netifRx(skb) === NET_RX_SUCCESS) {
     dev.stats.txPackets++;
     dev.stats.txBytes += len;
-    peer.core.localBhEnable();
   } else {
     dev.stats.txDropped++;
   }
+  core.localBhEnable();
 }
 
 function vethOpen(dev: NetDevice): void {
