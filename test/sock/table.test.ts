@@ -200,8 +200,12 @@ function checkAgainstProtocols(h: Host): void {
   const tcp = tcpOf(h.inet)!;
   assert.deepEqual(byKind('packet', 'raw'), h.stack.packetSockets().map((s) => s.id).sort((x, y) => x - y));
   assert.deepEqual(byKind('inet', 'dgram'), [...h.inet.udp.sockets.keys()].sort((x, y) => x - y));
-  const tcpIds = [...tcp.proto.sockets].map((sk) => tcp.entryOf(sk).id).sort((x, y) => x - y);
-  assert.deepEqual(byKind('inet', 'stream'), tcpIds, 'every hashed TCP socket is an entry, and only those');
+  const tcpIds = [...tcp.proto.sockets].map((sk) => tcp.entryOf(sk).id);
+  // Besides them, a socket its user holds stays an entry once reset or timed
+  // out (closed, unhashed, with its error) until the user closes it.
+  const kept = tcp.list().filter((e) => !tcp.proto.sockets.has(e.sk));
+  for (const e of kept) assert.equal(e.describe().state, 'UNCONN', `entry ${e.id} is neither hashed nor closed under its user`);
+  assert.deepEqual(byKind('inet', 'stream'), [...tcpIds, ...kept.map((e) => e.id)].sort((x, y) => x - y), 'every hashed TCP socket is an entry, and only those and the closed ones users hold');
   assert.equal(table.length, new Set(table.map((s) => s.id)).size, 'ids are unique across families');
   for (const s of table) assert.equal(h.stack.sockets.get(s.id), s);
 }
