@@ -15,6 +15,22 @@ import { drainSocket, sendNow, TestDriver, vethWithSockets } from '../helpers/st
 
 const nextTick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** Two stacks joined by a veth pair (veth0 in each), a packet socket listening on each end. */
+async function twoStacks(budget?: number) {
+  const opts = budget === undefined ? {} : { sysctl: { 'net.core.netdev_budget': budget } };
+  const sa = new NetStack(opts);
+  const sb = new NetStack(opts);
+  const [va, vb] = createVethPair(sa, sb);
+  registerNetdevice(sa.devices, va, 'veth0');
+  registerNetdevice(sb.devices, vb, 'veth0');
+  devOpen(va);
+  devOpen(vb);
+  const pa = sa.openPacketSocket({ dev: va, direction: 'in' });
+  const pb = sb.openPacketSocket({ dev: vb, direction: 'in' });
+  await settle();
+  return { sa, sb, va, vb, pa, pb };
+}
+
 test('a veth transmit from process context is received before the send returns (local_bh_enable at the end of dev_queue_xmit)', async () => {
   const stack = new NetStack();
   const { a, b, tx, rx } = await vethWithSockets(stack);
@@ -93,16 +109,7 @@ test('a run left to the event loop after a budget squeeze is taken by the next t
 test('bottom halves that keep raising each other run ten times in a row (MAX_SOFTIRQ_RESTART), then wait for the event loop', async () => {
   // Two stacks joined by a veth pair: what one bottom half sends, the other
   // stack's bottom half receives, and it answers, and so on.
-  const sa = new NetStack();
-  const sb = new NetStack();
-  const [va, vb] = createVethPair(sa, sb);
-  registerNetdevice(sa.devices, va, 'veth0');
-  registerNetdevice(sb.devices, vb, 'veth0');
-  devOpen(va);
-  devOpen(vb);
-  const pa = sa.openPacketSocket({ dev: va, direction: 'in' });
-  const pb = sb.openPacketSocket({ dev: vb, direction: 'in' });
-  await settle();
+  const { sa, sb, va, vb, pa, pb } = await twoStacks();
   let received = 0;
   let beforeTurn = -1;
   setImmediate(() => (beforeTurn = received));
@@ -124,16 +131,7 @@ test('bottom halves that keep raising each other run ten times in a row (MAX_SOF
 });
 
 test('two stacks answering each other over veth: each reply is received inside the sender\'s bottom half, and runs bounded by their budget and MAX_SOFTIRQ_RESTART hand over to the event loop', async () => {
-  const sa = new NetStack({ sysctl: { 'net.core.netdev_budget': 50 } });
-  const sb = new NetStack({ sysctl: { 'net.core.netdev_budget': 50 } });
-  const [va, vb] = createVethPair(sa, sb);
-  registerNetdevice(sa.devices, va, 'veth0');
-  registerNetdevice(sb.devices, vb, 'veth0');
-  devOpen(va);
-  devOpen(vb);
-  const pa = sa.openPacketSocket({ dev: va, direction: 'in' });
-  const pb = sb.openPacketSocket({ dev: vb, direction: 'in' });
-  await settle();
+  const { sa, sb, va, vb, pa, pb } = await twoStacks(50);
   const total = 2000;
   let received = 0;
   let beforeTurn = -1;
