@@ -79,6 +79,9 @@ export interface NetCore {
   localBhDisable(): void;
   /** local_bh_enable after it: receive now what it queued, unless this stack's bottom half is running. */
   localBhEnable(): void;
+  /** dev_queue_xmit of this stack begins / ends: nothing is received here inside it. */
+  xmitBegin(): void;
+  xmitEnd(): void;
   /**
    * kfree_skb_reason. Deprecated: call skb.drop(reason), which counts where
    * the buffer dies; kept so drivers not yet converted still build.

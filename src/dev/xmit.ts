@@ -18,12 +18,26 @@ export { frameFitsDevice } from './frame-size.ts';
 /** Frames one qdisc run may send before yielding (dev_tx_weight). */
 export const QDISC_QUOTA = 64;
 
-/** dev_queue_xmit: `skb.dev` says where. Never throws; returns NET_XMIT_*. */
+/**
+ * dev_queue_xmit: `skb.dev` says where. Never throws; returns NET_XMIT_*.
+ * The sending stack receives nothing inside it (rcu_read_lock_bh): what the
+ * transmit makes arrive here waits for this stack's bottom half.
+ */
 export function devQueueXmit(skb: SkBuff): number {
   const dev = skb.dev;
   if (dev === null) {
     throw new Error('devQueueXmit: skb.dev is not set');
   }
+  const core = dev.core;
+  core.xmitBegin();
+  try {
+    return queueXmit(dev, skb);
+  } finally {
+    core.xmitEnd();
+  }
+}
+
+function queueXmit(dev: NetDevice, skb: SkBuff): number {
   const core = dev.core;
   if (core.traceNeeded > 0) {
     if (dev.traceUsers > 0 && skbTraceSampled(dev, core.clock.now())) skbTraceStart(skb);
@@ -72,10 +86,24 @@ function xmitOne(dev: NetDevice, skb: SkBuff): NetdevTx {
   return dev.ops.hardStartXmit(dev, skb);
 }
 
-/** __qdisc_run: feed the driver until the queue empties, stops, or the quota is spent. */
+/**
+ * __qdisc_run: feed the driver until the queue empties, stops, or the quota
+ * is spent. Called from a timer (netem, a slow link) as well as from
+ * dev_queue_xmit and the bottom half: nothing is received inside it either.
+ */
 export function qdiscRun(dev: NetDevice): void {
   const q = dev.qdisc;
   if (q === null || dev.queueStopped || !dev.isUp()) return;
+  const core = dev.core;
+  core.xmitBegin();
+  try {
+    feedDriver(dev, q);
+  } finally {
+    core.xmitEnd();
+  }
+}
+
+function feedDriver(dev: NetDevice, q: NonNullable<NetDevice['qdisc']>): void {
   for (let quota = QDISC_QUOTA; quota > 0; quota--) {
     const skb = q.dequeue();
     if (skb === null) return;

@@ -178,6 +178,15 @@ export class NetStack implements NetCore, PacketSocketHost, ReceiveContext {
     this.softnet.localBhDisable();
   }
 
+  /** This stack's dev_queue_xmit begins / ends (Softnet.xmitBegin). */
+  xmitBegin(): void {
+    this.softnet.xmitBegin();
+  }
+
+  xmitEnd(): void {
+    this.softnet.xmitEnd();
+  }
+
   /** local_bh_enable: run the bottom half a transmit raised, unless one is running (Softnet.localBhEnable). */
   localBhEnable(): void {
     this.softnet.localBhEnable();

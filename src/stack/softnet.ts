@@ -38,8 +38,10 @@ const MAX_SOFTIRQ_RESTART = 10;
 let restarts = 0;
 let resetArmed = false;
 /**
- * Callers holding local_bh_disable (bhDisabled), over every stack: a frame
- * raised meanwhile waits for its bottom half instead of being received at once.
+ * Bottom halves are off, over every stack of the process (one CPU, as
+ * in_softirq() says): one is running, or a caller holds local_bh_disable
+ * (bhDisabled). A frame raised meanwhile waits for its bottom half instead of
+ * being received at once.
  */
 let bhDepth = 0;
 const resetRestarts = (): void => {
@@ -66,11 +68,11 @@ export class Softnet {
   readonly backlog = new SkbQueue();
   readonly stats: SoftnetStats = { processed: 0, dropped: 0, timeSqueeze: 0, runs: 0 };
   private scheduled = false;
-  /** This stack's bottom half is running: a frame for it waits for that run (one softirq per CPU). */
-  private running = false;
   /** Transmits into this stack in progress (localBhDisable), and a run they raised. */
   private bhOff = 0;
   private pending = false;
+  /** This stack's dev_queue_xmit calls in progress (xmitBegin). */
+  private xmitting = 0;
   private txList: NetDevice[] = [];
   private closed = false;
 
@@ -151,23 +153,48 @@ export class Softnet {
   }
 
   /**
+   * dev_queue_xmit of this stack begins and ends (its rcu_read_lock_bh):
+   * what the transmit makes arrive here (an answer from a peer stack that
+   * received at once, a frame over lo or a veth within this stack) is not
+   * received inside the transmit (its qdisc run, its bridge flood, its
+   * neighbour's queue) but at its end, as Linux's rcu_read_unlock_bh runs
+   * the raised softirq.
+   */
+  xmitBegin(): void {
+    this.xmitting++;
+  }
+
+  xmitEnd(): void {
+    if (--this.xmitting > 0 || !this.scheduled || !this.mayRunNow()) return;
+    this.scheduled = false;
+    this.run(false);
+  }
+
+  /**
+   * A raised bottom half may run inside the caller: no bottom half of any
+   * stack is running (nor held off), and this stack is neither inside its
+   * own transmit nor inside a netif_rx.
+   */
+  private mayRunNow(): boolean {
+    return bhDepth === 0 && this.xmitting === 0 && this.bhOff === 0 && !this.closed;
+  }
+
+  /**
    * local_bh_enable after a veth transmit: the frame just queued for this
    * stack is received now, before the sender's call returns, as Linux's
    * dev_queue_xmit ends in local_bh_enable, which runs the raised softirq.
-   * Each stack is a namespace with a CPU of its own here (the kernel
-   * baseline runs its two ends on two cores): a transmit from another
-   * stack's bottom half is received at once too, so a sender's window never
-   * piles up in the receiver's backlog. It waits when this stack's own
-   * bottom half is running (a reply to itself, or a veth pair within one
-   * stack) or bottom halves are off (bhDisabled). A run already handed to
-   * the event loop after a squeeze is taken now too: Linux no longer leaves
-   * pending softirqs to a woken ksoftirqd (the revert of "softirq: Let
-   * ksoftirqd do its job", 2023).
+   * The process is one CPU: when the transmit comes from a bottom half (any
+   * stack's: a reply, a forward, TCP sending as ACKs arrive) or bottom
+   * halves are held off (bhDisabled), the frame waits for its own stack's
+   * bottom half, raised as usual. A run already handed to the event loop
+   * after a squeeze is taken now too: Linux no longer leaves pending
+   * softirqs to a woken ksoftirqd (the revert of "softirq: Let ksoftirqd do
+   * its job", 2023).
    */
   localBhEnable(): void {
     if (this.bhOff > 0 && --this.bhOff > 0) return;
     if (!this.pending && !this.scheduled) return;
-    if (bhDepth > 0 || this.running || this.closed) {
+    if (!this.mayRunNow()) {
       if (this.pending) {
         this.pending = false;
         this.raise();
@@ -186,12 +213,11 @@ export class Softnet {
   };
 
   private run(unbounded: boolean): void {
-    const nested = this.running;
-    this.running = true;
+    bhDepth++;
     try {
       this.runLocked(unbounded);
     } finally {
-      this.running = nested;
+      bhDepth--;
     }
   }
 

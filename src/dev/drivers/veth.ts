@@ -45,13 +45,16 @@ function vethForward(dev: NetDevice, skb: SkBuff): void {
   // holds them (rcu_read_lock_bh): the peer receives the frame at the enable.
   const core = peer.core;
   core.localBhDisable();
-  if (core.netifRx(skb) === NET_RX_SUCCESS) {
-    dev.stats.txPackets++;
-    dev.stats.txBytes += len;
-  } else {
-    dev.stats.txDropped++;
+  try {
+    if (core.netifRx(skb) === NET_RX_SUCCESS) {
+      dev.stats.txPackets++;
+      dev.stats.txBytes += len;
+    } else {
+      dev.stats.txDropped++;
+    }
+  } finally {
+    core.localBhEnable();
   }
-  core.localBhEnable();
 }
 
 function vethOpen(dev: NetDevice): void {
