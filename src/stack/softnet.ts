@@ -73,6 +73,8 @@ export class Softnet {
   private pending = false;
   /** This stack's dev_queue_xmit calls in progress (xmitBegin). */
   private xmitting = 0;
+  /** A veth delivered a frame during them: the last xmitEnd runs the bottom half. */
+  private peerWaiting = false;
   private txList: NetDevice[] = [];
   private closed = false;
 
@@ -154,18 +156,22 @@ export class Softnet {
 
   /**
    * dev_queue_xmit of this stack begins and ends (its rcu_read_lock_bh):
-   * what the transmit makes arrive here (an answer from a peer stack that
-   * received at once, a frame over lo or a veth within this stack) is not
-   * received inside the transmit (its qdisc run, its bridge flood, its
-   * neighbour's queue) but at its end, as Linux's rcu_read_unlock_bh runs
-   * the raised softirq.
+   * what a veth delivers here meanwhile (a peer stack's answer, received
+   * there at once, or the frame itself over a veth pair within this stack)
+   * is not received inside the transmit (its qdisc run, its bridge flood,
+   * its neighbour's queue) but at its end, as Linux's rcu_read_unlock_bh
+   * runs the raised softirq. What the stack sends itself over lo keeps its
+   * bottom half at the end of the task, so a connection over lo shows every
+   * state in its events.
    */
   xmitBegin(): void {
     this.xmitting++;
   }
 
   xmitEnd(): void {
-    if (--this.xmitting > 0 || !this.scheduled || !this.mayRunNow()) return;
+    if (--this.xmitting > 0 || !this.peerWaiting) return;
+    this.peerWaiting = false;
+    if (!this.scheduled || !this.mayRunNow()) return;
     this.scheduled = false;
     this.run(false);
   }
@@ -195,6 +201,8 @@ export class Softnet {
     if (this.bhOff > 0 && --this.bhOff > 0) return;
     if (!this.pending && !this.scheduled) return;
     if (!this.mayRunNow()) {
+      // Inside our own transmit: taken at its end (xmitEnd).
+      if (this.xmitting > 0) this.peerWaiting = true;
       if (this.pending) {
         this.pending = false;
         this.raise();
