@@ -68,6 +68,8 @@ export class Softnet {
   readonly backlog = new SkbQueue();
   readonly stats: SoftnetStats = { processed: 0, dropped: 0, timeSqueeze: 0, runs: 0 };
   private scheduled = false;
+  /** Generation of the latest raise: a queued callback of an older one is stale. */
+  private gen = 0;
   /** Transmits into this stack in progress (localBhDisable), and a run they raised. */
   private bhOff = 0;
   private pending = false;
@@ -143,9 +145,11 @@ export class Softnet {
         resetArmed = true;
         setImmediate(resetRestarts);
       }
-      queueMicrotask(this.bottomHalf);
+      const gen = ++this.gen;
+      queueMicrotask(() => this.bottomHalf(gen));
     } else {
-      setImmediate(this.bottomHalf);
+      const gen = ++this.gen;
+      setImmediate(() => this.bottomHalf(gen));
     }
   }
 
@@ -214,11 +218,17 @@ export class Softnet {
     this.run(false);
   }
 
-  private readonly bottomHalf = (): void => {
-    if (!this.scheduled) return;
+  /**
+   * The raised run, unless it was taken early (localBhEnable, xmitEnd,
+   * drain) and raised again since: each raise has its generation, so an
+   * older callback still queued does nothing instead of running the newer
+   * raise a second time.
+   */
+  private bottomHalf(gen: number): void {
+    if (!this.scheduled || gen !== this.gen) return;
     this.scheduled = false;
     this.run(false);
-  };
+  }
 
   private run(unbounded: boolean): void {
     bhDepth++;

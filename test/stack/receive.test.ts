@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { settle } from '../../src/clock.ts';
 import { allocSkbFrom, PacketType } from '../../src/skb/index.ts';
-import { devIoctl, NetStack, setLink } from '../../src/stack/index.ts';
+import { createDevice, devIoctl, NetStack, setLink } from '../../src/stack/index.ts';
 import { ETH_P_802_2, ETH_P_802_3 } from '../../src/wire/eth.ts';
 import { buildFrame, seqOf } from '../helpers/frames.ts';
 import { createVethPair } from '../../src/dev/drivers/veth.ts';
@@ -164,6 +164,34 @@ test('one CPU: a transmit from a bottom half is not received inside it; two stac
   assert.equal(sa.softnet.stats.dropped + sb.softnet.stats.dropped, 0);
   closeAndAssertQuiet(sa, [pa]);
   closeAndAssertQuiet(sb, [pb]);
+});
+
+test('a stack receives nothing inside its own transmit: a bridge flood to a veth pair within the stack is received when the flood is over (rcu_read_unlock_bh)', async () => {
+  const stack = new NetStack();
+  const other = new NetStack();
+  await createDevice(stack, { kind: 'bridge', name: 'br0', up: true });
+  const [a0, b0] = createVethPair(stack, stack);
+  registerNetdevice(stack.devices, a0, 'a0');
+  registerNetdevice(stack.devices, b0, 'b0');
+  const [a1, c1] = createVethPair(stack, other);
+  registerNetdevice(stack.devices, a1, 'a1');
+  registerNetdevice(other.devices, c1, 'c1');
+  for (const d of [a0, b0, a1, c1]) devOpen(d);
+  setLink(stack, 'a0', { master: 'br0' });
+  setLink(stack, 'a1', { master: 'br0' });
+  await settle();
+  const tx = stack.openPacketSocket({ dev: stack.devices.get('br0')! });
+  const rx = stack.openPacketSocket({ dev: b0, direction: 'in' });
+  const a1Before = a1.stats.txPackets;
+  let a1SentAtReceive = -1;
+  rx.sk.onDataReady = () => {
+    if (a1SentAtReceive < 0) a1SentAtReceive = a1.stats.txPackets - a1Before;
+  };
+  sendNow(tx, buildFrame({ dst: 'ff:ff:ff:ff:ff:ff', src: a0.devAddr }));
+  assert.equal(a1SentAtReceive, 1, 'b0 heard it after the flood had sent it out of a1 too, before the send returned');
+  drainSocket(rx);
+  closeAndAssertQuiet(stack, [tx, rx]);
+  other.close();
 });
 
 test('the backlog accepts while qlen <= netdev_max_backlog (enqueue_to_backlog): max + 1 frames; beyond that CPU_BACKLOG', async () => {
