@@ -27,6 +27,7 @@ import type { PacketDirection, PacketSendResult, PacketSocket } from '../../pack
 import type { NetStack } from '../../stack/index.ts';
 import { PcapStreamWriter, SocketDrain } from '../../capture/index.ts';
 import { encodeFrameDetail, JsonFrameEncoder } from './frame-json.ts';
+import { bhDisabled } from '../../stack/softnet.ts';
 
 export type StreamFormat = 'json' | 'binary';
 
@@ -282,7 +283,13 @@ export class StreamSession {
     }
     const frame = toBuffer(data);
     if (this.txBlocked) this.txPending.push(frame);
-    else this.transmit(frame);
+    // One read from the client carries many messages, as one interrupt
+    // carries a NIC's burst: with bottom halves off, the frames wait in the
+    // receiving stack's backlog, charged to this socket, until the read is
+    // done, so a client faster than the stack fills the send buffer and is
+    // paused (backpressure) instead of having each frame run the whole
+    // receive path inside the read.
+    else bhDisabled(() => this.transmit(frame));
   };
 
   private transmit(frame: Buffer): void {
