@@ -139,16 +139,15 @@ export class Softnet {
       return;
     }
     this.scheduled = true;
+    const gen = ++this.gen;
     if (!squeezed && restarts < MAX_SOFTIRQ_RESTART) {
       restarts++;
       if (!resetArmed) {
         resetArmed = true;
         setImmediate(resetRestarts);
       }
-      const gen = ++this.gen;
       queueMicrotask(() => this.bottomHalf(gen));
     } else {
-      const gen = ++this.gen;
       setImmediate(() => this.bottomHalf(gen));
     }
   }
