@@ -7,6 +7,7 @@ import { ETH_P_802_2, ETH_P_802_3 } from '../../src/wire/eth.ts';
 import { buildFrame, seqOf } from '../helpers/frames.ts';
 import { createVethPair } from '../../src/dev/drivers/veth.ts';
 import { bhDisabled } from '../../src/stack/softnet.ts';
+import type { PacketSocket } from '../../src/packet/socket.ts';
 import { registerNetdevice } from '../../src/dev/register.ts';
 import { devOpen } from '../../src/dev/control.ts';
 import type { NetDevice } from '../../src/dev/netdevice.ts';
@@ -32,19 +33,23 @@ async function twoStacks(budget?: number) {
   return { sa, sb, va, vb, pa, pb };
 }
 
+/** Whether `rx` heard a frame while `send` ran (inside the sender's call). */
+function receivedWithin(rx: PacketSocket, send: () => unknown): boolean {
+  let inSend = true;
+  let heard = false;
+  rx.sk.onDataReady = () => {
+    if (inSend) heard = true;
+  };
+  send();
+  inSend = false;
+  return heard;
+}
+
 test('a veth transmit from process context is received before the send returns (local_bh_enable at the end of dev_queue_xmit)', async () => {
   const stack = new NetStack();
   const { a, b, tx, rx } = await vethWithSockets(stack);
-  let inSend = false;
-  let receivedDuringSend = false;
-  rx.sk.onDataReady = () => {
-    if (inSend) receivedDuringSend = true;
-  };
   const runs = stack.softnet.stats.runs;
-  inSend = true;
-  sendNow(tx, buildFrame({ dst: b, src: a }));
-  inSend = false;
-  assert.equal(receivedDuringSend, true, 'received within the send');
+  assert.equal(receivedWithin(rx, () => sendNow(tx, buildFrame({ dst: b, src: a }))), true, 'received within the send');
   assert.equal(rx.queued, 1);
   assert.equal(stack.softnet.backlog.length, 0, 'nothing left in the backlog');
   assert.equal(stack.softnet.stats.runs, runs + 1, 'by one bottom-half run');
@@ -57,15 +62,7 @@ test('a veth transmit from process context is received before the send returns (
 test('with bottom halves disabled (as in a NIC\'s interrupt) the frame waits in the backlog, not in the sender\'s stack', async () => {
   const stack = new NetStack();
   const { a, b, tx, rx } = await vethWithSockets(stack);
-  let inSend = false;
-  let receivedDuringSend = false;
-  rx.sk.onDataReady = () => {
-    if (inSend) receivedDuringSend = true;
-  };
-  inSend = true;
-  bhDisabled(() => sendNow(tx, buildFrame({ dst: b, src: a })));
-  inSend = false;
-  assert.equal(receivedDuringSend, false);
+  assert.equal(receivedWithin(rx, () => bhDisabled(() => sendNow(tx, buildFrame({ dst: b, src: a })))), false);
   assert.equal(rx.queued, 0, 'not received synchronously');
   assert.equal(stack.softnet.backlog.length, 1, 'it waits in the backlog');
   await settle();
